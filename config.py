@@ -1,0 +1,110 @@
+"""Configuration classes; SQLite under instance/ by default, DATABASE_URL selects PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+def database_url_from_env(name: str = "DATABASE_URL") -> str | None:
+    """Read a database URL and point plain PostgreSQL URLs at the psycopg 3 driver."""
+    url = os.environ.get(name)
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment; each can be overridden by an env var."""
+
+    REQUIRED_SECRETS: tuple[str, ...] = ()
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
+    DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY")
+    # Key for the keyed blind index of ID numbers; derived from the data key when unset.
+    BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY")
+
+    SQLALCHEMY_DATABASE_URI = database_url_from_env()  # None: SQLite under instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 15000
+
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so a long field form survives
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    API_TITLE = "Eldercare API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/swagger-ui/"  # served from the swagger-ui-bundle package
+
+    # argon2id parameters (RFC 9106 second recommended option is 3 passes / 64 MiB)
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("ROSTER_IMPORT_MAX_ROWS", "200000"))
+    TIMEZONE = "Asia/Shanghai"
+
+
+class DevelopmentConfig(Config):
+    """Local use and the demo: fixed, publicly known keys; never for real data."""
+
+    DEBUG = False
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-secret-key-not-for-production"
+    DATA_ENCRYPTION_KEY = (
+        Config.DATA_ENCRYPTION_KEY or "ZGV2LW9ubHktZGF0YS1rZXktbm90LWZvci1wcm9kISE="
+    )
+
+
+class TestingConfig(DevelopmentConfig):
+    """The test suite: cheap password hashing, CSRF checked only where a test asks."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = database_url_from_env("TEST_DATABASE_URL")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+    REDIS_URL = None
+
+
+class ProductionConfig(Config):
+    """Real deployments: refuses to start without its secrets."""
+
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PREFERRED_URL_SCHEME = "https"
+    REQUIRED_SECRETS = ("SECRET_KEY", "DATA_ENCRYPTION_KEY")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

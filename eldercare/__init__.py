@@ -1,0 +1,189 @@
+"""Eldercare: the county elderly-care service platform (create_app factory)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+from flask import Flask, g, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from eldercare.core.i18n import install_marshmallow_messages
+
+install_marshmallow_messages()  # before any schema class is defined
+
+from config import CONFIGS  # noqa: E402
+from eldercare.extensions import (  # noqa: E402
+    api,
+    babel,
+    bootstrap,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+)
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: Any = None) -> Flask:
+    """Build the web application. ``config``: a name, a class, a dict, or None (env)."""
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+        static_folder=os.path.join(PROJECT_ROOT, "static"),
+        instance_path=os.environ.get("ELDERCARE_INSTANCE", os.path.join(PROJECT_ROOT, "instance")),
+    )
+    _load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    _register_request_hooks(app)
+    return app
+
+
+def _load_config(app: Flask, config: Any) -> None:
+    overrides: dict[str, Any] = {}
+    if isinstance(config, dict):
+        overrides = config
+        config = overrides.get("ENV_NAME")
+    if config is None:
+        config = os.environ.get("ELDERCARE_CONFIG", "development")
+    if isinstance(config, str):
+        config = CONFIGS[config]
+    app.config.from_object(config)
+    app.config.update(overrides)
+    missing = [k for k in app.config.get("REQUIRED_SECRETS", ()) if not app.config.get(k)]
+    if missing:
+        raise RuntimeError(
+            "Refusing to start: production needs " + ", ".join(missing) + " to be set"
+        )
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "eldercare.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {})["timeout"] = (
+            app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
+        )
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    # CSRF is checked in our own hook so that token-authenticated API calls can skip it.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (savepoints need it).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name == "sqlite":
+        # Take the write lock up front: a deferred transaction that later writes can fail
+        # with SQLITE_BUSY when another writer got in between; IMMEDIATE waits instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_extensions(app: Flask) -> None:
+    from eldercare.core.db import render_migration_item
+    from eldercare.core.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, render_as_batch=True, compare_type=True, render_item=render_migration_item
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"),
+    )
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "Personal API token"}
+    )
+    api.spec.components.security_scheme(
+        "sessionCookie", {"type": "apiKey", "in": "cookie", "name": "session"}
+    )
+    from eldercare.auth.login import configure_login
+
+    configure_login(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from eldercare.api_docs import bp as api_docs_bp
+    from eldercare.audit.views import bp as audit_bp
+    from eldercare.auth.api import blp as auth_api
+    from eldercare.auth.views import bp as auth_bp
+    from eldercare.facilities.api import blp as facilities_api
+    from eldercare.facilities.views import bp as facilities_bp
+    from eldercare.home.views import bp as home_bp
+    from eldercare.people.api import blp as people_api
+    from eldercare.people.views import bp as people_bp
+    from eldercare.regions.api import blp as regions_api
+    from eldercare.regions.views import bp as regions_bp
+
+    for bp in (home_bp, auth_bp, regions_bp, people_bp, facilities_bp, audit_bp, api_docs_bp):
+        app.register_blueprint(bp)
+    for blp in (auth_api, regions_api, people_api, facilities_api):
+        api.register_blueprint(blp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from eldercare.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from eldercare.commands import register
+
+    register(app)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from eldercare.auth.login import authenticate_bearer
+    from eldercare.core.templating import install_template_globals
+
+    install_template_globals(app)
+
+    @app.before_request
+    def _authenticate_and_protect():
+        authenticate_bearer()
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return
+        if g.get("token_auth") or not app.config.get("WTF_CSRF_ENABLED", True):
+            return
+        csrf.protect()
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'none'",
+        )
+        if request.path.startswith(("/people", "/api/")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

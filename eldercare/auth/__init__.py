@@ -1,0 +1,1 @@
+"""Accounts, sign-in, API tokens and the administration of users."""

@@ -1,0 +1,62 @@
+"""Flask-Login wiring: session users (with a session version) and bearer-token users."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_babel import lazy_gettext as _l
+
+from eldercare.core.crypto import token_digest
+from eldercare.core.db import utcnow
+from eldercare.core.errors import AppError, wants_json
+from eldercare.extensions import db, login_manager
+
+
+def configure_login(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from eldercare.auth.models import User
+
+        ident, _, version = user_id.partition(":")
+        if not ident.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or user.session_version != int(version) or not user.is_active:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import flash, redirect, url_for
+
+        if wants_json():
+            raise AppError(401)
+        flash(str(login_manager.login_message), "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def authenticate_bearer() -> None:
+    """If the request carries ``Authorization: Bearer``, it is the only identity used."""
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return
+    from eldercare.auth.models import ApiToken
+
+    secret = header[7:].strip()
+    token = None
+    if secret:
+        token = db.session.scalar(
+            db.select(ApiToken).where(ApiToken.token_digest == token_digest(secret))
+        )
+    if token is None or not token.is_usable() or not token.user.is_active:
+        raise AppError(401, _l("The API token is invalid, expired or revoked."))
+    now = utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+        db.session.commit()
+    g._login_user = token.user  # Flask-Login's per-request user; the session is ignored
+    g.token_auth = True

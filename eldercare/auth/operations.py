@@ -1,0 +1,205 @@
+"""What can be done with accounts: sign in, change passwords, manage users and tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from eldercare.auth.models import ApiToken, User
+from eldercare.auth.passwords import burn_time, hash_password, needs_rehash, verify_password
+from eldercare.core import audit
+from eldercare.core.crypto import token_digest
+from eldercare.core.db import utcnow
+from eldercare.core.errors import Conflict, Invalid
+from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role
+from eldercare.extensions import db
+from eldercare.facilities.models import Facility
+from eldercare.regions.models import Region
+
+TOKEN_PREFIX = "ec_"  # noqa: S105 - a public prefix, not a secret
+
+
+class LoginRefused(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def find_login(login: str) -> User | None:
+    login = login.strip()
+    return db.session.scalar(
+        sa.select(User).where(
+            sa.or_(
+                sa.func.lower(User.username) == login.lower(),
+                sa.func.lower(User.email) == login.lower(),
+                User.phone == login,
+            )
+        )
+    )
+
+
+def authenticate(login: str, password: str) -> User:
+    """Check a sign-in; counts failures and locks the account after too many."""
+    user = find_login(login)
+    if user is None:
+        burn_time(password)
+        raise LoginRefused(_l("Wrong user name or password."))
+    now = utcnow()
+    if user.is_locked(now):
+        raise LoginRefused(
+            _l("Too many failed sign-ins: this account is locked for a while. Try again later.")
+        )
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        cfg = current_app.config
+        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+            audit.record("auth.locked", user, actor=user, note="too many failed sign-ins")
+        raise LoginRefused(_l("Wrong user name or password."))
+    if not user.is_active:
+        raise LoginRefused(_l("This account is disabled."))
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record("auth.login", user, actor=user)
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise Invalid(errors={"current_password": [_l("The current password is wrong.")]})
+    user.password_hash = hash_password(new)
+    user.session_version += 1  # other sessions end
+    audit.record("auth.password_changed", user, actor=user)
+
+
+def _check_scope_target(data: dict) -> None:
+    role = Role(data["role"])
+    if role in REGION_ROLES:
+        region = db.session.get(Region, data["region_id"])
+        if region is None:
+            raise Invalid(errors={"region_id": [_l("No such region.")]})
+        expected = {
+            Role.COUNTY_STAFF: ("county",),
+            Role.TOWNSHIP_STAFF: ("township",),
+            Role.VISITOR: ("township", "village"),
+        }[role]
+        if region.level not in expected:
+            raise Invalid(errors={"region_id": [_l("This role needs a region of another level.")]})
+        data["facility_id"] = None
+    elif role in FACILITY_ROLES:
+        if db.session.get(Facility, data["facility_id"]) is None:
+            raise Invalid(errors={"facility_id": [_l("No such facility.")]})
+        data["region_id"] = None
+    else:
+        data["region_id"] = None if role == Role.FAMILY else data.get("region_id")
+        data["facility_id"] = None
+
+
+def _check_unique(data: dict, exclude_id: int | None = None) -> None:
+    for field in ("username", "email", "phone"):
+        value = data.get(field)
+        if not value:
+            continue
+        column = getattr(User, field)
+        cond = sa.func.lower(column) == value.lower() if field != "phone" else column == value
+        stmt = sa.select(User.id).where(cond)
+        if exclude_id is not None:
+            stmt = stmt.where(User.id != exclude_id)
+        if db.session.scalar(stmt) is not None:
+            raise Conflict(errors={field: [_l("Already used by another account.")]})
+
+
+def user_snapshot(user: User) -> dict:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "region_id": user.region_id,
+        "facility_id": user.facility_id,
+        "active": user.active,
+        "email": bool(user.email) and "***",
+        "phone": bool(user.phone) and "***",
+    }
+
+
+def create_user(data: dict, by: User | None) -> User:
+    data = dict(data)
+    _check_scope_target(data)
+    _check_unique(data)
+    user = User(
+        username=data["username"],
+        display_name=data["display_name"],
+        email=data.get("email"),
+        phone=data.get("phone"),
+        role=data["role"],
+        region_id=data.get("region_id"),
+        facility_id=data.get("facility_id"),
+        password_hash=hash_password(data["password"]),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.created", user, actor=by, changes=audit.changes_between({}, user_snapshot(user))
+    )
+    return user
+
+
+def update_user(user: User, data: dict, by: User) -> User:
+    data = dict(data)
+    _check_scope_target(data)
+    _check_unique(data, exclude_id=user.id)
+    if user.id == by.id and (data.get("role") != user.role or not data.get("active", True)):
+        raise Invalid(_l("You cannot change your own role or disable your own account."))
+    before = user_snapshot(user)
+    for field in ("display_name", "email", "phone", "role", "region_id", "facility_id"):
+        setattr(user, field, data.get(field))
+    user.active = data.get("active", True)
+    if data.get("new_password"):
+        user.password_hash = hash_password(data["new_password"])
+    if (
+        (before["active"] and not user.active)
+        or data.get("new_password")
+        or before["role"] != user.role
+    ):
+        user.session_version += 1
+    changes = audit.changes_between(before, user_snapshot(user))
+    if data.get("new_password"):
+        changes["password"] = ["***", "*** (reset)"]
+    audit.record("user.updated", user, actor=by, changes=changes)
+    return user
+
+
+def unlock_user(user: User, by: User) -> None:
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record("user.unlocked", user, actor=by)
+
+
+def create_token(user: User, name: str, expires_in_days: int) -> tuple[ApiToken, str]:
+    """Mint a token; the secret is returned once and only its digest is kept."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_digest=token_digest(secret),
+        hint=secret[:10],
+        expires_at=utcnow() + timedelta(days=expires_in_days),
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.created", token, actor=user, note=name)
+    return token, secret
+
+
+def revoke_token(token: ApiToken, by: User) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record("token.revoked", token, actor=by, note=token.name)

@@ -1,0 +1,239 @@
+"""Sign-in and sign-out, password change, API tokens, and the admin's user pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from eldercare.auth import operations as ops
+from eldercare.auth.models import ApiToken, User
+from eldercare.auth.schemas import (
+    LoginSchema,
+    PasswordChangeSchema,
+    TokenCreateSchema,
+    UserCreateSchema,
+    UserUpdateSchema,
+)
+from eldercare.core.errors import AppError
+from eldercare.core.permissions import (
+    ROLE_LABELS,
+    Role,
+    get_visible_or_404,
+    roles_required,
+    visible,
+)
+from eldercare.core.schemas import load_form
+from eldercare.extensions import db, limiter
+from eldercare.facilities.models import Facility
+from eldercare.regions.models import Region
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("home.index"))
+    form, errors = {}, {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(LoginSchema(), request.form)
+        if not errors:
+            try:
+                user = ops.authenticate(data["username"], data["password"])
+            except ops.LoginRefused as refused:
+                db.session.commit()  # keep the failure count and any lockout
+                errors = {"_schema": [str(refused.message)]}
+            else:
+                db.session.commit()
+                login_user(user, remember=data.get("remember", False))
+                return redirect(_safe_next(request.args.get("next")))
+    status = 200 if not errors else 422
+    return render_template("auth/login.html", form=form, errors=errors), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    errors = {}
+    if request.method == "POST":
+        data, errors = load_form(PasswordChangeSchema(), request.form)
+        if not errors:
+            try:
+                ops.change_password(current_user, data["current_password"], data["new_password"])
+            except AppError as err:
+                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
+            else:
+                db.session.commit()
+                login_user(current_user)  # keep this session under the new session version
+                flash(_("Your password has been changed."), "success")
+                return redirect(url_for("home.index"))
+    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    errors, secret = {}, None
+    form = {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(TokenCreateSchema(), request.form)
+        if not errors:
+            _token, secret = ops.create_token(current_user, data["name"], data["expires_in_days"])
+            db.session.commit()
+            form = {}
+    mine = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+    ).all()
+    return render_template(
+        "auth/tokens.html", tokens=mine, secret=secret, form=form, errors=errors
+    ), (422 if errors else 200)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    token = get_visible_or_404(ApiToken, token_id)
+    if token.user_id != current_user.id and current_user.role != Role.ADMIN:
+        return redirect(url_for("auth.tokens"))
+    ops.revoke_token(token, current_user)
+    db.session.commit()
+    flash(_("The token has been revoked."), "success")
+    return redirect(url_for("auth.tokens"))
+
+
+# --- administration of users -------------------------------------------------------------
+
+
+def _scope_choices():
+    regions = db.session.scalars(
+        sa.select(Region)
+        .where(Region.level.in_(["county", "township", "village"]), Region.abolished_on.is_(None))
+        .order_by(Region.code)
+    ).all()
+    facilities = db.session.scalars(sa.select(Facility).order_by(Facility.name)).all()
+    return regions, facilities
+
+
+@bp.route("/users")
+@roles_required(Role.ADMIN)
+def users():
+    q = (request.args.get("q") or "").strip()
+    role = request.args.get("role") or ""
+    stmt = visible(User, current_user).order_by(User.username)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(sa.or_(User.username.ilike(like), User.display_name.ilike(like)))
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(User.role == role)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("auth/users.html", page=page, q=q, role=role, role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_new():
+    form, errors = {}, {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(UserCreateSchema(), request.form)
+        if not errors:
+            try:
+                user = ops.create_user(data, current_user)
+            except AppError as err:
+                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
+            else:
+                db.session.commit()
+                flash(_("User %(name)s created.", name=user.username), "success")
+                return redirect(url_for("auth.users"))
+    regions, facilities = _scope_choices()
+    return render_template(
+        "auth/user_form.html",
+        form=form,
+        errors=errors,
+        user=None,
+        regions=regions,
+        facilities=facilities,
+        role_labels=ROLE_LABELS,
+    ), (422 if errors else 200)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_edit(user_id: int):
+    user = get_visible_or_404(User, user_id)
+    errors = {}
+    form = {
+        "display_name": user.display_name,
+        "email": user.email,
+        "phone": user.phone,
+        "role": user.role,
+        "region_id": user.region_id,
+        "facility_id": user.facility_id,
+        "active": user.active,
+    }
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(UserUpdateSchema(), request.form)
+        if not errors:
+            try:
+                ops.update_user(user, data, current_user)
+            except AppError as err:
+                db.session.rollback()
+                errors = {k: [str(m) for m in v] for k, v in err.errors.items()} or {
+                    "_schema": [str(err.message)]
+                }
+            else:
+                db.session.commit()
+                flash(_("User %(name)s saved.", name=user.username), "success")
+                return redirect(url_for("auth.users"))
+    regions, facilities = _scope_choices()
+    return render_template(
+        "auth/user_form.html",
+        form=form,
+        errors=errors,
+        user=user,
+        regions=regions,
+        facilities=facilities,
+        role_labels=ROLE_LABELS,
+    ), (422 if errors else 200)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@roles_required(Role.ADMIN)
+def user_unlock(user_id: int):
+    user = get_visible_or_404(User, user_id)
+    ops.unlock_user(user, current_user)
+    db.session.commit()
+    flash(_("User %(name)s unlocked.", name=user.username), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id))

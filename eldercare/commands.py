@@ -1,0 +1,86 @@
+"""Command-line tools: flask demo, flask create-admin, flask regions import."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from eldercare.extensions import db
+
+regions_cli = AppGroup("regions", help="Administrative regions.")
+
+BAOJI_CSV = os.path.join(os.path.dirname(__file__), "regions", "data", "baoji.csv")
+
+
+@regions_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), default=BAOJI_CSV)
+def import_regions(path: str) -> None:
+    """Import regions from a CSV file (code,name,level,parent_code,abolished_on,successor_code)."""
+    from eldercare.regions.operations import RegionImportError, import_regions_csv
+
+    with open(path, encoding="utf-8-sig") as handle:
+        text = handle.read()
+    try:
+        created, updated = import_regions_csv(text)
+    except RegionImportError as err:
+        db.session.rollback()
+        for e in err.errors:
+            click.echo(f"row {e.row}, {e.column}: {e.reason}", err=True)
+        raise click.ClickException(f"{len(err.errors)} errors; nothing imported") from None
+    db.session.commit()
+    click.echo(f"regions: {created} created, {updated} updated")
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--name", "display_name", default="管理员", help="Display name.")
+@click.password_option(help="Password (asked twice if not given).")
+def create_admin(username: str, display_name: str, password: str) -> None:
+    """Create an administrator account."""
+    from marshmallow import ValidationError
+
+    from eldercare.auth.operations import create_user
+    from eldercare.auth.schemas import UserCreateSchema
+    from eldercare.core.errors import AppError
+
+    try:
+        data = UserCreateSchema().load(
+            {
+                "username": username,
+                "display_name": display_name,
+                "password": password,
+                "role": "admin",
+            }
+        )
+        create_user(data, by=None)
+    except ValidationError as err:
+        raise click.ClickException(
+            str({k: [str(m) for m in v] for k, v in err.messages.items()})
+        ) from None
+    except AppError as err:
+        raise click.ClickException(
+            str({k: [str(m) for m in v] for k, v in err.errors.items()})
+        ) from None
+    db.session.commit()
+    click.echo(f"administrator {username} created")
+
+
+@click.command("demo")
+@click.option("--people", default=2000, show_default=True, help="How many elderly people.")
+@click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
+def demo(people: int, seed: int) -> None:
+    """Load demo data for 宝鸡市 (skipped if it is already there)."""
+    from eldercare.demo import load_demo
+
+    summary = load_demo(people=people, seed=seed)
+    db.session.commit()
+    click.echo(summary)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(regions_cli)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(demo)

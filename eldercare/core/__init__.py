@@ -1,0 +1,1 @@
+"""Infrastructure shared by every feature: no feature rules live here."""

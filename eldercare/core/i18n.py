@@ -1,0 +1,81 @@
+"""Locale selection and Chinese messages for marshmallow's built-in validation errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+
+DEFAULT_LOCALE = "zh_Hans_CN"
+
+
+def select_locale() -> str:
+    """Query string, then the session, then the user's choice; Chinese unless asked."""
+    supported = current_app.config["LANGUAGES"]
+    wanted = request.args.get("lang") or session.get("lang")
+    if not wanted and current_user and getattr(current_user, "is_authenticated", False):
+        wanted = current_user.locale
+    if not wanted and request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+        match = request.accept_languages.best_match(["zh", "en"])
+        wanted = "en" if match == "en" else DEFAULT_LOCALE
+    return wanted if wanted in supported else DEFAULT_LOCALE
+
+
+def html_lang(locale: str) -> str:
+    return "zh-CN" if locale.startswith("zh") else locale
+
+
+def install_marshmallow_messages() -> None:
+    """Give marshmallow's built-in messages lazy translations (evaluated per request)."""
+    fields.Field.default_error_messages = {
+        "required": _l("This field is required."),
+        "null": _l("This field may not be empty."),
+        "validator_failed": _l("Invalid value."),
+    }
+    fields.String.default_error_messages = {
+        "invalid": _l("Not a valid text."),
+        "invalid_utf8": _l("Not valid UTF-8 text."),
+    }
+    fields.Integer.default_error_messages = {"invalid": _l("Not a valid whole number.")}
+    fields.Number.default_error_messages = {
+        "invalid": _l("Not a valid number."),
+        "too_large": _l("The number is too large."),
+    }
+    fields.Decimal.default_error_messages = {"special": _l("Not a valid number.")}
+    fields.Float.default_error_messages = {"special": _l("Not a valid number.")}
+    fields.Boolean.default_error_messages = {"invalid": _l("Not a valid yes/no value.")}
+    fields.Date.default_error_messages = {
+        "invalid": _l("Not a valid date (YYYY-MM-DD)."),
+        "format": _l("Cannot be shown as a date."),
+    }
+    fields.DateTime.default_error_messages = {
+        "invalid": _l("Not a valid date and time."),
+        "invalid_awareness": _l("Not a valid date and time."),
+        "format": _l("Cannot be shown as a date and time."),
+    }
+    fields.List.default_error_messages = {"invalid": _l("Not a valid list.")}
+    fields.Nested.default_error_messages = {"type": _l("Invalid type.")}
+    fields.Dict.default_error_messages = {"invalid": _l("Not a valid mapping.")}
+    validate.Length.message_min = _l("Too short: at least {min} characters.")
+    validate.Length.message_max = _l("Too long: at most {max} characters.")
+    validate.Length.message_all = _l("Length must be between {min} and {max}.")
+    validate.Length.message_equal = _l("Length must be {equal}.")
+    validate.OneOf.default_message = _l("Not one of the allowed choices.")
+    validate.Regexp.default_message = _l("The format is not valid.")
+    validate.Email.default_message = _l("Not a valid e-mail address.")
+    Schema._default_error_messages = {
+        "type": _l("Invalid input type."),
+        "unknown": _l("Unknown field."),
+    }
+
+
+def plain_messages(messages: Any) -> Any:
+    """Turn nested marshmallow messages (lazy strings inside) into plain translated text."""
+    if isinstance(messages, dict):
+        return {str(k): plain_messages(v) for k, v in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [plain_messages(m) for m in messages]
+    return str(messages)

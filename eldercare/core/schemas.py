@@ -1,0 +1,78 @@
+"""Marshmallow base schema shared by HTML forms and JSON bodies, and form helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from werkzeug.datastructures import MultiDict
+
+from eldercare.core.i18n import plain_messages
+
+
+class InputSchema(Schema):
+    """Trims text, treats empty strings as missing values, ignores unknown keys (csrf_token)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _clean(self, data, **kwargs):
+        if isinstance(data, MultiDict):
+            data = {
+                key: (data.getlist(key) if self._is_list(key) else data.get(key)) for key in data
+            }
+        if not isinstance(data, dict):
+            return data
+        cleaned = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if value == "":
+                    value = None
+            cleaned[key] = value
+        # Unticked HTML checkboxes send nothing: they mean False.
+        for name, field in self.fields.items():
+            if isinstance(field, fields.Boolean) and name not in cleaned and self.context_form:
+                cleaned[name] = False
+        return {k: v for k, v in cleaned.items() if v is not None or self._nullable(k)}
+
+    context_form = False
+
+    def _is_list(self, key: str) -> bool:
+        return isinstance(self.fields.get(key), fields.List)
+
+    def _nullable(self, key: str) -> bool:
+        field = self.fields.get(key)
+        return field is not None and field.allow_none
+
+
+def load_form(schema: InputSchema, formdata: MultiDict) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate an HTML form with the same schema the API uses: (data, errors)."""
+    schema.context_form = True
+    try:
+        return schema.load(formdata), {}
+    except ValidationError as err:
+        return {}, plain_messages(err.messages)
+
+
+def choice(values, **kwargs) -> fields.String:
+    """A string field limited to ``values`` with a translated message."""
+    return fields.String(
+        validate=validate.OneOf(
+            [str(v) for v in values], error=_l("Not one of the allowed choices.")
+        ),
+        **kwargs,
+    )
+
+
+class PageArgs(InputSchema):
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=100000, error=_l("Page must be between 1 and 100000.")),
+    )
+    per_page = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=200, error=_l("Page size must be between 1 and 200.")),
+    )

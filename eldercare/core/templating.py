@@ -1,0 +1,67 @@
+"""Jinja globals: navigation per role, languages, local times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from eldercare.core.i18n import html_lang
+from eldercare.core.permissions import ROLE_LABELS, Role, role_of
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    roles: frozenset[Role]
+
+
+ALL_ROLES = frozenset(Role)
+STAFF = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
+
+#: Features append their entries here when they register (order is the menu order).
+NAV: list[NavItem] = [
+    NavItem("home.index", _l("Home"), ALL_ROLES),
+    NavItem("people.index", _l("Elderly registry"), STAFF),
+    NavItem("people.links", _l("Family links"), STAFF),
+    NavItem("facilities.index", _l("Facilities"), STAFF | {Role.OPERATOR}),
+    NavItem("regions.index", _l("Regions"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
+    NavItem("audit.index", _l("Audit log"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
+    NavItem("auth.users", _l("Users"), frozenset({Role.ADMIN})),
+]
+
+
+def nav_for(user) -> list[NavItem]:
+    role = role_of(user)
+    return [item for item in NAV if role in item.roles]
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.astimezone(tz).strftime(fmt)
+
+
+def install_template_globals(app: Flask) -> None:
+    app.jinja_env.filters["local_time"] = local_time
+
+    @app.context_processor
+    def _globals():
+        locale = str(get_locale() or "zh_Hans_CN")
+        return {
+            "nav_items": nav_for(current_user),
+            "current_locale": locale,
+            "html_lang": html_lang(locale),
+            "languages": current_app.config["LANGUAGES"],
+            "role_label_of": lambda role: ROLE_LABELS.get(role, role),
+            "lang_url": lambda code: url_for(
+                "home.set_language", code=code, next=request.full_path.rstrip("?")
+            ),
+        }

@@ -1,0 +1,269 @@
+"""Deterministic demo data for 宝鸡市: regions, one user per role, facilities, elderly people."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from eldercare.auth.models import User
+from eldercare.auth.passwords import hash_password
+from eldercare.core import resident_id
+from eldercare.extensions import db
+from eldercare.facilities.models import Facility
+from eldercare.people.models import (
+    AbilityAssessment,
+    EconomicStatus,
+    FamilyLink,
+    LinkStatus,
+    Person,
+    id_number_index,
+)
+from eldercare.regions.models import Region
+
+DEMO_PASSWORD = "Eldercare2026"
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+GIVEN_M = [
+    "建国",
+    "建华",
+    "国强",
+    "志强",
+    "德明",
+    "振华",
+    "文华",
+    "永福",
+    "福来",
+    "长林",
+    "春生",
+    "玉林",
+    "宝山",
+    "有才",
+    "满仓",
+    "树林",
+    "富贵",
+    "明亮",
+    "秀峰",
+    "新民",
+    "金山",
+    "庆华",
+    "桂生",
+    "忠义",
+]
+GIVEN_F = [
+    "秀英",
+    "桂英",
+    "玉兰",
+    "秀兰",
+    "凤英",
+    "淑珍",
+    "桂兰",
+    "玉珍",
+    "秀珍",
+    "兰英",
+    "素芳",
+    "翠花",
+    "金花",
+    "月娥",
+    "彩霞",
+    "美兰",
+    "春梅",
+    "爱莲",
+    "巧云",
+    "玉梅",
+    "冬梅",
+    "桂芳",
+    "淑英",
+    "秀云",
+]
+
+USERS = [
+    # username, display name, role, region code or facility key
+    ("admin", "系统管理员", "admin", None),
+    ("county", "渭滨区民政局 王科长", "county_staff", "610302000000"),
+    ("county2", "陈仓区民政局 李科长", "county_staff", "610304000000"),
+    ("township", "马营镇民政办 张干事", "township_staff", "610302006000"),
+    ("visitor", "马营东村 赵探访员", "visitor", "610302006201"),
+    ("operator", "渭滨区社会福利院 刘院长", "operator", "welfare"),
+    ("family", "家属 陈女士", "family", None),
+]
+
+FACILITIES = [
+    ("welfare", "宝鸡市渭滨区社会福利院", "nursing_home", "public", "610302001000", "经二路12号"),
+    (None, "马营镇敬老院", "township_home", "public", "610302006000", "马营镇政府东侧"),
+    (None, "渭滨区颐养园养老中心", "nursing_home", "private", "610302002000", "清姜路88号"),
+    (
+        None,
+        "经二路街道日间照料中心",
+        "day_care",
+        "public_built_private_run",
+        "610302001000",
+        "经二路社区服务楼",
+    ),
+    (None, "马营东村农村幸福院", "happiness_home", "public", "610302006201", "马营东村村委会旁"),
+    (
+        None,
+        "清姜街道社区养老服务站",
+        "community_station",
+        "public_built_private_run",
+        "610302002000",
+        "清姜街道新华社区",
+    ),
+    (
+        None,
+        "宝鸡康乐居家养老服务有限公司",
+        "home_care_provider",
+        "private",
+        "610302003000",
+        "姜谭路15号",
+    ),
+    (None, "陈仓区中心敬老院", "township_home", "public", "610304001000", "虢镇街道"),
+    (None, "陈仓区福康养老院", "nursing_home", "private", "610304004000", "阳平镇"),
+    (None, "金台区社会福利中心", "nursing_home", "public", "610303002000", "西关街道"),
+    (None, "凤翔区糜杆桥镇敬老院", "township_home", "public", "610305006000", "糜杆桥镇"),
+    (None, "岐山县蔡家坡日间照料中心", "day_care", "public", "610323002000", "蔡家坡镇"),
+]
+
+# Where the demo people live: most in 渭滨区, the rest in neighbouring counties.
+PEOPLE_COUNTIES = [("610302", 0.55), ("610304", 0.2), ("610303", 0.15), ("610305", 0.1)]
+
+
+def _age_weighted(rng: random.Random) -> int:
+    """Ages 60-104 following a declining pyramid (many in their 60s, few centenarians)."""
+    while True:
+        age = 60 + int(rng.expovariate(1 / 11))
+        if age <= 104:
+            return age
+
+
+def load_demo(people: int = 2000, seed: int = 2026) -> str:
+    from eldercare.commands import BAOJI_CSV
+    from eldercare.regions.operations import import_regions_csv
+
+    if db.session.scalar(sa.select(User.id).where(User.username == "admin")) is not None:
+        return "demo data already present; nothing done"
+    rng = random.Random(seed)
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Region)) == 0:
+        with open(BAOJI_CSV, encoding="utf-8") as handle:
+            import_regions_csv(handle.read())
+    regions = {r.code: r for r in db.session.scalars(sa.select(Region))}
+
+    facilities = {}
+    for i, (key, name, kind, ownership, code, address) in enumerate(FACILITIES):
+        f = Facility(
+            name=name,
+            kind=kind,
+            ownership=ownership,
+            region_id=regions[code].id,
+            address=address,
+            contact_name="值班室",
+            contact_phone=f"0917-3{i:02d}1234",
+            licence_no=f"61030{i:02d}2020{i:04d}",
+            latitude=Decimal("34.36") + Decimal(i) / 100,
+            longitude=Decimal("107.14") + Decimal(i) / 100,
+            description="",
+        )
+        db.session.add(f)
+        if key:
+            facilities[key] = f
+    db.session.flush()
+
+    password_hash = hash_password(DEMO_PASSWORD)
+    users = {}
+    for username, display, role, scope in USERS:
+        u = User(
+            username=username,
+            display_name=display,
+            role=role,
+            password_hash=password_hash,
+            email=f"{username}@demo.eldercare.local",
+        )
+        if scope in facilities:
+            u.facility_id = facilities[scope].id
+        elif scope:
+            u.region_id = regions[scope].id
+        db.session.add(u)
+        users[username] = u
+    db.session.flush()
+
+    villages_by_county = {
+        county: [r for c, r in regions.items() if c.startswith(county) and r.level == "village"]
+        for county, _ in PEOPLE_COUNTIES
+    }
+    today = date.today()
+    seen = set()
+    made = []
+    for n in range(people):
+        county = rng.choices([c for c, _ in PEOPLE_COUNTIES], [w for _, w in PEOPLE_COUNTIES])[0]
+        village = rng.choice(villages_by_county[county])
+        age = _age_weighted(rng)
+        born = today - timedelta(days=age * 365 + rng.randrange(0, 365))
+        sex = rng.choice("MF")
+        # 凤翔区 people born before 2021 mostly carry the old 凤翔县 code 610322.
+        area = "610322" if county == "610305" and rng.random() < 0.8 else county
+        number = resident_id.synthesise(area, born, sex, rng)
+        if number in seen:
+            continue
+        seen.add(number)
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN_M if sex == "M" else GIVEN_F)
+        p = Person(
+            name=name,
+            phone=f"13{rng.randrange(0, 10)}{rng.randrange(10**7, 10**8)}",
+            address=f"{village.name}{rng.randrange(1, 12)}组{rng.randrange(1, 60)}号",
+            region_id=village.id,
+            hukou_type="local",
+            hukou_address=village.full_name,
+            lives_alone=rng.random() < 0.12,
+            empty_nest=rng.random() < 0.25,
+            left_behind=rng.random() < 0.15,
+            special_family=rng.random() < 0.02,
+            economic_status=rng.choices([s.value for s in EconomicStatus], [80, 9, 2, 3, 6])[0],
+        )
+        p.id_number = number
+        p.id_number_index = id_number_index(number)
+        p.id_number_masked = resident_id.mask(number)
+        p.birth_date, p.sex = born, sex
+        if age > 85 and rng.random() < 0.04:
+            p.death_date = today - timedelta(days=rng.randrange(1, 300))
+        if rng.random() < 0.35:
+            p.assessments.append(
+                AbilityAssessment(
+                    assessed_on=today - timedelta(days=rng.randrange(10, 700)),
+                    level=rng.choices(
+                        ["intact", "mild", "moderate", "severe", "total"], [50, 22, 14, 9, 5]
+                    )[0],
+                    assessor="县老年人能力评估中心",
+                )
+            )
+        made.append(p)
+        if n and n % 500 == 0:
+            db.session.add_all(made)
+            db.session.flush()
+            made.clear()
+    db.session.add_all(made)
+    db.session.flush()
+
+    # The demo family member is a verified child of a person in 马营东村.
+    relative = db.session.scalar(
+        sa.select(Person)
+        .where(Person.region_id == regions["610302006201"].id, Person.death_date.is_(None))
+        .order_by(Person.id)
+        .limit(1)
+    )
+    if relative is not None:
+        db.session.add(
+            FamilyLink(
+                user_id=users["family"].id,
+                person_id=relative.id,
+                relation="child",
+                status=LinkStatus.VERIFIED.value,
+                decided_by_id=users["township"].id,
+            )
+        )
+    db.session.flush()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
+    return (
+        f"demo loaded: {len(regions)} regions, {len(FACILITIES)} facilities, "
+        f"{len(USERS)} users (password {DEMO_PASSWORD}), {total} people"
+    )

@@ -1,0 +1,1 @@
+"""Registry of care facilities and their operators."""

@@ -1,0 +1,111 @@
+"""Create and update facilities, inside the acting user's region."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from eldercare.core import audit
+from eldercare.core.errors import Invalid
+from eldercare.core.permissions import Role, is_visible, role_of, visible
+from eldercare.extensions import db
+from eldercare.facilities.models import Facility
+from eldercare.regions.models import Region
+
+FIELDS = (
+    "name",
+    "kind",
+    "ownership",
+    "region_id",
+    "address",
+    "latitude",
+    "longitude",
+    "licence_no",
+    "contact_name",
+    "contact_phone",
+    "description",
+    "active",
+)
+
+
+def can_edit(user, facility: Facility | None = None) -> bool:
+    """County staff and admins edit the registry; operators keep their own facility's details."""
+    role = role_of(user)
+    if role in (Role.ADMIN, Role.COUNTY_STAFF):
+        return True
+    return role == Role.OPERATOR and facility is not None and facility.id == user.facility_id
+
+
+def _region_in_scope(region_id: int, user) -> Region:
+    region = db.session.get(Region, region_id)
+    if region is None or region.level not in ("county", "township", "village"):
+        raise Invalid(errors={"region_id": [_l("Choose a county, township or village.")]})
+    if user.region is not None and not user.region.contains(region):
+        raise Invalid(errors={"region_id": [_l("This region is outside your area.")]})
+    return region
+
+
+def snapshot(f: Facility) -> dict:
+    return {k: getattr(f, k) for k in FIELDS}
+
+
+def create_facility(data: dict, by) -> Facility:
+    _region_in_scope(data["region_id"], by)
+    facility = Facility(**{k: data.get(k) for k in FIELDS if k in data})
+    db.session.add(facility)
+    db.session.flush()
+    audit.record(
+        "facility.created",
+        facility,
+        actor=by,
+        facility_id=facility.id,
+        changes=audit.changes_between({}, snapshot(facility)),
+    )
+    return facility
+
+
+def update_facility(facility: Facility, data: dict, by) -> Facility:
+    before = snapshot(facility)
+    if role_of(by) == Role.OPERATOR:
+        # An operator may not move its facility, change its kind or switch it off.
+        for locked in ("region_id", "kind", "ownership", "active", "licence_no"):
+            data[locked] = getattr(facility, locked)
+    else:
+        _region_in_scope(data["region_id"], by)
+    for key in FIELDS:
+        if key in data:
+            setattr(facility, key, data[key])
+    db.session.flush()
+    audit.record(
+        "facility.updated",
+        facility,
+        actor=by,
+        facility_id=facility.id,
+        changes=audit.changes_between(before, snapshot(facility)),
+    )
+    return facility
+
+
+def search_facilities(user, args: dict) -> sa.Select:
+    stmt = visible(Facility, user).order_by(Facility.name, Facility.id)
+    if args.get("q"):
+        stmt = stmt.where(Facility.name.ilike(f"%{args['q']}%"))
+    if args.get("kind"):
+        stmt = stmt.where(Facility.kind == args["kind"])
+    if args.get("region_id"):
+        region = db.session.get(Region, args["region_id"])
+        if region is None or not is_visible(region, user):
+            return stmt.where(sa.false())
+        stmt = stmt.where(Facility.region_id.in_(Region.subtree_ids(region)))
+    return stmt
+
+
+def regions_for_choice(user) -> list[Region]:
+    stmt = (
+        sa.select(Region)
+        .where(Region.level.in_(["county", "township"]), Region.abolished_on.is_(None))
+        .order_by(Region.code)
+    )
+    if user.region is not None:
+        stmt = stmt.where(Region.id.in_(Region.subtree_ids(user.region)))
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,101 @@
+"""Facility registry pages: list, show, create, edit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from eldercare.core.errors import AppError
+from eldercare.core.permissions import Role, get_visible_or_404, roles_required
+from eldercare.core.schemas import load_form
+from eldercare.extensions import db
+from eldercare.facilities import operations as ops
+from eldercare.facilities.models import KIND_LABELS, OWNERSHIP_LABELS, Facility
+from eldercare.facilities.schemas import FacilityQuery, FacilitySchema
+
+bp = Blueprint("facilities", __name__, url_prefix="/facilities")
+VIEWERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
+
+
+def _form_page(template_args: dict, errors: dict):
+    return render_template(
+        "facilities/form.html",
+        kinds=KIND_LABELS,
+        ownerships=OWNERSHIP_LABELS,
+        regions=ops.regions_for_choice(current_user),
+        errors=errors,
+        **template_args,
+    ), (422 if errors else 200)
+
+
+@bp.route("/")
+@roles_required(*VIEWERS)
+def index():
+    args, errors = load_form(FacilityQuery(), request.args)
+    if errors:
+        args = {"page": 1, "per_page": 50}
+    page = db.paginate(
+        ops.search_facilities(current_user, args),
+        page=args["page"],
+        per_page=args["per_page"],
+        error_out=False,
+    )
+    return render_template(
+        "facilities/index.html",
+        page=page,
+        kinds=KIND_LABELS,
+        args=request.args,
+        can_create=current_user.role in (Role.ADMIN, Role.COUNTY_STAFF),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COUNTY_STAFF)
+def new():
+    form, errors = {}, {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(FacilitySchema(), request.form)
+        if not errors:
+            try:
+                facility = ops.create_facility(data, current_user)
+            except AppError as err:
+                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
+            else:
+                db.session.commit()
+                flash(_("Facility %(name)s created.", name=facility.name), "success")
+                return redirect(url_for("facilities.show", facility_id=facility.id))
+    return _form_page({"form": form, "facility": None}, errors)
+
+
+@bp.route("/<int:facility_id>")
+@roles_required(*VIEWERS)
+def show(facility_id: int):
+    facility = get_visible_or_404(Facility, facility_id)
+    return render_template(
+        "facilities/show.html", facility=facility, can_edit=ops.can_edit(current_user, facility)
+    )
+
+
+@bp.route("/<int:facility_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.OPERATOR)
+def edit(facility_id: int):
+    facility = get_visible_or_404(Facility, facility_id)
+    if not ops.can_edit(current_user, facility):
+        abort(403)
+    form, errors = ops.snapshot(facility), {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(FacilitySchema(), request.form)
+        if not errors:
+            try:
+                ops.update_facility(facility, data, current_user)
+            except AppError as err:
+                db.session.rollback()
+                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
+            else:
+                db.session.commit()
+                flash(_("Facility %(name)s saved.", name=facility.name), "success")
+                return redirect(url_for("facilities.show", facility_id=facility.id))
+    return _form_page({"form": form, "facility": facility}, errors)

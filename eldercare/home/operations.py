@@ -1,0 +1,70 @@
+"""Figures for the home page of each role, always within the user's scope."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from eldercare.auth.models import User
+from eldercare.core.permissions import STAFF_ROLES, Role, role_of, scope_clause
+from eldercare.extensions import db
+from eldercare.facilities.models import Facility
+from eldercare.people.models import FamilyLink, LinkStatus, Person
+from eldercare.regions.models import Region
+
+
+def _count(model, user, *where) -> int:
+    stmt = sa.select(sa.func.count()).select_from(model).where(scope_clause(model, user), *where)
+    return db.session.scalar(stmt) or 0
+
+
+def people_by_subregion(user) -> list[tuple[Region, int]]:
+    """Living registered people per child region of the user's region."""
+    region = user.region
+    if region is None:
+        return []
+    rows = []
+    for child in region.children:
+        n = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Person)
+            .where(
+                scope_clause(Person, user),
+                Person.region_id.in_(Region.subtree_ids(child)),
+                Person.death_date.is_(None),
+            )
+        )
+        rows.append((child, n or 0))
+    return rows
+
+
+def summary_for(user) -> dict:
+    role = role_of(user)
+    today = date.today()
+    out: dict = {"role": role}
+    if role == Role.ADMIN or role in STAFF_ROLES:
+        cutoff_80 = date(today.year - 80, today.month, min(today.day, 28))
+        out["people"] = _count(Person, user, Person.death_date.is_(None))
+        out["people_80"] = _count(
+            Person, user, Person.death_date.is_(None), Person.birth_date <= cutoff_80
+        )
+        out["living_alone"] = _count(
+            Person, user, Person.death_date.is_(None), Person.lives_alone.is_(True)
+        )
+        out["facilities"] = _count(Facility, user, Facility.active.is_(True))
+        out["pending_links"] = _count(
+            FamilyLink, user, FamilyLink.status == LinkStatus.PENDING.value
+        )
+        out["by_region"] = people_by_subregion(user) if role in STAFF_ROLES else []
+    if role == Role.ADMIN:
+        out["users"] = db.session.execute(
+            sa.select(User.role, sa.func.count()).group_by(User.role).order_by(User.role)
+        ).all()
+    if role == Role.OPERATOR:
+        out["facility"] = user.facility
+    if role == Role.FAMILY:
+        out["links"] = db.session.scalars(
+            sa.select(FamilyLink).where(scope_clause(FamilyLink, user)).order_by(FamilyLink.id)
+        ).all()
+    return out

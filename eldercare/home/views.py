@@ -1,0 +1,38 @@
+"""The home page (one per role) and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from eldercare.auth.views import _safe_next
+from eldercare.extensions import db
+from eldercare.home.operations import summary_for
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("home/index.html", summary=summary_for(current_user))
+
+
+@bp.route("/language/<code>")
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated and current_user.locale != code:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(
+        _safe_next(request.args.get("next")) if request.args.get("next") else url_for("home.index")
+    )
+
+
+@bp.route("/healthz")
+def healthz():
+    from sqlalchemy import text
+
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

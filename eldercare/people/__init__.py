@@ -1,0 +1,1 @@
+"""The registry of elderly people shared by every feature."""

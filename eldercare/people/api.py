@@ -1,0 +1,128 @@
+"""API: the elderly registry within the caller's scope."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from eldercare.core.api import api_blueprint, api_roles, document_errors
+from eldercare.core.errors import AppError
+from eldercare.core.permissions import Role, get_visible_or_404, is_visible
+from eldercare.extensions import db, limiter
+from eldercare.people import operations as ops
+from eldercare.people.models import Person
+from eldercare.people.schemas import (
+    AssessmentOut,
+    AssessmentSchema,
+    LookupSchema,
+    PersonFamilyOut,
+    PersonOut,
+    PersonQuery,
+    PersonSchema,
+    PersonUpdateSchema,
+    RevealedId,
+)
+
+blp = api_blueprint("people", "Registry of elderly people (ID numbers masked)")
+STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+
+
+@blp.route("/")
+@api_roles(*STAFF)
+@document_errors(blp, 401, 403, 422)
+@blp.arguments(PersonQuery, location="query")
+@blp.response(200, PersonOut(many=True))
+def list_people(args):
+    """People in the caller's area, paged with page/per_page."""
+    page = db.paginate(
+        ops.search_people(current_user, args),
+        page=args["page"],
+        per_page=args["per_page"],
+        error_out=False,
+    )
+    return page.items
+
+
+@blp.route("/", methods=["POST"])
+@api_roles(*STAFF)
+@document_errors(blp, 401, 403, 409, 422)
+@blp.arguments(PersonSchema)
+@blp.response(201, PersonOut)
+def register_person(data):
+    """Register a person; 409 if the ID number is already registered."""
+    person = ops.register_person(data, current_user)
+    db.session.commit()
+    return person
+
+
+@blp.route("/lookup", methods=["POST"])
+@api_roles(*STAFF)
+@document_errors(blp, 401, 403, 404, 422)
+@blp.arguments(LookupSchema)
+@blp.response(200, PersonOut)
+def lookup(data):
+    """Find a person in the caller's area by full ID number."""
+    person = ops.find_by_id_number(data["id_number"])
+    if person is None or not is_visible(person, current_user):
+        raise AppError(404)
+    return person
+
+
+@blp.route("/<int:person_id>")
+@api_roles(*STAFF, Role.FAMILY)
+@document_errors(blp, 401, 403, 404)
+@blp.response(200, PersonOut)
+@blp.alt_response(203, schema=PersonFamilyOut, description="A family member's limited view")
+def get_person(person_id: int):
+    """One person (family members receive the limited view)."""
+    person = get_visible_or_404(Person, person_id)
+    if current_user.role == Role.FAMILY:
+        return PersonFamilyOut().dump(person), 203
+    return person
+
+
+@blp.route("/<int:person_id>", methods=["PUT"])
+@api_roles(*STAFF)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(PersonUpdateSchema())
+@blp.response(200, PersonOut)
+def update_person(data, person_id: int):
+    """Correct a person's entry (an ID number given replaces the stored one)."""
+    person = get_visible_or_404(Person, person_id)
+    ops.update_person(person, data, current_user)
+    db.session.commit()
+    return person
+
+
+@blp.route("/<int:person_id>/reveal-id", methods=["POST"])
+@api_roles(*STAFF)
+@limiter.limit("30 per hour")
+@document_errors(blp, 401, 403, 404, 429)
+@blp.response(200, RevealedId)
+def reveal_id(person_id: int):
+    """The full ID number; every call is written to the audit log."""
+    person = get_visible_or_404(Person, person_id)
+    number = ops.reveal_id_number(person, current_user)
+    db.session.commit()
+    return {"id_number": number}
+
+
+@blp.route("/<int:person_id>/assessments")
+@api_roles(*STAFF)
+@document_errors(blp, 401, 403, 404)
+@blp.response(200, AssessmentOut(many=True))
+def list_assessments(person_id: int):
+    """A person's ability assessments, newest first."""
+    return get_visible_or_404(Person, person_id).assessments
+
+
+@blp.route("/<int:person_id>/assessments", methods=["POST"])
+@api_roles(*STAFF)
+@document_errors(blp, 401, 403, 404, 422)
+@blp.arguments(AssessmentSchema)
+@blp.response(201, AssessmentOut)
+def add_assessment(data, person_id: int):
+    """Record a GB/T 42195 ability assessment."""
+    person = get_visible_or_404(Person, person_id)
+    assessment = ops.add_assessment(person, data, current_user)
+    db.session.commit()
+    return assessment

@@ -1,0 +1,257 @@
+"""Elderly people, their ability assessments and their verified family links."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eldercare.auth.models import User
+from eldercare.core import resident_id
+from eldercare.core.crypto import EncryptedString, blind_index
+from eldercare.core.db import TimestampMixin, UTCDateTime
+from eldercare.core.permissions import STAFF_ROLES, Role, role_of
+from eldercare.extensions import db
+from eldercare.regions.models import Region
+
+ID_INDEX_PURPOSE = "resident-id"
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+
+
+class EconomicStatus(StrEnum):
+    NONE = "none"
+    DIBAO = "dibao"
+    TEKUN_CONCENTRATED = "tekun_concentrated"
+    TEKUN_DISPERSED = "tekun_dispersed"
+    LOW_INCOME = "low_income"
+
+
+class HukouType(StrEnum):
+    LOCAL = "local"
+    NON_LOCAL = "non_local"
+
+
+class AbilityLevel(StrEnum):
+    """GB/T 42195-2022 老年人能力评估: five levels, 0 best."""
+
+    INTACT = "intact"
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+    TOTAL = "total"
+
+
+class LinkStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+
+
+SEX_LABELS = {Sex.MALE: _l("Male"), Sex.FEMALE: _l("Female")}
+ECONOMIC_LABELS = {
+    EconomicStatus.NONE: _l("None"),
+    EconomicStatus.DIBAO: _l("Minimum living guarantee (dibao)"),
+    EconomicStatus.TEKUN_CONCENTRATED: _l("Extreme poverty, concentrated support"),
+    EconomicStatus.TEKUN_DISPERSED: _l("Extreme poverty, dispersed support"),
+    EconomicStatus.LOW_INCOME: _l("Low income"),
+}
+HUKOU_LABELS = {HukouType.LOCAL: _l("Local household"), HukouType.NON_LOCAL: _l("Non-local")}
+ABILITY_LABELS = {
+    AbilityLevel.INTACT: _l("Ability intact"),
+    AbilityLevel.MILD: _l("Mildly disabled"),
+    AbilityLevel.MODERATE: _l("Moderately disabled"),
+    AbilityLevel.SEVERE: _l("Severely disabled"),
+    AbilityLevel.TOTAL: _l("Completely disabled"),
+}
+LINK_LABELS = {
+    LinkStatus.PENDING: _l("Awaiting verification"),
+    LinkStatus.VERIFIED: _l("Verified"),
+    LinkStatus.REJECTED: _l("Rejected"),
+    LinkStatus.REVOKED: _l("Revoked"),
+}
+LIVING_FLAGS = {
+    "lives_alone": _l("Living alone"),
+    "empty_nest": _l("Empty nest"),
+    "left_behind": _l("Left behind"),
+    "special_family": _l("Family-planning special family"),
+}
+
+
+def _in(values) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+def id_number_index(number: str) -> str:
+    return blind_index(resident_id.normalise(number), ID_INDEX_PURPOSE)
+
+
+class Person(TimestampMixin, db.Model):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), index=True)
+    id_number: Mapped[str] = mapped_column(EncryptedString())
+    id_number_index: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(sa.String(18))
+    birth_date: Mapped[date] = mapped_column(index=True)
+    sex: Mapped[str] = mapped_column(sa.String(1))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    address: Mapped[str] = mapped_column(sa.String(255), default="")
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    hukou_type: Mapped[str] = mapped_column(sa.String(16), default=HukouType.LOCAL.value)
+    hukou_address: Mapped[str] = mapped_column(sa.String(255), default="")
+    lives_alone: Mapped[bool] = mapped_column(default=False)
+    empty_nest: Mapped[bool] = mapped_column(default=False)
+    left_behind: Mapped[bool] = mapped_column(default=False)
+    special_family: Mapped[bool] = mapped_column(default=False)
+    economic_status: Mapped[str] = mapped_column(sa.String(24), default=EconomicStatus.NONE.value)
+    death_date: Mapped[date | None]
+
+    region: Mapped[Region] = relationship()
+    assessments: Mapped[list[AbilityAssessment]] = relationship(
+        back_populates="person",
+        order_by=lambda: (AbilityAssessment.assessed_on.desc(), AbilityAssessment.id.desc()),
+        cascade="all, delete-orphan",
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("sex IN ('M', 'F')", name="sex_known"),
+        sa.CheckConstraint(f"economic_status IN ({_in(EconomicStatus)})", name="economic_known"),
+        sa.CheckConstraint(f"hukou_type IN ({_in(HukouType)})", name="hukou_known"),
+        sa.CheckConstraint(
+            "death_date IS NULL OR death_date >= birth_date", name="death_after_birth"
+        ),
+    )
+
+    def set_id_number(self, number: str) -> resident_id.ResidentId:
+        """Store a validated ID number and the facts it carries."""
+        parsed = resident_id.parse(number)
+        self.id_number = parsed.number
+        self.id_number_index = id_number_index(parsed.number)
+        self.id_number_masked = parsed.masked
+        self.birth_date = parsed.birth_date
+        self.sex = parsed.sex
+        return parsed
+
+    def age_on(self, day: date) -> int:
+        return resident_id.age_on(self.birth_date, day)
+
+    @property
+    def age(self) -> int:
+        return self.age_on(date.today())
+
+    @property
+    def is_deceased(self) -> bool:
+        return self.death_date is not None
+
+    @property
+    def current_ability(self) -> AbilityAssessment | None:
+        return self.assessments[0] if self.assessments else None
+
+    @property
+    def living_flags(self) -> list[str]:
+        return [str(label) for flag, label in LIVING_FLAGS.items() if getattr(self, flag)]
+
+    @property
+    def sex_label(self) -> str:
+        return str(SEX_LABELS[Sex(self.sex)])
+
+    @property
+    def economic_label(self) -> str:
+        return str(ECONOMIC_LABELS[EconomicStatus(self.economic_status)])
+
+    @property
+    def hukou_label(self) -> str:
+        return str(HUKOU_LABELS[HukouType(self.hukou_type)])
+
+    @classmethod
+    def __scope__(cls, user):
+        role = role_of(user)
+        if role == Role.ADMIN:
+            return sa.true()
+        if role in STAFF_ROLES and user.region is not None:
+            return cls.region_id.in_(Region.subtree_ids(user.region))
+        if role == Role.FAMILY:
+            return cls.id.in_(
+                sa.select(FamilyLink.person_id).where(
+                    FamilyLink.user_id == user.id, FamilyLink.status == LinkStatus.VERIFIED.value
+                )
+            )
+        # Visitors see the people assigned to them and operators their residents; both
+        # assignments arrive with the visits and beds features. Until then: nothing.
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Person {self.id} {self.name}>"
+
+
+class AbilityAssessment(TimestampMixin, db.Model):
+    """One dated GB/T 42195 assessment; the newest is the person's current level."""
+
+    __tablename__ = "ability_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    assessed_on: Mapped[date]
+    level: Mapped[str] = mapped_column(sa.String(16))
+    assessor: Mapped[str] = mapped_column(sa.String(80), default="")
+    # Health details are sensitive personal information: encrypted at rest.
+    notes: Mapped[str | None] = mapped_column(EncryptedString())
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    person: Mapped[Person] = relationship(back_populates="assessments")
+
+    __table_args__ = (sa.CheckConstraint(f"level IN ({_in(AbilityLevel)})", name="level_known"),)
+
+    @property
+    def level_label(self) -> str:
+        return str(ABILITY_LABELS[AbilityLevel(self.level)])
+
+
+class FamilyLink(TimestampMixin, db.Model):
+    """A family account's claim to be a relative of a person, verified by staff."""
+
+    __tablename__ = "family_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    relation: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(16), default=LinkStatus.PENDING.value)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str] = mapped_column(sa.String(255), default="")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    person: Mapped[Person] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "person_id"),
+        sa.CheckConstraint(f"status IN ({_in(LinkStatus)})", name="status_known"),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return str(LINK_LABELS[LinkStatus(self.status)])
+
+    @classmethod
+    def __scope__(cls, user):
+        role = role_of(user)
+        if role == Role.ADMIN:
+            return sa.true()
+        if role in STAFF_ROLES and user.region is not None:
+            return cls.person_id.in_(
+                sa.select(Person.id).where(Person.region_id.in_(Region.subtree_ids(user.region)))
+            )
+        if role == Role.FAMILY:
+            return cls.user_id == user.id
+        return None

@@ -1,0 +1,246 @@
+"""Registry operations: register, correct, assess, reveal, family links."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from eldercare.core import audit
+from eldercare.core.db import utcnow
+from eldercare.core.errors import AppError, Conflict, Invalid
+from eldercare.core.masking import mask_phone
+from eldercare.core.permissions import STAFF_ROLES, Role, role_of, visible
+from eldercare.extensions import db
+from eldercare.people.models import (
+    AbilityAssessment,
+    FamilyLink,
+    LinkStatus,
+    Person,
+    id_number_index,
+)
+from eldercare.regions.models import Region
+
+EDITABLE = (
+    "name",
+    "phone",
+    "address",
+    "region_id",
+    "hukou_type",
+    "hukou_address",
+    "lives_alone",
+    "empty_nest",
+    "left_behind",
+    "special_family",
+    "economic_status",
+    "death_date",
+)
+#: Roles that may see a full ID number (each time with an audit entry).
+REVEAL_ROLES = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
+
+
+def can_register(user) -> bool:
+    return role_of(user) in STAFF_ROLES or role_of(user) == Role.ADMIN
+
+
+def home_region_in_scope(region_id: int, user) -> Region:
+    """A person lives in a township or village inside the acting user's region."""
+    region = db.session.get(Region, region_id)
+    if region is None or region.level not in ("township", "village"):
+        raise Invalid(errors={"region_id": [_l("Choose a township or a village.")]})
+    if user.region is not None and not user.region.contains(region):
+        raise Invalid(errors={"region_id": [_l("This place is outside your area.")]})
+    return region
+
+
+def snapshot(person: Person) -> dict:
+    """Audit view of a person: identifiers masked, no health data."""
+    data = {k: getattr(person, k) for k in EDITABLE}
+    data["phone"] = mask_phone(person.phone)
+    data["id_number"] = person.id_number_masked
+    return data
+
+
+def find_by_id_number(number: str) -> Person | None:
+    """Exact lookup through the blind index (no scope: callers decide what to reveal)."""
+    return db.session.scalar(
+        sa.select(Person).where(Person.id_number_index == id_number_index(number))
+    )
+
+
+def _ensure_not_registered(number: str, exclude_id: int | None = None) -> None:
+    stmt = sa.select(Person.id).where(Person.id_number_index == id_number_index(number))
+    if exclude_id is not None:
+        stmt = stmt.where(Person.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise Conflict(errors={"id_number": [_l("This ID number is already registered.")]})
+
+
+def register_person(data: dict, by) -> Person:
+    home_region_in_scope(data["region_id"], by)
+    _ensure_not_registered(data["id_number"])
+    person = Person()
+    person.set_id_number(data["id_number"])
+    for key in EDITABLE:
+        if key in data:
+            setattr(person, key, data[key])
+    db.session.add(person)
+    db.session.flush()
+    audit.record(
+        "person.registered", person, actor=by, changes=audit.changes_between({}, snapshot(person))
+    )
+    return person
+
+
+def update_person(person: Person, data: dict, by) -> Person:
+    before = snapshot(person)
+    home_region_in_scope(data["region_id"], by)
+    number = data.get("id_number")
+    if number and id_number_index(number) != person.id_number_index:
+        _ensure_not_registered(number, exclude_id=person.id)
+        person.set_id_number(number)
+    for key in EDITABLE:
+        if key in data:
+            setattr(person, key, data[key])
+    db.session.flush()
+    audit.record(
+        "person.updated", person, actor=by, changes=audit.changes_between(before, snapshot(person))
+    )
+    return person
+
+
+def reveal_id_number(person: Person, by) -> str:
+    """The full ID number, for staff only, with an audit entry every time."""
+    if role_of(by) not in REVEAL_ROLES:
+        raise AppError(403)
+    audit.record("person.id_revealed", person, actor=by)
+    return person.id_number
+
+
+def add_assessment(person: Person, data: dict, by) -> AbilityAssessment:
+    if data["assessed_on"] < person.birth_date:
+        raise Invalid(errors={"assessed_on": [_l("The assessment date is before the birth date.")]})
+    assessment = AbilityAssessment(person=person, recorded_by_id=by.id, **data)
+    db.session.add(assessment)
+    db.session.flush()
+    audit.record(
+        "person.assessed",
+        person,
+        actor=by,
+        changes={
+            "ability_level": [None, assessment.level],
+            "assessed_on": [None, assessment.assessed_on],
+        },
+    )
+    return assessment
+
+
+def search_people(user, args: dict) -> sa.Select:
+    stmt = visible(Person, user)
+    if args.get("q"):
+        stmt = stmt.where(Person.name.contains(args["q"], autoescape=True))
+    if args.get("id_number"):
+        stmt = stmt.where(Person.id_number_index == id_number_index(args["id_number"]))
+    if args.get("region_id"):
+        region = db.session.get(Region, args["region_id"])
+        stmt = stmt.where(
+            Person.region_id.in_(Region.subtree_ids(region)) if region else sa.false()
+        )
+    if args.get("flag"):
+        stmt = stmt.where(getattr(Person, args["flag"]).is_(True))
+    if args.get("economic_status"):
+        stmt = stmt.where(Person.economic_status == args["economic_status"])
+    today = date.today()
+    if args.get("min_age") is not None:
+        stmt = stmt.where(Person.birth_date <= _years_before(today, args["min_age"]))
+    if args.get("max_age") is not None:
+        stmt = stmt.where(Person.birth_date > _years_before(today, args["max_age"] + 1))
+    if not args.get("include_deceased"):
+        stmt = stmt.where(Person.death_date.is_(None))
+    return stmt.order_by(Person.region_id, Person.name, Person.id)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+# --- family links ------------------------------------------------------------------------
+
+
+def request_link(user, name: str, number: str, relation: str) -> FamilyLink:
+    """A family account asks to be linked; the name must match too, so IDs cannot be probed."""
+    person = find_by_id_number(number)
+    if person is None or person.name != name.strip():
+        raise Invalid(
+            _l(
+                "No registered person matches this name and ID number. "
+                "Please check them, or contact the township office."
+            )
+        )
+    existing = db.session.scalar(
+        sa.select(FamilyLink).where(
+            FamilyLink.user_id == user.id, FamilyLink.person_id == person.id
+        )
+    )
+    if existing is not None and existing.status in (
+        LinkStatus.PENDING.value,
+        LinkStatus.VERIFIED.value,
+    ):
+        raise Conflict(_l("You have already asked to link this relative."))
+    if existing is None:
+        existing = FamilyLink(user_id=user.id, person_id=person.id)
+        db.session.add(existing)
+    existing.relation = relation
+    existing.status = LinkStatus.PENDING.value
+    existing.decided_by_id = None
+    existing.decided_at = None
+    existing.decision_note = ""
+    db.session.flush()
+    audit.record(
+        "family_link.requested", existing, actor=user, region_id=person.region_id, note=relation
+    )
+    return existing
+
+
+def decide_link(link: FamilyLink, decision: str, note: str, by) -> FamilyLink:
+    allowed = {
+        LinkStatus.PENDING.value: {LinkStatus.VERIFIED.value, LinkStatus.REJECTED.value},
+        LinkStatus.VERIFIED.value: {LinkStatus.REVOKED.value},
+    }
+    if decision not in allowed.get(link.status, set()):
+        raise Conflict(_l("This request has already been decided."))
+    before = link.status
+    link.status = decision
+    link.decided_by_id = by.id
+    link.decided_at = utcnow()
+    link.decision_note = note
+    db.session.flush()
+    audit.record(
+        "family_link.decided",
+        link,
+        actor=by,
+        region_id=link.person.region_id,
+        changes={"status": [before, decision]},
+        note=note,
+    )
+    return link
+
+
+def create_verified_link(user, person: Person, relation: str, by) -> FamilyLink:
+    """Staff link a family account they have checked in person (demo data uses it too)."""
+    link = FamilyLink(
+        user_id=user.id,
+        person_id=person.id,
+        relation=relation,
+        status=LinkStatus.VERIFIED.value,
+        decided_by_id=getattr(by, "id", None),
+        decided_at=utcnow(),
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record("family_link.created", link, actor=by, region_id=person.region_id)
+    return link

@@ -1,0 +1,364 @@
+"""Roster import (.xlsx/.csv, all-or-nothing with a row-by-row report) and .xlsx export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from openpyxl import Workbook, load_workbook
+
+from eldercare.core import audit, resident_id
+from eldercare.core.i18n import plain_messages
+from eldercare.core.masking import mask_phone
+from eldercare.extensions import db
+from eldercare.people.models import (
+    ABILITY_LABELS,
+    ECONOMIC_LABELS,
+    HUKOU_LABELS,
+    AbilityAssessment,
+    EconomicStatus,
+    HukouType,
+    Person,
+    id_number_index,
+)
+from eldercare.people.schemas import PersonSchema
+from eldercare.regions.models import Region
+
+# Column headers accepted in a roster: the Chinese ledger heading, or the field name.
+HEADERS = {
+    "name": ("姓名",),
+    "id_number": ("身份证号", "身份证号码", "公民身份号码"),
+    "birth_date": ("出生日期",),
+    "sex": ("性别",),
+    "phone": ("联系电话", "电话", "手机号"),
+    "address": ("住址", "现住址", "居住地址"),
+    "region_code": ("区划代码", "村(社区)代码", "村（社区）代码", "村社区代码"),
+    "hukou_type": ("户籍类型",),
+    "hukou_address": ("户籍地址", "户籍所在地"),
+    "lives_alone": ("独居",),
+    "empty_nest": ("空巢",),
+    "left_behind": ("留守",),
+    "special_family": ("计生特殊家庭",),
+    "economic_status": ("经济状况",),
+    "death_date": ("死亡日期",),
+}
+REQUIRED_COLUMNS = ("name", "id_number", "region_code")
+COLUMN_LABEL = {key: names[0] for key, names in HEADERS.items()}
+YES = {"是", "1", "y", "yes", "true", "√", "✓"}
+NO = {"否", "0", "n", "no", "false", ""}
+SEX_VALUES = {"男": "M", "女": "F", "m": "M", "f": "F"}
+HUKOU_VALUES = {"本地": HukouType.LOCAL.value, "外地": HukouType.NON_LOCAL.value}
+ECONOMIC_VALUES = {
+    "无": EconomicStatus.NONE.value,
+    "低保": EconomicStatus.DIBAO.value,
+    "特困集中供养": EconomicStatus.TEKUN_CONCENTRATED.value,
+    "特困分散供养": EconomicStatus.TEKUN_DISPERSED.value,
+    "低收入": EconomicStatus.LOW_INCOME.value,
+}
+BOOL_FIELDS = ("lives_alone", "empty_nest", "left_behind", "special_family")
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class RosterFileError(ValueError):
+    pass
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(filename: str, content: bytes) -> list[list[str]]:
+    """Rows of cells as text from an .xlsx or .csv file (UTF-8, or GB18030 from Excel)."""
+    lower = filename.lower()
+    if lower.endswith(".xlsx"):
+        try:
+            wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise RosterFileError(_("The file is not a readable .xlsx workbook.")) from exc
+        sheet = wb.worksheets[0]
+        rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        wb.close()
+        return rows
+    if lower.endswith(".csv"):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise RosterFileError(_("The CSV file is neither UTF-8 nor GB18030 text."))
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    raise RosterFileError(_("Upload an .xlsx or .csv file."))
+
+
+def _map_header(header: list[str]) -> tuple[dict[int, str], list[str]]:
+    lookup = {}
+    for key, names in HEADERS.items():
+        for name in (*names, key):
+            lookup[name.strip().lower()] = key
+    mapping = {}
+    for index, title in enumerate(header):
+        key = lookup.get(title.strip().lower())
+        if key and key not in mapping.values():
+            mapping[index] = key
+    missing = [COLUMN_LABEL[k] for k in REQUIRED_COLUMNS if k not in mapping.values()]
+    return mapping, missing
+
+
+def _convert(raw: dict[str, str], errors: list[RowError], row: int) -> dict:
+    data: dict = {}
+    for key, value in raw.items():
+        if key in BOOL_FIELDS:
+            v = value.lower()
+            if v in YES:
+                data[key] = True
+            elif v in NO:
+                data[key] = False
+            else:
+                errors.append(RowError(row, COLUMN_LABEL[key], _("Write 是 or 否.")))
+        elif key == "sex" and value:
+            if value.lower() not in SEX_VALUES:
+                errors.append(RowError(row, COLUMN_LABEL[key], _("Write 男 or 女.")))
+            else:
+                data[key] = SEX_VALUES[value.lower()]
+        elif key == "hukou_type" and value:
+            data[key] = HUKOU_VALUES.get(value, value)
+        elif key == "economic_status" and value:
+            data[key] = ECONOMIC_VALUES.get(value, value)
+        elif key == "birth_date" or key == "death_date":
+            data[key] = value.replace("/", "-").replace(".", "-") if value else None
+        else:
+            data[key] = value
+    return data
+
+
+def import_roster(filename: str, content: bytes, by) -> ImportResult:
+    """Check every row first; write all rows or none. Errors name row, column and reason."""
+    table = read_table(filename, content)
+    result = ImportResult()
+    while table and not any(table[-1]):
+        table.pop()
+    if not table:
+        result.errors.append(RowError(1, "", _("The file is empty.")))
+        return result
+    mapping, missing = _map_header(table[0])
+    if missing:
+        result.errors.append(
+            RowError(1, "、".join(missing), _("Required columns are missing from the header row."))
+        )
+        return result
+    body = table[1:]
+    limit = current_app.config["ROSTER_IMPORT_MAX_ROWS"]
+    if len(body) > limit:
+        result.errors.append(RowError(1, "", _("At most %(n)s rows in one file.", n=limit)))
+        return result
+
+    regions_stmt = sa.select(Region.code, Region.id).where(
+        Region.level.in_(["township", "village"])
+    )
+    if by.region is not None:
+        regions_stmt = regions_stmt.where(Region.code.startswith(by.region.prefix))
+    region_ids = dict(db.session.execute(regions_stmt).all())
+
+    schema = PersonSchema()
+    valid: list[tuple[int, dict, str]] = []
+    seen: dict[str, int] = {}
+    for offset, cells in enumerate(body):
+        row = offset + 2
+        if not any(cells):
+            continue
+        result.rows += 1
+        raw = {key: (cells[i] if i < len(cells) else "") for i, key in mapping.items()}
+        row_errors: list[RowError] = []
+        data = _convert(raw, row_errors, row)
+        code = data.pop("region_code", "")
+        if code:
+            region_id = region_ids.get(code.ljust(12, "0") if len(code) in (9,) else code)
+            if region_id is None:
+                row_errors.append(
+                    RowError(
+                        row,
+                        COLUMN_LABEL["region_code"],
+                        _("Not a township or village code in your area."),
+                    )
+                )
+            else:
+                data["region_id"] = region_id
+        try:
+            clean = schema.load(data)
+        except ValidationError as err:
+            for key, messages in plain_messages(err.messages).items():
+                label = COLUMN_LABEL.get(key, key)
+                if key == "region_id":
+                    label = COLUMN_LABEL["region_code"]
+                    if code:
+                        continue  # already reported above
+                for message in messages if isinstance(messages, list) else [messages]:
+                    row_errors.append(RowError(row, label, str(message)))
+            clean = None
+        if clean is not None and not row_errors:
+            digest = id_number_index(clean["id_number"])
+            if digest in seen:
+                row_errors.append(
+                    RowError(
+                        row,
+                        COLUMN_LABEL["id_number"],
+                        _("Same ID number as row %(n)s.", n=seen[digest]),
+                    )
+                )
+            else:
+                seen[digest] = row
+                valid.append((row, clean, digest))
+        result.errors.extend(row_errors)
+
+    digests = [d for _row, _data, d in valid]
+    registered: set[str] = set()
+    for start in range(0, len(digests), 1000):
+        chunk = digests[start : start + 1000]
+        registered.update(
+            db.session.scalars(
+                sa.select(Person.id_number_index).where(Person.id_number_index.in_(chunk))
+            )
+        )
+    for row, _data, digest in valid:
+        if digest in registered:
+            result.errors.append(
+                RowError(row, COLUMN_LABEL["id_number"], _("This ID number is already registered."))
+            )
+    if result.errors:
+        result.errors.sort(key=lambda e: e.row)
+        return result
+
+    people = []
+    for _row, clean, digest in valid:
+        person = Person(
+            **{k: v for k, v in clean.items() if k not in ("id_number", "birth_date", "sex")}
+        )
+        parsed = resident_id.parse(clean["id_number"])
+        person.id_number = parsed.number
+        person.id_number_index = digest
+        person.id_number_masked = parsed.masked
+        person.birth_date = parsed.birth_date
+        person.sex = parsed.sex
+        people.append(person)
+    db.session.add_all(people)
+    db.session.flush()
+    result.created = len(people)
+    audit.record(
+        "person.roster_imported",
+        actor=by,
+        region_id=by.region_id,
+        note=f"{filename}: {len(people)} people",
+    )
+    return result
+
+
+EXPORT_COLUMNS = (
+    "姓名",
+    "身份证号",
+    "性别",
+    "出生日期",
+    "年龄",
+    "联系电话",
+    "所在地",
+    "住址",
+    "户籍类型",
+    "独居",
+    "空巢",
+    "留守",
+    "计生特殊家庭",
+    "经济状况",
+    "能力等级",
+    "死亡日期",
+)
+
+
+def export_people_xlsx(stmt: sa.Select) -> str:
+    """Write the selected people to a temporary .xlsx (IDs and phones masked); returns the path."""
+    latest_level = (
+        sa.select(AbilityAssessment.level)
+        .where(AbilityAssessment.person_id == Person.id)
+        .order_by(AbilityAssessment.assessed_on.desc(), AbilityAssessment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = stmt.with_only_columns(
+        Person.name,
+        Person.id_number_masked,
+        Person.sex,
+        Person.birth_date,
+        Person.phone,
+        Region.name,
+        Person.address,
+        Person.hukou_type,
+        Person.lives_alone,
+        Person.empty_nest,
+        Person.left_behind,
+        Person.special_family,
+        Person.economic_status,
+        latest_level,
+        Person.death_date,
+    ).join(Region, Region.id == Person.region_id)
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet(_("Elderly registry"))
+    sheet.append(list(EXPORT_COLUMNS))
+    today = date.today()
+    yes, no = "是", "否"
+    for r in db.session.execute(rows.execution_options(yield_per=2000)):
+        sheet.append(
+            [
+                r[0],
+                r[1],
+                "男" if r[2] == "M" else "女",
+                r[3].isoformat(),
+                resident_id.age_on(r[3], today),
+                mask_phone(r[4]),
+                r[5],
+                r[6],
+                str(HUKOU_LABELS.get(r[7], r[7])),
+                yes if r[8] else no,
+                yes if r[9] else no,
+                yes if r[10] else no,
+                yes if r[11] else no,
+                str(ECONOMIC_LABELS.get(r[12], r[12])),
+                str(ABILITY_LABELS.get(r[13], "")) if r[13] else "",
+                r[14].isoformat() if r[14] else "",
+            ]
+        )
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
+    handle.close()
+    wb.save(handle.name)
+    return handle.name

@@ -1,0 +1,331 @@
+"""Registry pages: list, register, show, edit, assess, reveal the ID, import, export, links."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import date
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from eldercare.core import audit
+from eldercare.core.errors import AppError
+from eldercare.core.permissions import Role, get_visible_or_404, roles_required, visible
+from eldercare.core.schemas import load_form
+from eldercare.extensions import db, limiter
+from eldercare.people import operations as ops
+from eldercare.people import roster
+from eldercare.people.models import (
+    ABILITY_LABELS,
+    ECONOMIC_LABELS,
+    HUKOU_LABELS,
+    LINK_LABELS,
+    LIVING_FLAGS,
+    SEX_LABELS,
+    FamilyLink,
+    LinkStatus,
+    Person,
+)
+from eldercare.people.schemas import (
+    RELATION_LABELS,
+    AssessmentSchema,
+    LinkDecisionSchema,
+    LinkRequestSchema,
+    PersonQuery,
+    PersonSchema,
+    PersonUpdateSchema,
+)
+from eldercare.regions.models import Region
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+
+
+def _errors_of(err: AppError) -> dict:
+    errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
+    if not errors and err.message is not None:
+        errors = {"_schema": [str(err.message)]}
+    return errors
+
+
+def _home_regions():
+    stmt = (
+        sa.select(Region)
+        .where(Region.level.in_(["township", "village"]), Region.abolished_on.is_(None))
+        .order_by(Region.code)
+    )
+    if current_user.region is not None:
+        stmt = stmt.where(Region.id.in_(Region.subtree_ids(current_user.region)))
+    return db.session.scalars(stmt).all()
+
+
+def _form_page(form, errors, person=None):
+    return render_template(
+        "people/form.html",
+        form=form,
+        errors=errors,
+        person=person,
+        regions=_home_regions(),
+        economic=ECONOMIC_LABELS,
+        hukou=HUKOU_LABELS,
+        sexes=SEX_LABELS,
+        flags=LIVING_FLAGS,
+    ), (422 if errors else 200)
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def index():
+    args, errors = load_form(PersonQuery(), request.args)
+    if errors:
+        flash(_("Some filters were not valid and were ignored."), "warning")
+        args = {"page": 1, "per_page": 50}
+    page = db.paginate(
+        ops.search_people(current_user, args),
+        page=args["page"],
+        per_page=args["per_page"],
+        error_out=False,
+    )
+    return render_template(
+        "people/index.html",
+        page=page,
+        args=request.args,
+        flags=LIVING_FLAGS,
+        economic=ECONOMIC_LABELS,
+        regions=_home_regions(),
+        today=date.today(),
+    )
+
+
+@bp.route("/export.xlsx")
+@roles_required(*STAFF)
+def export():
+    args, errors = load_form(PersonQuery(), request.args)
+    if errors:
+        abort(422)
+    path = roster.export_people_xlsx(ops.search_people(current_user, args))
+
+    @after_this_request
+    def _cleanup(response):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return response
+
+    audit.record(
+        "person.exported",
+        actor=current_user,
+        region_id=current_user.region_id,
+        note=request.query_string.decode()[:200],
+    )
+    db.session.commit()
+    return send_file(
+        path,
+        as_attachment=True,
+        download_name=f"elderly-registry-{date.today():%Y%m%d}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new():
+    form, errors = {}, {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(PersonSchema(), request.form)
+        if not errors:
+            try:
+                person = ops.register_person(data, current_user)
+            except AppError as err:
+                db.session.rollback()
+                errors = _errors_of(err)
+            else:
+                db.session.commit()
+                flash(_("%(name)s has been registered.", name=person.name), "success")
+                return redirect(url_for("people.show", person_id=person.id))
+    return _form_page(form, errors)
+
+
+@bp.route("/<int:person_id>")
+@roles_required(*STAFF, Role.FAMILY)
+def show(person_id: int):
+    person = get_visible_or_404(Person, person_id)
+    if current_user.role == Role.FAMILY:
+        return render_template("people/family_view.html", person=person)
+    links = db.session.scalars(
+        sa.select(FamilyLink).where(FamilyLink.person_id == person.id).order_by(FamilyLink.id)
+    ).all()
+    return render_template(
+        "people/show.html",
+        person=person,
+        links=links,
+        ability=ABILITY_LABELS,
+        relations=RELATION_LABELS,
+        form={"assessed_on": date.today().isoformat()},
+        errors={},
+    )
+
+
+@bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit(person_id: int):
+    person = get_visible_or_404(Person, person_id)
+    form = {k: getattr(person, k) for k in ops.EDITABLE}
+    errors = {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(PersonUpdateSchema(), request.form)
+        if not errors:
+            try:
+                ops.update_person(person, data, current_user)
+            except AppError as err:
+                db.session.rollback()
+                errors = _errors_of(err)
+            else:
+                db.session.commit()
+                flash(_("Saved."), "success")
+                return redirect(url_for("people.show", person_id=person.id))
+    return _form_page(form, errors, person=person)
+
+
+@bp.route("/<int:person_id>/reveal-id", methods=["POST"])
+@roles_required(*STAFF)
+@limiter.limit("30 per hour")
+def reveal_id(person_id: int):
+    person = get_visible_or_404(Person, person_id)
+    number = ops.reveal_id_number(person, current_user)
+    db.session.commit()
+    return render_template("people/revealed.html", person=person, number=number)
+
+
+@bp.route("/<int:person_id>/assessments", methods=["POST"])
+@roles_required(*STAFF)
+def add_assessment(person_id: int):
+    person = get_visible_or_404(Person, person_id)
+    data, errors = load_form(AssessmentSchema(), request.form)
+    if not errors:
+        try:
+            ops.add_assessment(person, data, current_user)
+        except AppError as err:
+            db.session.rollback()
+            errors = _errors_of(err)
+        else:
+            db.session.commit()
+            flash(_("Assessment recorded."), "success")
+            return redirect(url_for("people.show", person_id=person.id))
+    links = db.session.scalars(sa.select(FamilyLink).where(FamilyLink.person_id == person.id)).all()
+    return render_template(
+        "people/show.html",
+        person=person,
+        links=links,
+        ability=ABILITY_LABELS,
+        relations=RELATION_LABELS,
+        form=request.form,
+        errors=errors,
+    ), 422
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def import_roster():
+    result, error = None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = _("Choose a file to upload.")
+        else:
+            try:
+                result = roster.import_roster(upload.filename, upload.read(), current_user)
+            except roster.RosterFileError as exc:
+                error = str(exc)
+            if result is not None and result.ok:
+                db.session.commit()
+                flash(_("%(n)s people imported.", n=result.created), "success")
+                return redirect(url_for("people.index"))
+            db.session.rollback()
+    status = 422 if (error or (result and not result.ok)) else 200
+    return render_template(
+        "people/import.html",
+        result=result,
+        error=error,
+        columns=roster.HEADERS,
+        required=roster.REQUIRED_COLUMNS,
+    ), status
+
+
+# --- family links ------------------------------------------------------------------------
+
+
+@bp.route("/links")
+@roles_required(*STAFF)
+def links():
+    status = request.args.get("status") or LinkStatus.PENDING.value
+    if status not in {s.value for s in LinkStatus}:
+        status = LinkStatus.PENDING.value
+    stmt = (
+        visible(FamilyLink, current_user)
+        .where(FamilyLink.status == status)
+        .order_by(FamilyLink.created_at)
+    )
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template(
+        "people/links.html",
+        page=page,
+        status=status,
+        statuses=LINK_LABELS,
+        relations=RELATION_LABELS,
+    )
+
+
+@bp.route("/links/<int:link_id>/decide", methods=["POST"])
+@roles_required(*STAFF)
+def decide_link(link_id: int):
+    link = get_visible_or_404(FamilyLink, link_id)
+    data, errors = load_form(LinkDecisionSchema(), request.form)
+    if errors:
+        abort(422)
+    try:
+        ops.decide_link(link, data["decision"], data["note"], current_user)
+    except AppError as err:
+        db.session.rollback()
+        flash(str(err.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Decision recorded."), "success")
+    return redirect(url_for("people.links"))
+
+
+@bp.route("/links/request", methods=["GET", "POST"])
+@roles_required(Role.FAMILY)
+@limiter.limit("10 per hour", methods=["POST"])
+def link_request():
+    form, errors = {}, {}
+    if request.method == "POST":
+        form = request.form
+        data, errors = load_form(LinkRequestSchema(), request.form)
+        if not errors:
+            try:
+                ops.request_link(current_user, data["name"], data["id_number"], data["relation"])
+            except AppError as err:
+                db.session.rollback()
+                errors = _errors_of(err)
+            else:
+                db.session.commit()
+                flash(_("Your request has been sent. Township staff will verify it."), "success")
+                return redirect(url_for("home.index"))
+    return render_template(
+        "people/link_request.html", form=form, errors=errors, relations=RELATION_LABELS
+    ), (422 if errors else 200)

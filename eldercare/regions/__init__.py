@@ -1,0 +1,1 @@
+"""Administrative regions: province > city > county > township > village."""

@@ -1,0 +1,120 @@
+"""Regions with GB/T 2260-style 12-digit statistical codes; a subtree is a code prefix."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eldercare.extensions import db
+
+
+class Level(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+LEVEL_ORDER = [Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSHIP, Level.VILLAGE]
+#: Significant digits of a 12-digit code at each level (2+2+2+3+3).
+PREFIX_LENGTH = {
+    Level.PROVINCE: 2,
+    Level.CITY: 4,
+    Level.COUNTY: 6,
+    Level.TOWNSHIP: 9,
+    Level.VILLAGE: 12,
+}
+LEVEL_LABELS = {
+    Level.PROVINCE: _l("Province"),
+    Level.CITY: _l("City"),
+    Level.COUNTY: _l("County"),
+    Level.TOWNSHIP: _l("Township"),
+    Level.VILLAGE: _l("Village"),
+}
+CODE_LENGTH = 12
+
+
+def level_of_code(code: str) -> Level:
+    """The level a 12-digit code denotes: the last group that is not all zeros decides."""
+    if len(code) != CODE_LENGTH or not code.isdigit() or code[:2] == "00":
+        raise ValueError(code)
+    for level in (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY, Level.CITY):
+        start = PREFIX_LENGTH[LEVEL_ORDER[LEVEL_ORDER.index(level) - 1]]
+        if int(code[start : PREFIX_LENGTH[level]]):
+            return level
+    return Level.PROVINCE
+
+
+def parent_code_of(code: str) -> str | None:
+    level = level_of_code(code)
+    if level == Level.PROVINCE:
+        return None
+    parent_level = LEVEL_ORDER[LEVEL_ORDER.index(level) - 1]
+    keep = PREFIX_LENGTH[parent_level]
+    return code[:keep] + "0" * (CODE_LENGTH - keep)
+
+
+class Region(db.Model):
+    __tablename__ = "region"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[str] = mapped_column(sa.String(16), index=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    # A region that was renamed or merged keeps its row so old records and ID codes resolve.
+    abolished_on: Mapped[date | None]
+    successor_code: Mapped[str | None] = mapped_column(sa.String(12))
+
+    parent: Mapped[Region | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Region]] = relationship(back_populates="parent", order_by="Region.code")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "level IN ('province','city','county','township','village')", name="level_known"
+        ),
+    )
+
+    @property
+    def prefix(self) -> str:
+        return self.code[: PREFIX_LENGTH[Level(self.level)]]
+
+    @property
+    def is_active(self) -> bool:
+        return self.abolished_on is None
+
+    @property
+    def level_label(self) -> str:
+        return str(LEVEL_LABELS[Level(self.level)])
+
+    def contains(self, other: Region | None) -> bool:
+        return other is not None and other.code.startswith(self.prefix)
+
+    def ancestors(self) -> list[Region]:
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+    @property
+    def full_name(self) -> str:
+        return "".join(r.name for r in [*self.ancestors()[1:], self])
+
+    @classmethod
+    def subtree_ids(cls, region: Region) -> sa.Select:
+        """SELECT of the ids of ``region`` and everything below it."""
+        return sa.select(cls.id).where(cls.code.startswith(region.prefix, autoescape=True))
+
+    @classmethod
+    def __scope__(cls, user):
+        # Administrative divisions are public knowledge: every signed-in user may read them.
+        return sa.true()
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code} {self.name}>"

@@ -1,0 +1,104 @@
+"""Import regions from CSV (code,name[,level][,parent_code][,abolished_on][,successor_code])."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from eldercare.core import audit
+from eldercare.extensions import db
+from eldercare.regions.models import LEVEL_ORDER, Level, Region, level_of_code, parent_code_of
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+
+class RegionImportError(Exception):
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} errors")
+        self.errors = errors
+
+
+def _read_rows(text: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+
+
+def import_regions_csv(text: str, actor=None) -> tuple[int, int]:
+    """Insert or update regions; all rows are checked before anything is written.
+
+    Returns (created, updated). Raises RegionImportError listing every bad row.
+    """
+    rows = _read_rows(text)
+    errors: list[RowError] = []
+    parsed: list[dict] = []
+    codes_in_file = set()
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        code = row.get("code", "")
+        name = row.get("name", "")
+        try:
+            level = level_of_code(code)
+        except ValueError:
+            errors.append(RowError(number, "code", _("A region code has 12 digits.")))
+            continue
+        if row.get("level") and row["level"] != level.value:
+            errors.append(RowError(number, "level", _("The level does not match the code.")))
+        if not name:
+            errors.append(RowError(number, "name", _("The name is missing.")))
+        parent = row.get("parent_code") or parent_code_of(code)
+        abolished = None
+        if row.get("abolished_on"):
+            try:
+                abolished = date.fromisoformat(row["abolished_on"])
+            except ValueError:
+                errors.append(RowError(number, "abolished_on", _("Not a valid date (YYYY-MM-DD).")))
+        if code in codes_in_file:
+            errors.append(RowError(number, "code", _("This code appears twice in the file.")))
+        codes_in_file.add(code)
+        parsed.append(
+            {
+                "code": code,
+                "name": name,
+                "level": level,
+                "parent_code": parent,
+                "abolished_on": abolished,
+                "successor_code": row.get("successor_code") or None,
+                "row": number,
+            }
+        )
+    existing = {r.code: r for r in db.session.scalars(sa.select(Region))}
+    known = set(existing) | codes_in_file
+    for item in parsed:
+        if item["parent_code"] and item["parent_code"] not in known:
+            errors.append(RowError(item["row"], "parent_code", _("The parent region is unknown.")))
+    if errors:
+        raise RegionImportError(errors)
+
+    created = updated = 0
+    parsed.sort(key=lambda i: LEVEL_ORDER.index(Level(i["level"])))
+    for item in parsed:
+        region = existing.get(item["code"])
+        if region is None:
+            region = Region(code=item["code"])
+            db.session.add(region)
+            existing[item["code"]] = region
+            created += 1
+        else:
+            updated += 1
+        region.name = item["name"]
+        region.level = item["level"].value
+        region.abolished_on = item["abolished_on"]
+        region.successor_code = item["successor_code"]
+        region.parent = existing.get(item["parent_code"]) if item["parent_code"] else None
+    db.session.flush()
+    audit.record("regions.imported", actor=actor, note=f"created {created}, updated {updated}")
+    return created, updated
