@@ -87,7 +87,10 @@ class TestingConfig(DevelopmentConfig):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = database_url_from_env("TEST_DATABASE_URL")
     WTF_CSRF_ENABLED = False
-    RATELIMIT_ENABLED = False
+    # Limits stay on (memory storage, reset before each test) but the login limit is high;
+    # the tests of rate limiting lower it for themselves.
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_RATE_LIMIT = "1000 per minute"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from eldercare.core.api import api_blueprint, api_roles, document_errors
 from eldercare.core.errors import AppError
-from eldercare.core.permissions import Role, get_visible_or_404, is_visible
+from eldercare.core.permissions import Role, get_visible_or_404, is_visible, visible
 from eldercare.extensions import db, limiter
 from eldercare.people import operations as ops
 from eldercare.people.models import Person
@@ -67,17 +67,22 @@ def lookup(data):
     return person
 
 
+@blp.route("/relatives")
+@api_roles(Role.FAMILY)
+@document_errors(blp, 401, 403)
+@blp.response(200, PersonFamilyOut(many=True))
+def my_relatives():
+    """A family member's verified relatives (no ID numbers, no economic or health data)."""
+    return db.session.scalars(visible(Person, current_user).order_by(Person.id)).all()
+
+
 @blp.route("/<int:person_id>")
-@api_roles(*STAFF, Role.FAMILY)
+@api_roles(*STAFF)
 @document_errors(blp, 401, 403, 404)
 @blp.response(200, PersonOut)
-@blp.alt_response(203, schema=PersonFamilyOut, description="A family member's limited view")
 def get_person(person_id: int):
-    """One person (family members receive the limited view)."""
-    person = get_visible_or_404(Person, person_id)
-    if current_user.role == Role.FAMILY:
-        return PersonFamilyOut().dump(person), 203
-    return person
+    """One person."""
+    return get_visible_or_404(Person, person_id)
 
 
 @blp.route("/<int:person_id>", methods=["PUT"])

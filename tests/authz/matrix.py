@@ -1,0 +1,59 @@
+"""The authorization matrix: every route x every role x in-scope / out-of-scope target.
+
+Each feature lists its routes in ``tests/<feature>/authz.py`` as ``ROUTES = [Route(...)]``.
+``test_matrix.py`` runs them all and fails when a route of the application is missing.
+
+Expectations, per route:
+- nobody signed in: HTML pages redirect to the sign-in page, the API answers 401;
+- a role not in ``allowed``: 403;
+- an allowed role on a record of its scope: one of ``ok``;
+- an allowed role on a record outside its scope: 404, exactly like a missing record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.builders import World
+
+ROLES = ("admin", "county_staff", "township_staff", "visitor", "operator", "family")
+STAFF = frozenset({"admin", "county_staff", "township_staff"})
+ALL = frozenset(ROLES)
+
+# target(world, acting_user) -> (in-scope id, out-of-scope id or None)
+Target = Callable[[World, Any], tuple[int, int | None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str = "GET"
+    allowed: frozenset[str] = ALL
+    target: Target | None = None
+    arg: str = "id"  # URL parameter the target fills
+    data: Callable[[World, Any], dict] | None = None
+    ok: tuple[int, ...] = (200,)
+    api: bool = False
+    note: str = ""
+    extra_args: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.endpoint, self.method)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.endpoint}"
+
+
+def person(world, user):
+    return world.person_a.id, world.person_b.id
+
+
+def facility(world, user):
+    return world.facility_a.id, world.facility_b.id
+
+
+def township(world, user):
+    return world.township_a.id, world.township_b.id
