@@ -50,7 +50,7 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
-    LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+    LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}  # English is the source language
 
     BOOTSTRAP_SERVE_LOCAL = True
 
