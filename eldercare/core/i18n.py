@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
@@ -14,6 +14,8 @@ DEFAULT_LOCALE = "zh_Hans_CN"
 
 def select_locale() -> str:
     """Query string, then the session, then the user's choice; Chinese unless asked."""
+    if not has_request_context():  # CLI commands and scheduled jobs speak the default
+        return DEFAULT_LOCALE
     supported = current_app.config["LANGUAGES"]
     wanted = request.args.get("lang") or session.get("lang")
     if not wanted and current_user and getattr(current_user, "is_authenticated", False):
@@ -73,9 +75,17 @@ def install_marshmallow_messages() -> None:
 
 
 def plain_messages(messages: Any) -> Any:
-    """Turn nested marshmallow messages (lazy strings inside) into plain translated text."""
+    """Turn nested marshmallow messages (lazy strings inside) into plain translated text.
+
+    marshmallow wraps a message in a list only when it is a ``str``; a lazy message raised
+    by a validator stays bare, so every field's messages are made a list here.
+    """
     if isinstance(messages, dict):
-        return {str(k): plain_messages(v) for k, v in messages.items()}
+        return {
+            str(key): plain_messages(value) if isinstance(value, dict | list | tuple)
+            else [str(value)]
+            for key, value in messages.items()
+        }
     if isinstance(messages, list | tuple):
-        return [plain_messages(m) for m in messages]
+        return [plain_messages(m) if isinstance(m, dict) else str(m) for m in messages]
     return str(messages)
