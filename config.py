@@ -25,7 +25,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
     DATA_ENCRYPTION_KEY = os.environ.get("DATA_ENCRYPTION_KEY")
-    # Key for the keyed blind index of ID numbers; derived from the data key when unset.
+    # Key for the keyed blind index of ID numbers; when unset, derived from the LAST (oldest)
+    # data key, so that rotating in a new key keeps the indexes. Set it to that oldest key
+    # before removing it from DATA_ENCRYPTION_KEY.
     BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY")
 
     SQLALCHEMY_DATABASE_URI = database_url_from_env()  # None: SQLite under instance/
@@ -33,6 +35,9 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = 15000
 
     REDIS_URL = os.environ.get("REDIS_URL")
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (rate limits
+    # and the audit log need the client's real address).
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))

@@ -38,6 +38,11 @@ def create_app(config: Any = None) -> Flask:
         instance_path=os.environ.get("ELDERCARE_INSTANCE", os.path.join(PROJECT_ROOT, "instance")),
     )
     _load_config(app, config)
+    if app.config.get("PROXY_FIX_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
     args = parser.parse_args(argv)
-    children = [subprocess.Popen(cmd) for cmd in commands(args.host, args.port, args.workers)]
+    children = [subprocess.Popen(cmd) for cmd in commands(args.host, args.port, args.workers)]  # noqa: S603 - our own fixed commands
     print(f"eldercare: http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
 
     def stop(*_):

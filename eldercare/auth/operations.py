@@ -29,17 +29,17 @@ class LoginRefused(Exception):
         self.message = message
 
 
-def find_login(login: str) -> User | None:
-    login = login.strip()
-    return db.session.scalar(
-        sa.select(User).where(
-            sa.or_(
-                sa.func.lower(User.username) == login.lower(),
-                sa.func.lower(User.email) == login.lower(),
-                User.phone == login,
-            )
-        )
+def _signs_in_with(login: str) -> sa.ColumnElement[bool]:
+    """Accounts that ``login`` names: as user name or e-mail (any case), or as phone."""
+    return sa.or_(
+        sa.func.lower(User.username) == login.lower(),
+        sa.func.lower(User.email) == login.lower(),
+        User.phone == login,
     )
+
+
+def find_login(login: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(_signs_in_with(login.strip())))
 
 
 def authenticate(login: str, password: str) -> User:
@@ -49,11 +49,16 @@ def authenticate(login: str, password: str) -> User:
         burn_time(password)
         raise LoginRefused(_l("Wrong user name or password."))
     now = utcnow()
+    password_ok = verify_password(user.password_hash, password)
     if user.is_locked(now):
+        # Only who knows the password learns of the lock; to anyone else a locked account
+        # answers like a wrong password, or locking would tell which user names exist.
+        if not password_ok:
+            raise LoginRefused(_l("Wrong user name or password."))
         raise LoginRefused(
             _l("Too many failed sign-ins: this account is locked for a while. Try again later.")
         )
-    if not verify_password(user.password_hash, password):
+    if not password_ok:
         user.failed_logins += 1
         cfg = current_app.config
         if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
@@ -93,24 +98,29 @@ def _check_scope_target(data: dict) -> None:
         }[role]
         if region.level not in expected:
             raise Invalid(errors={"region_id": [_l("This role needs a region of another level.")]})
+        if not region.is_active:
+            # An abolished region keeps its row for old records; nobody works in it any more.
+            raise Invalid(errors={"region_id": [_l("This region has been abolished.")]})
         data["facility_id"] = None
     elif role in FACILITY_ROLES:
         if db.session.get(Facility, data["facility_id"]) is None:
             raise Invalid(errors={"facility_id": [_l("No such facility.")]})
         data["region_id"] = None
     else:
-        data["region_id"] = None if role == Role.FAMILY else data.get("region_id")
+        # Administrators see everything and family members their relatives: no place binds
+        # them (a region would confine an admin on some pages only).
+        data["region_id"] = None
         data["facility_id"] = None
 
 
 def _check_unique(data: dict, exclude_id: int | None = None) -> None:
+    """User name, e-mail and phone all sign in, so none may name another account in any of
+    the three (a user name "13800000000" must not be someone else's phone)."""
     for field in ("username", "email", "phone"):
         value = data.get(field)
         if not value:
             continue
-        column = getattr(User, field)
-        cond = sa.func.lower(column) == value.lower() if field != "phone" else column == value
-        stmt = sa.select(User.id).where(cond)
+        stmt = sa.select(User.id).where(_signs_in_with(value))
         if exclude_id is not None:
             stmt = stmt.where(User.id != exclude_id)
         if db.session.scalar(stmt) is not None:

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role
-from eldercare.core.schemas import InputSchema, choice
+from eldercare.core.schemas import InputSchema, choice, id_field
 
 PASSWORD_MIN = 10
 
@@ -55,8 +55,8 @@ class _UserFields(InputSchema):
         validate=validate.Regexp(r"^\+?[0-9-]{5,20}$", error=_l("Not a valid phone number.")),
     )
     role = choice(Role, required=True)
-    region_id = fields.Integer(allow_none=True, strict=False)
-    facility_id = fields.Integer(allow_none=True, strict=False)
+    region_id = id_field(allow_none=True)
+    facility_id = id_field(allow_none=True)
 
     @validates_schema
     def _scope_matches_role(self, data, **kwargs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -38,15 +39,16 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+# Browsers read a backslash as a slash and drop tabs and newlines: "/\\evil.com" and
+# "/\t/evil.com" both lead to //evil.com.
+_UNSAFE_IN_NEXT = re.compile(r"[\\\x00-\x1f\x7f]")
+
+
 def _safe_next(target: str | None) -> str:
-    if target:
+    """A path on this site to go to after signing in; anything else means the home page."""
+    if target and target.startswith("/") and not _UNSAFE_IN_NEXT.search(target):
         parts = urlsplit(target)
-        if (
-            not parts.scheme
-            and not parts.netloc
-            and target.startswith("/")
-            and not target.startswith("//")
-        ):
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
             return target
     return url_for("home.index")
 
@@ -88,13 +90,19 @@ def change_password():
     if request.method == "POST":
         data, errors = load_form(PasswordChangeSchema(), request.form)
         if not errors:
+            # The user itself, not the proxy: login_user() stores what it is given as the
+            # request's user, and a proxy pointing at itself recurses without end.
+            user = current_user._get_current_object()
             try:
-                ops.change_password(current_user, data["current_password"], data["new_password"])
+                ops.change_password(user, data["current_password"], data["new_password"])
             except AppError as err:
                 errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
             else:
                 db.session.commit()
-                login_user(current_user)  # keep this session under the new session version
+                # Keep this session (and its "stay signed in" cookie, if it has one) under
+                # the new session version; every other session ends.
+                cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+                login_user(user, remember=cookie in request.cookies)
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("home.index"))
     return render_template("auth/password.html", errors=errors), (422 if errors else 200)

@@ -22,9 +22,8 @@ class AuditLog(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
-    )
+    # Accounts are deactivated, never deleted, so the actor always resolves.
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     actor_name: Mapped[str] = mapped_column(sa.String(80), default="")
     actor_role: Mapped[str] = mapped_column(sa.String(20), default="")
     action: Mapped[str] = mapped_column(sa.String(64), index=True)

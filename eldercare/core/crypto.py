@@ -35,12 +35,16 @@ def _fernet_for(keys: str) -> MultiFernet:
 
 @lru_cache(maxsize=8)
 def _blind_key_for(explicit: str | None, data_keys: str) -> bytes:
-    if explicit:
-        return hashlib.sha256(explicit.encode()).digest()
-    primary = data_keys.split(",")[0].strip()
+    """The HMAC key of blind indexes, which must never change while indexes are stored.
+
+    Without BLIND_INDEX_KEY it comes from the *oldest* data key (the last in the list): a
+    rotation puts the new key in front, so the index stays valid. Before that oldest key is
+    dropped from DATA_ENCRYPTION_KEY, it must be set as BLIND_INDEX_KEY (same derivation).
+    """
+    material = explicit or [k.strip() for k in data_keys.split(",") if k.strip()][-1]
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"eldercare-blind-index"
-    ).derive(primary.encode())
+    ).derive(material.encode())
 
 
 def _data_keys() -> str:

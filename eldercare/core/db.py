@@ -18,6 +18,11 @@ NAMING_CONVENTION = {
 }
 
 
+#: The largest id an INTEGER primary key holds (32 bits on PostgreSQL). A larger number in a
+#: URL or a form names no row, and the database would refuse to even compare it.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """Aware current time in UTC; pass the function itself as a column default."""
     return datetime.now(UTC)

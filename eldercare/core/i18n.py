@@ -82,7 +82,8 @@ def plain_messages(messages: Any) -> Any:
     """
     if isinstance(messages, dict):
         return {
-            str(key): plain_messages(value) if isinstance(value, dict | list | tuple)
+            str(key): plain_messages(value)
+            if isinstance(value, dict | list | tuple)
             else [str(value)]
             for key, value in messages.items()
         }

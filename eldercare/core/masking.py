@@ -8,14 +8,15 @@ __all__ = ["mask_id_number", "mask_name", "mask_phone"]
 
 
 def mask_phone(phone: str | None) -> str:
-    """138****1234: the carrier prefix and the last four digits."""
+    """138****1234: a mobile's carrier prefix and last four digits. At least four characters
+    are always hidden (a short number shows only its last two), so none is shown whole."""
     if not phone:
         return ""
     digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep = 3 if len(digits) >= 11 else 1
-    return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
+    n = len(digits)
+    head = 3 if n >= 11 else 0
+    tail = 4 if n >= 8 else 2 if n >= 5 else 0
+    return digits[:head] + "*" * (n - head - tail) + digits[n - tail :]
 
 
 def mask_name(name: str | None) -> str:

@@ -74,12 +74,15 @@ def visible(model, user) -> sa.Select:
 
 def get_visible_or_404(model, ident, user=None):
     """Load one record; missing and out-of-scope are the same 404."""
+    from eldercare.core.db import MAX_ID
     from eldercare.extensions import db
 
     user = current_user if user is None else user
     try:
         ident = int(ident)
     except (TypeError, ValueError):
+        abort(404)
+    if not 0 < ident <= MAX_ID:
         abort(404)
     row = db.session.scalar(visible(model, user).where(model.id == ident))
     if row is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -51,6 +52,12 @@ PROVINCE_CODES = frozenset(
     ]
 )
 MAX_AGE_YEARS = 120
+#: ASCII only: str.isdigit() also accepts other scripts' digits (٠, ¹), which int() may read.
+SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+# A Chinese input method types full-width digits, X and spaces: read them as ASCII.
+_FULL_WIDTH = str.maketrans(
+    {chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "X", "\u3000": " "}
+)
 
 
 class InvalidResidentId(ValueError):
@@ -79,7 +86,8 @@ def check_digit(first17: str) -> str:
 
 
 def normalise(raw: str) -> str:
-    return (raw or "").strip().replace(" ", "").upper()
+    """Upper-case ASCII without spaces; full-width characters become their ASCII twins."""
+    return (raw or "").translate(_FULL_WIDTH).strip().replace(" ", "").upper()
 
 
 def parse(raw: str, today: date | None = None) -> ResidentId:
@@ -95,7 +103,7 @@ def parse(raw: str, today: date | None = None) -> ResidentId:
         raise InvalidResidentId(
             _l("An ID number has 18 characters; this one has %(n)s.", n=len(number))
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not SHAPE.fullmatch(number):
         raise InvalidResidentId(_l("An ID number is 17 digits followed by a digit or X."))
     if number[:2] not in PROVINCE_CODES:
         raise InvalidResidentId(_l("The first two digits are not a province code."))
@@ -117,6 +125,14 @@ def parse(raw: str, today: date | None = None) -> ResidentId:
 
 def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 def mask(number: str | None) -> str:

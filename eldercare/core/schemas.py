@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from werkzeug.datastructures import MultiDict
 
+from eldercare.core.db import MAX_ID
 from eldercare.core.i18n import plain_messages
+
+# Control characters other than tab and line breaks: never meaningful in our text, and a NUL
+# is refused by PostgreSQL itself.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class InputSchema(Schema):
-    """Trims text, treats empty strings as missing values, ignores unknown keys (csrf_token)."""
+    """Trims text, refuses control characters, treats empty strings as missing values,
+    ignores unknown keys (csrf_token)."""
 
     class Meta:
         unknown = EXCLUDE
@@ -25,13 +32,19 @@ class InputSchema(Schema):
             }
         if not isinstance(data, dict):
             return data
-        cleaned = {}
+        cleaned, bad = {}, {}
         for key, value in data.items():
             if isinstance(value, str):
+                if CONTROL_CHARACTERS.search(value):
+                    bad[key] = [_l("Contains characters that cannot be stored.")]
                 value = value.strip()
                 if value == "":
-                    value = None
+                    # An HTML checkbox sent with an empty value is unticked.
+                    is_flag = isinstance(self.fields.get(key), fields.Boolean)
+                    value = False if is_flag and self.context_form else None
             cleaned[key] = value
+        if bad:
+            raise ValidationError(bad)
         # Unticked HTML checkboxes send nothing: they mean False.
         for name, field in self.fields.items():
             if isinstance(field, fields.Boolean) and name not in cleaned and self.context_form:
@@ -63,6 +76,15 @@ def choice(values, **kwargs) -> fields.String:
         validate=validate.OneOf(
             [str(v) for v in values], error=_l("Not one of the allowed choices.")
         ),
+        **kwargs,
+    )
+
+
+def id_field(**kwargs) -> fields.Integer:
+    """A reference to a row by its id: a whole number in the range of an id column."""
+    return fields.Integer(
+        strict=False,
+        validate=validate.Range(min=1, max=MAX_ID, error=_l("The page or record was not found.")),
         **kwargs,
     )
 

@@ -89,7 +89,7 @@ def update_facility(facility: Facility, data: dict, by) -> Facility:
 def search_facilities(user, args: dict) -> sa.Select:
     stmt = visible(Facility, user).order_by(Facility.name, Facility.id)
     if args.get("q"):
-        stmt = stmt.where(Facility.name.ilike(f"%{args['q']}%"))
+        stmt = stmt.where(Facility.name.icontains(args["q"], autoescape=True))
     if args.get("kind"):
         stmt = stmt.where(Facility.kind == args["kind"])
     if args.get("region_id"):
@@ -101,9 +101,10 @@ def search_facilities(user, args: dict) -> sa.Select:
 
 
 def regions_for_choice(user) -> list[Region]:
+    """Every level a facility may be placed at: rural happiness homes belong to a village."""
     stmt = (
         sa.select(Region)
-        .where(Region.level.in_(["county", "township"]), Region.abolished_on.is_(None))
+        .where(Region.level.in_(["county", "township", "village"]), Region.abolished_on.is_(None))
         .order_by(Region.code)
     )
     if user.region is not None:

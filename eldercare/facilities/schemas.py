@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from eldercare.core.schemas import InputSchema, PageArgs, choice
+from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
 from eldercare.facilities.models import FacilityKind, Ownership
 
 PHONE = validate.Regexp(r"^\+?[0-9-]{5,20}$", error=_l("Not a valid phone number."))
@@ -15,7 +15,7 @@ class FacilitySchema(InputSchema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=120))
     kind = choice(FacilityKind, required=True)
     ownership = choice(Ownership, required=True)
-    region_id = fields.Integer(required=True, strict=False)
+    region_id = id_field(required=True)
     address = fields.String(load_default="", validate=validate.Length(max=255))
     latitude = fields.Decimal(
         allow_none=True,
@@ -37,7 +37,7 @@ class FacilitySchema(InputSchema):
 class FacilityQuery(PageArgs):
     q = fields.String(validate=validate.Length(max=50))
     kind = choice(FacilityKind)
-    region_id = fields.Integer()
+    region_id = id_field()
 
 
 class FacilityOut(Schema):

@@ -7,6 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from eldercare.auth.models import User
+from eldercare.core import resident_id
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of, scope_clause
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -44,7 +45,7 @@ def summary_for(user) -> dict:
     today = date.today()
     out: dict = {"role": role}
     if role == Role.ADMIN or role in STAFF_ROLES:
-        cutoff_80 = date(today.year - 80, today.month, min(today.day, 28))
+        cutoff_80 = resident_id.years_before(today, 80)
         out["people"] = _count(Person, user, Person.death_date.is_(None))
         out["people_80"] = _count(
             Person, user, Person.death_date.is_(None), Person.birth_date <= cutoff_80

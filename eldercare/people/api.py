@@ -7,9 +7,10 @@ from flask_login import current_user
 from eldercare.core.api import api_blueprint, api_roles, document_errors
 from eldercare.core.errors import AppError
 from eldercare.core.permissions import Role, get_visible_or_404, is_visible, visible
-from eldercare.extensions import db, limiter
+from eldercare.extensions import db
 from eldercare.people import operations as ops
 from eldercare.people.models import Person
+from eldercare.people.permissions import reveal_limit
 from eldercare.people.schemas import (
     AssessmentOut,
     AssessmentSchema,
@@ -100,7 +101,7 @@ def update_person(data, person_id: int):
 
 @blp.route("/<int:person_id>/reveal-id", methods=["POST"])
 @api_roles(*STAFF)
-@limiter.limit("30 per hour")
+@reveal_limit
 @document_errors(blp, 401, 403, 404, 429)
 @blp.response(200, RevealedId)
 def reveal_id(person_id: int):

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from eldercare.core import audit
+from eldercare.core import audit, resident_id
 from eldercare.core.db import utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.masking import mask_phone
@@ -97,8 +97,16 @@ def update_person(person: Person, data: dict, by) -> Person:
     before = snapshot(person)
     home_region_in_scope(data["region_id"], by)
     number = data.get("id_number")
-    if number and id_number_index(number) != person.id_number_index:
+    replace_number = bool(number) and id_number_index(number) != person.id_number_index
+    if replace_number:
         _ensure_not_registered(number, exclude_id=person.id)
+    # Without a new ID number the schema cannot see the stored birth date: check it here,
+    # before anything changes (the database constraint would only give a 409).
+    born = resident_id.parse(number).birth_date if replace_number else person.birth_date
+    death = data.get("death_date")
+    if death is not None and death < born:
+        raise Invalid(errors={"death_date": [_l("The death date is before the birth date.")]})
+    if replace_number:
         person.set_id_number(number)
     for key in EDITABLE:
         if key in data:
@@ -153,19 +161,12 @@ def search_people(user, args: dict) -> sa.Select:
         stmt = stmt.where(Person.economic_status == args["economic_status"])
     today = date.today()
     if args.get("min_age") is not None:
-        stmt = stmt.where(Person.birth_date <= _years_before(today, args["min_age"]))
+        stmt = stmt.where(Person.birth_date <= resident_id.years_before(today, args["min_age"]))
     if args.get("max_age") is not None:
-        stmt = stmt.where(Person.birth_date > _years_before(today, args["max_age"] + 1))
+        stmt = stmt.where(Person.birth_date > resident_id.years_before(today, args["max_age"] + 1))
     if not args.get("include_deceased"):
         stmt = stmt.where(Person.death_date.is_(None))
     return stmt.order_by(Person.region_id, Person.name, Person.id)
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 # --- family links ------------------------------------------------------------------------

@@ -104,13 +104,15 @@ def read_table(filename: str, content: bytes) -> list[list[str]]:
     lower = filename.lower()
     if lower.endswith(".xlsx"):
         try:
+            # Read-only mode parses the sheet while iterating: a damaged sheet fails here too.
             wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            try:
+                sheet = wb.worksheets[0]
+                return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            finally:
+                wb.close()
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise RosterFileError(_("The file is not a readable .xlsx workbook.")) from exc
-        sheet = wb.worksheets[0]
-        rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        wb.close()
-        return rows
     if lower.endswith(".csv"):
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -120,7 +122,14 @@ def read_table(filename: str, content: bytes) -> list[list[str]]:
                 continue
         else:
             raise RosterFileError(_("The CSV file is neither UTF-8 nor GB18030 text."))
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        if "\x00" in text:  # UTF-16 "Unicode text" or a binary file renamed to .csv
+            raise RosterFileError(_("The CSV file is neither UTF-8 nor GB18030 text."))
+        try:
+            return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise RosterFileError(
+                _("The CSV file cannot be read: a cell is too long or the file is damaged.")
+            ) from exc
     raise RosterFileError(_("Upload an .xlsx or .csv file."))
 
 
@@ -181,6 +190,10 @@ def import_roster(filename: str, content: bytes, by) -> ImportResult:
         )
         return result
     body = table[1:]
+    if not any(any(cells) for cells in body):
+        # A header row alone is as empty as no file at all: nobody would be imported.
+        result.errors.append(RowError(2, "", _("The file is empty.")))
+        return result
     limit = current_app.config["ROSTER_IMPORT_MAX_ROWS"]
     if len(body) > limit:
         result.errors.append(RowError(1, "", _("At most %(n)s rows in one file.", n=limit)))

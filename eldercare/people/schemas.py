@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from eldercare.core import resident_id
-from eldercare.core.schemas import InputSchema, PageArgs, choice
+from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
 from eldercare.people.models import AbilityLevel, EconomicStatus, HukouType, LinkStatus, Sex
 
 PHONE = validate.Regexp(r"^\+?[0-9-]{5,20}$", error=_l("Not a valid phone number."))
@@ -38,7 +38,7 @@ class PersonSchema(InputSchema):
     sex = choice(Sex, allow_none=True)
     phone = fields.String(allow_none=True, validate=PHONE)
     address = fields.String(load_default="", validate=validate.Length(max=255))
-    region_id = fields.Integer(required=True, strict=False)
+    region_id = id_field(required=True)
     hukou_type = choice(HukouType, load_default=HukouType.LOCAL.value)
     hukou_address = fields.String(load_default="", validate=validate.Length(max=255))
     lives_alone = fields.Boolean(load_default=False)
@@ -70,10 +70,14 @@ class PersonSchema(InputSchema):
         death = data.get("death_date")
         if death and death < parsed.birth_date:
             errors["death_date"] = [_l("The death date is before the birth date.")]
-        if death and death > date.today():
-            errors["death_date"] = [_l("The death date is in the future.")]
         if errors:
             raise ValidationError(errors)
+
+    @validates("death_date")
+    def _death_not_future(self, value, **kwargs):
+        # Checked on its own: a correction without an ID number skips the cross-check above.
+        if value is not None and value > date.today():
+            raise ValidationError(_l("The death date is in the future."))
 
 
 class PersonUpdateSchema(PersonSchema):
@@ -96,8 +100,9 @@ class AssessmentSchema(InputSchema):
 
 class PersonQuery(PageArgs):
     q = fields.String(validate=validate.Length(max=50))
-    id_number = fields.String(validate=validate.Length(max=18))
-    region_id = fields.Integer()
+    # Room for the spaces people type or paste between the groups of digits.
+    id_number = fields.String(validate=validate.Length(max=24))
+    region_id = id_field()
     flag = choice(("lives_alone", "empty_nest", "left_behind", "special_family"))
     economic_status = choice(EconomicStatus)
     min_age = fields.Integer(validate=validate.Range(min=0, max=130, error=_l("Age 0 to 130.")))

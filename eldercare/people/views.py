@@ -23,9 +23,11 @@ from flask_login import current_user
 
 from eldercare.core import audit
 from eldercare.core.errors import AppError
+from eldercare.core.masking import mask_id_number
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required, visible
+from eldercare.core.resident_id import normalise
 from eldercare.core.schemas import load_form
-from eldercare.extensions import db, limiter
+from eldercare.extensions import db
 from eldercare.people import operations as ops
 from eldercare.people import roster
 from eldercare.people.models import (
@@ -39,6 +41,7 @@ from eldercare.people.models import (
     LinkStatus,
     Person,
 )
+from eldercare.people.permissions import link_request_limit, reveal_limit
 from eldercare.people.schemas import (
     RELATION_LABELS,
     AssessmentSchema,
@@ -72,7 +75,8 @@ def _home_regions():
     return db.session.scalars(stmt).all()
 
 
-def _form_page(form, errors, person=None):
+def _form_page(form, errors, person=None, status=None):
+    """The register/edit form; ``status`` is the refusing error's (409 for a duplicate)."""
     return render_template(
         "people/form.html",
         form=form,
@@ -83,7 +87,7 @@ def _form_page(form, errors, person=None):
         hukou=HUKOU_LABELS,
         sexes=SEX_LABELS,
         flags=LIVING_FLAGS,
-    ), (422 if errors else 200)
+    ), (status or 422) if errors else 200
 
 
 @bp.route("/")
@@ -110,6 +114,15 @@ def index():
     )
 
 
+def _filters_note(query) -> str:
+    """The filters of an export for the audit log; a searched ID number only masked."""
+    parts = [
+        f"{key}={mask_id_number(normalise(value)) if key == 'id_number' else value}"
+        for key, value in query.items(multi=True)
+    ]
+    return "&".join(parts)[:200]
+
+
 @bp.route("/export.xlsx")
 @roles_required(*STAFF)
 def export():
@@ -128,7 +141,7 @@ def export():
         "person.exported",
         actor=current_user,
         region_id=current_user.region_id,
-        note=request.query_string.decode()[:200],
+        note=_filters_note(request.args),
     )
     db.session.commit()
     return send_file(
@@ -142,7 +155,7 @@ def export():
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def new():
-    form, errors = {}, {}
+    form, errors, status = {}, {}, None
     if request.method == "POST":
         form = request.form
         data, errors = load_form(PersonSchema(), request.form)
@@ -151,12 +164,12 @@ def new():
                 person = ops.register_person(data, current_user)
             except AppError as err:
                 db.session.rollback()
-                errors = _errors_of(err)
+                errors, status = _errors_of(err), err.code
             else:
                 db.session.commit()
                 flash(_("%(name)s has been registered.", name=person.name), "success")
                 return redirect(url_for("people.show", person_id=person.id))
-    return _form_page(form, errors)
+    return _form_page(form, errors, status=status)
 
 
 @bp.route("/<int:person_id>")
@@ -184,7 +197,7 @@ def show(person_id: int):
 def edit(person_id: int):
     person = get_visible_or_404(Person, person_id)
     form = {k: getattr(person, k) for k in ops.EDITABLE}
-    errors = {}
+    errors, status = {}, None
     if request.method == "POST":
         form = request.form
         data, errors = load_form(PersonUpdateSchema(), request.form)
@@ -193,17 +206,17 @@ def edit(person_id: int):
                 ops.update_person(person, data, current_user)
             except AppError as err:
                 db.session.rollback()
-                errors = _errors_of(err)
+                errors, status = _errors_of(err), err.code
             else:
                 db.session.commit()
                 flash(_("Saved."), "success")
                 return redirect(url_for("people.show", person_id=person.id))
-    return _form_page(form, errors, person=person)
+    return _form_page(form, errors, person=person, status=status)
 
 
 @bp.route("/<int:person_id>/reveal-id", methods=["POST"])
 @roles_required(*STAFF)
-@limiter.limit("30 per hour")
+@reveal_limit
 def reveal_id(person_id: int):
     person = get_visible_or_404(Person, person_id)
     number = ops.reveal_id_number(person, current_user)
@@ -310,9 +323,9 @@ def decide_link(link_id: int):
 
 @bp.route("/links/request", methods=["GET", "POST"])
 @roles_required(Role.FAMILY)
-@limiter.limit("10 per hour", methods=["POST"])
+@link_request_limit
 def link_request():
-    form, errors = {}, {}
+    form, errors, status = {}, {}, 422
     if request.method == "POST":
         form = request.form
         data, errors = load_form(LinkRequestSchema(), request.form)
@@ -321,11 +334,11 @@ def link_request():
                 ops.request_link(current_user, data["name"], data["id_number"], data["relation"])
             except AppError as err:
                 db.session.rollback()
-                errors = _errors_of(err)
+                errors, status = _errors_of(err), err.code
             else:
                 db.session.commit()
                 flash(_("Your request has been sent. Township staff will verify it."), "success")
                 return redirect(url_for("home.index"))
     return render_template(
         "people/link_request.html", form=form, errors=errors, relations=RELATION_LABELS
-    ), (422 if errors else 200)
+    ), (status if errors else 200)

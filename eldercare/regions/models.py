@@ -40,14 +40,21 @@ CODE_LENGTH = 12
 
 
 def level_of_code(code: str) -> Level:
-    """The level a 12-digit code denotes: the last group that is not all zeros decides."""
-    if len(code) != CODE_LENGTH or not code.isdigit() or code[:2] == "00":
+    """The level a 12-digit code denotes: the last group that is not all zeros decides.
+
+    Every group above it must be filled in: 610302000201 (a village under no township) is
+    no region's code, and subtrees are code prefixes, so it would land in the wrong one.
+    """
+    if len(code) != CODE_LENGTH or not code.isascii() or not code.isdigit():
         raise ValueError(code)
-    for level in (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY, Level.CITY):
-        start = PREFIX_LENGTH[LEVEL_ORDER[LEVEL_ORDER.index(level) - 1]]
-        if int(code[start : PREFIX_LENGTH[level]]):
-            return level
-    return Level.PROVINCE
+    filled, start = [], 0
+    for level in LEVEL_ORDER:
+        filled.append(int(code[start : PREFIX_LENGTH[level]]) != 0)
+        start = PREFIX_LENGTH[level]
+    depth = filled.count(True)
+    if depth == 0 or filled != [True] * depth + [False] * (len(filled) - depth):
+        raise ValueError(code)
+    return LEVEL_ORDER[depth - 1]
 
 
 def parent_code_of(code: str) -> str | None:

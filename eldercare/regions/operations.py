@@ -54,7 +54,13 @@ def import_regions_csv(text: str, actor=None) -> tuple[int, int]:
             errors.append(RowError(number, "level", _("The level does not match the code.")))
         if not name:
             errors.append(RowError(number, "name", _("The name is missing.")))
-        parent = row.get("parent_code") or parent_code_of(code)
+        parent = parent_code_of(code)
+        if row.get("parent_code") and row["parent_code"] != parent:
+            # Scopes are code prefixes: a parent other than the code's own would put the
+            # region in one subtree for browsing and in another for permissions.
+            errors.append(
+                RowError(number, "parent_code", _("The parent code does not match the code."))
+            )
         abolished = None
         if row.get("abolished_on"):
             try:
@@ -80,6 +86,11 @@ def import_regions_csv(text: str, actor=None) -> tuple[int, int]:
     for item in parsed:
         if item["parent_code"] and item["parent_code"] not in known:
             errors.append(RowError(item["row"], "parent_code", _("The parent region is unknown.")))
+        if item["successor_code"] and item["successor_code"] not in known:
+            errors.append(
+                RowError(item["row"], "successor_code", _("The successor region is unknown."))
+            )
+    errors.sort(key=lambda e: e.row)
     if errors:
         raise RegionImportError(errors)
 

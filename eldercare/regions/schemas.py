@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields
 
-from eldercare.core.schemas import InputSchema, choice
+from eldercare.core.schemas import InputSchema, choice, id_field
 from eldercare.regions.models import Level
 
 
@@ -17,6 +17,6 @@ class RegionOut(Schema):
 
 
 class RegionQuery(InputSchema):
-    parent_id = fields.Integer()
+    parent_id = id_field()
     level = choice(Level)
     include_abolished = fields.Boolean(load_default=False)

@@ -179,7 +179,7 @@ def upgrade():
     sa.Column('ip', sa.String(length=45), nullable=False),
     sa.Column('user_agent', sa.String(length=200), nullable=False),
     sa.Column('note', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_log_actor_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_log_actor_id_user_account')),
     sa.ForeignKeyConstraint(['facility_id'], ['facility.id'], name=op.f('fk_audit_log_facility_id_facility')),
     sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_audit_log_region_id_region')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
@@ -226,6 +226,8 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 """
 
 
@@ -243,6 +245,7 @@ def create_audit_guard():
 
 def drop_audit_guard():
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_update ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     elif op.get_bind().dialect.name == "sqlite":

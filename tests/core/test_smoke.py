@@ -1,7 +1,7 @@
 """The harness itself: requests see the test's data, and the data is gone afterwards."""
 
-from eldercare.people.models import Person
 from eldercare.extensions import db
+from eldercare.people.models import Person
 
 
 def test_request_sees_test_data(client, auth, world):

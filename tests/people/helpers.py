@@ -57,9 +57,7 @@ def count(model) -> int:
 
 def row_counts() -> dict[str, int]:
     """Rows of every table a registry request may write."""
-    return {
-        m.__tablename__: count(m) for m in (Person, AuditLog, AbilityAssessment, FamilyLink)
-    }
+    return {m.__tablename__: count(m) for m in (Person, AuditLog, AbilityAssessment, FamilyLink)}
 
 
 def audit_entries(action: str, entity_id: int | None = None) -> list[AuditLog]:

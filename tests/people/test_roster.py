@@ -1,0 +1,490 @@
+"""Roster import (.csv in UTF-8 or GB18030, .xlsx; all rows or none, with a row-by-row report)
+and the masked .xlsx export."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from datetime import date
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from eldercare.extensions import db
+from eldercare.people.models import Person
+from eldercare.people.operations import find_by_id_number
+from eldercare.people.roster import EXPORT_COLUMNS
+from tests.builders import new_id_number
+from tests.people.helpers import (
+    ID_PATTERN,
+    audit_entries,
+    count,
+    id_ending_in_x,
+    invalid_ids,
+    row_counts,
+)
+
+HEADER = [
+    "姓名",
+    "身份证号",
+    "区划代码",
+    "性别",
+    "出生日期",
+    "联系电话",
+    "独居",
+    "空巢",
+    "经济状况",
+    "户籍类型",
+]
+ERROR_ROW = re.compile(r"<tr><td>(\d+)</td><td>(.*?)</td><td>(.*?)</td></tr>", re.S)
+
+
+def csv_bytes(rows: list[list], encoding: str = "utf-8-sig") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows: list[list]) -> bytes:
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "老年人台账"
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, content: bytes, filename: str):
+    return client.post(
+        "/people/import",
+        data={"file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def reported(response) -> list[tuple[int, str, str]]:
+    page = response.get_data(as_text=True)
+    assert 'id="import-errors"' in page
+    table = page[page.index('id="import-errors"') :]
+    return [
+        (int(r), html.unescape(c), html.unescape(m).strip()) for r, c, m in ERROR_ROW.findall(table)
+    ]
+
+
+def good_rows(world) -> list[list]:
+    return [
+        [
+            "王秀兰",
+            new_id_number(born=date(1941, 2, 3), sex="F"),
+            world.village_a.code,
+            "女",
+            "1941-02-03",
+            "13912345678",
+            "是",
+            "否",
+            "低保",
+            "本地",
+        ],
+        [
+            "李建国",
+            new_id_number(born=date(1952, 12, 30), sex="M"),
+            world.township_a.code[:9],
+            "",
+            "",
+            "",
+            "否",
+            "是",
+            "特困分散供养",
+            "",
+        ],
+        ["赵桂芝", id_ending_in_x(), world.village_a.code, "", "", "", "", "", "", "外地"],
+    ]
+
+
+def assert_imported(world, rows):
+    db.session.expire_all()
+    wang = find_by_id_number(rows[0][1])
+    assert wang is not None
+    assert (wang.name, wang.birth_date, wang.sex) == ("王秀兰", date(1941, 2, 3), "F")
+    assert wang.region_id == world.village_a.id
+    assert wang.phone == "13912345678"
+    assert (wang.lives_alone, wang.empty_nest) == (True, False)
+    assert wang.economic_status == "dibao"
+    assert wang.id_number_masked.endswith(rows[0][1][-4:])
+    li = find_by_id_number(rows[1][1])
+    assert (li.birth_date, li.sex) == (date(1952, 12, 30), "M")
+    assert li.region_id == world.township_a.id  # 9-digit township code
+    assert (li.lives_alone, li.empty_nest) == (False, True)
+    assert li.economic_status == "tekun_dispersed"
+    zhao = find_by_id_number(rows[2][1])
+    assert zhao.name == "赵桂芝"
+    assert zhao.hukou_type == "non_local"
+    assert zhao.economic_status == "none"
+
+
+# --- successful imports ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gb18030"])
+def test_import_csv(client, auth, world, encoding):
+    user = auth.login_as(world.user("county_staff"))
+    rows = good_rows(world)
+    before = count(Person)
+
+    response = upload(client, csv_bytes([HEADER, *rows], encoding), "台账.csv")
+
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert response.headers["Location"].endswith("/people/")
+    assert count(Person) == before + 3
+    assert_imported(world, rows)
+    [entry] = audit_entries("person.roster_imported")
+    assert entry.actor_id == user.id
+    assert "3" in entry.note
+    assert all(r[1] not in entry.note for r in rows)
+
+
+def test_import_gb18030_keeps_rare_characters(client, auth, world):
+    """GB18030 (not GBK) covers CJK extension A, used in some rural names."""
+    auth.login_as(world.user("county_staff"))
+    number = new_id_number()
+    content = csv_bytes(
+        [["姓名", "身份证号", "区划代码"], ["王䶮", number, world.village_a.code]], "gb18030"
+    )
+    assert upload(client, content, "roster.CSV").status_code == 302
+    db.session.expire_all()
+    assert find_by_id_number(number).name == "王䶮"
+
+
+def test_import_xlsx(client, auth, world):
+    auth.login_as(world.user("township_staff"))
+    rows = good_rows(world)
+    # Excel keeps dates as dates and codes typed without a quote as numbers.
+    rows[0][4] = date(1941, 2, 3)
+    rows[0][2] = int(world.village_a.code)
+    content = xlsx_bytes([HEADER, *rows, [None] * len(HEADER)])
+
+    response = upload(client, content, "台账.xlsx")
+
+    assert response.status_code == 302, reported(response)
+    assert_imported(world, rows)
+
+
+def test_import_accepts_alternative_headers_in_any_order(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    number = new_id_number(sex="M")
+    content = csv_bytes(
+        [
+            ["村(社区)代码", "公民身份号码", "备注", "姓名", "手机号"],
+            [world.village_a.code, number, "随便写", "孙老汉", "13000000001"],
+        ]
+    )
+    assert upload(client, content, "a.csv").status_code == 302
+    db.session.expire_all()
+    person = find_by_id_number(number)
+    assert (person.name, person.phone, person.sex) == ("孙老汉", "13000000001", "M")
+
+
+# --- refused imports ------------------------------------------------------------------------
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_written(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    good = good_rows(world)[0]
+    bad_id = invalid_ids()["bad_check_digit"]
+    rows = [
+        HEADER,
+        good,  # row 2
+        ["错号码", bad_id, world.village_a.code, "", "", "", "", "", "", ""],  # row 3
+        ["无此村", new_id_number(), "610302999201", "", "", "", "", "", "", ""],  # row 4
+        ["外县人", new_id_number(), world.village_b.code, "", "", "", "", "", "", ""],  # row 5
+        ["重复人", good[1], world.village_a.code, "", "", "", "", "", "", ""],  # row 6
+        ["已登记", world.person_b.id_number, world.village_a.code, "", "", "", "", "", "", ""],
+        ["独居错", new_id_number(), world.village_a.code, "", "", "", "也许", "", "", ""],  # 8
+        ["经济错", new_id_number(), world.village_a.code, "", "", "", "", "", "富裕", ""],  # 9
+        ["", new_id_number(), world.village_a.code, "", "", "", "", "", "", ""],  # row 10
+        ["性别错", new_id_number(sex="F"), world.village_a.code, "男", "", "", "", "", "", ""],
+        ["无代码", new_id_number(), "", "", "", "", "", "", "", ""],  # row 12
+        ["电话错", new_id_number(), world.village_a.code, "", "", "打我电话", "", "", "", ""],
+        [],  # row 14: blank
+        [
+            "生日错",
+            new_id_number(born=date(1950, 3, 15)),
+            world.village_a.code,
+            "",
+            "1950-03-16",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],  # row 15
+    ]
+    before = row_counts()
+
+    response = upload(client, csv_bytes(rows), "roster.csv")
+
+    assert response.status_code == 422
+    errors = reported(response)
+    assert {(row, column) for row, column, _ in errors} == {
+        (3, "身份证号"),
+        (4, "区划代码"),
+        (5, "区划代码"),
+        (6, "身份证号"),
+        (7, "身份证号"),
+        (8, "独居"),
+        (9, "经济状况"),
+        (10, "姓名"),
+        (11, "性别"),
+        (12, "区划代码"),
+        (13, "联系电话"),
+        (15, "出生日期"),
+    }
+    assert all(reason for _, _, reason in errors)
+    assert [row for row, _, _ in errors] == sorted(row for row, _, _ in errors)
+    duplicate = next(reason for row, _, reason in errors if row == 6)
+    assert re.search(r"(?<!\d)2(?!\d)", duplicate), duplicate
+    assert row_counts() == before
+    assert find_by_id_number(good[1]) is None
+    page = response.get_data(as_text=True)
+    assert world.person_b.id_number not in page.split('id="import-errors"')[1]
+
+
+def test_error_reasons_are_in_chinese_by_default(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    rows = [
+        HEADER,
+        ["甲", invalid_ids()["bad_check_digit"], world.village_a.code, "", "", "", "", "", "", ""],
+    ]
+    [(_row, _column, reason)] = reported(upload(client, csv_bytes(rows), "r.csv"))
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in reason), reason
+
+
+def test_township_staff_import_only_into_their_township(client, auth, world, make_region):
+    auth.login_as(world.user("township_staff"))
+    make_region("610302007000", "神农镇")
+    other_village = make_region("610302007201", "神农村")
+    rows = [
+        ["姓名", "身份证号", "区划代码"],
+        ["本镇人", new_id_number(), world.village_a.code],
+        ["邻镇人", new_id_number(), other_village.code],
+    ]
+    before = row_counts()
+    response = upload(client, csv_bytes(rows), "r.csv")
+    assert response.status_code == 422
+    assert [(r, c) for r, c, _ in reported(response)] == [(3, "区划代码")]
+    assert row_counts() == before
+
+
+def test_missing_required_column_is_reported_on_row_1(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    rows = [["姓名", "区划代码", "独居"], ["王五", world.village_a.code, "是"]]
+    before = row_counts()
+    response = upload(client, csv_bytes(rows), "r.csv")
+    assert response.status_code == 422
+    [(row, column, reason)] = reported(response)
+    assert row == 1
+    assert "身份证号" in column
+    assert "姓名" not in column
+    assert reason
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "filename"),
+    [
+        (b"", "empty.csv"),
+        (b"\xef\xbb\xbf", "bom-only.csv"),
+        (b"\n\n,,\n", "blank-lines.csv"),
+        ("姓名,身份证号,区划代码\n".encode("utf-8-sig"), "header-only.csv"),
+    ],
+)
+def test_empty_file_is_refused(client, auth, world, content, filename):
+    auth.login_as(world.user("county_staff"))
+    before = row_counts()
+    response = upload(client, content, filename)
+    assert response.status_code == 422
+    errors = reported(response)
+    assert len(errors) == 1 and errors[0][2]
+    assert row_counts() == before
+
+
+def test_empty_workbook_is_refused(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    response = upload(client, xlsx_bytes([]), "empty.xlsx")
+    assert response.status_code == 422
+    assert len(reported(response)) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "filename"),
+    [
+        (b"name,id\n", "roster.txt"),
+        (b"\xd0\xcf\x11\xe0", "roster.xls"),
+        (b"PK\x03\x04 not really a workbook", "roster.xlsx"),
+        ("姓名,身份证号\n".encode("utf-16"), "utf16.csv"),
+        ("姓名,身份证号,区划代码\n".encode("utf-16-le"), "utf16-no-bom.csv"),
+        ("姓名,身份证号,区划代码\n王\x00五,610302195003151234,610302006201\n".encode(), "nul.csv"),
+        (b"\x81\x30\xff\xff\x00", "binary.csv"),
+        (b'"' + b"x" * 200_000 + b'"\n', "huge-field.csv"),
+    ],
+)
+def test_unreadable_file_is_refused(client, auth, world, content, filename):
+    auth.login_as(world.user("county_staff"))
+    before = row_counts()
+    response = upload(client, content, filename)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'class="alert alert-danger"' in page
+    assert row_counts() == before
+
+
+def test_no_file_is_refused(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    response = client.post("/people/import", data={}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert 'class="alert alert-danger"' in response.get_data(as_text=True)
+
+
+def test_import_row_limit(app, client, auth, world, monkeypatch):
+    monkeypatch.setitem(app.config, "ROSTER_IMPORT_MAX_ROWS", 2)
+    auth.login_as(world.user("county_staff"))
+    rows = [["姓名", "身份证号", "区划代码"]] + [
+        [f"人{i}", new_id_number(), world.village_a.code] for i in range(3)
+    ]
+    before = row_counts()
+    response = upload(client, csv_bytes(rows), "r.csv")
+    assert response.status_code == 422
+    assert [r for r, _, _ in reported(response)] == [1]
+    assert row_counts() == before
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry(world, make_person):
+    """Living people in both counties, with phones, flags and one deceased person in A."""
+    people = {
+        "a_phone": make_person(
+            world.village_a,
+            name="钱有电话",
+            phone="13812345678",
+            lives_alone=True,
+            economic_status="dibao",
+        ),
+        "a_x": make_person(world.township_a, name="孙校验X", id_number=id_ending_in_x()),
+        "a_dead": make_person(world.village_a, name="周已故", death_date=date(2024, 5, 6)),
+        "b_phone": make_person(world.village_b, name="吴外县", phone="13987654321"),
+    }
+    people["person_a"] = world.person_a
+    people["person_b"] = world.person_b
+    return people
+
+
+def export(client, query: str = ""):
+    response = client.get(f"/people/export.xlsx{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert "attachment" in response.headers["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(response.data))
+    return [list(row) for row in wb.worksheets[0].iter_rows(values_only=True)]
+
+
+def all_cells(rows) -> str:
+    return "\n".join("" if v is None else str(v) for row in rows for v in row)
+
+
+def all_id_numbers() -> list[str]:
+    db.session.expire_all()
+    return [p.id_number for p in db.session.scalars(db.select(Person))]
+
+
+def test_export_is_masked_and_scoped(client, auth, world, registry):
+    user = auth.login_as(world.user("county_staff"))
+    rows = export(client)
+
+    assert rows[0] == list(EXPORT_COLUMNS)
+    body = rows[1:]
+    assert sorted(r[0] for r in body) == sorted(["钱有电话", "孙校验X", "张秀英"])
+    text = all_cells(rows)
+    for number in all_id_numbers():
+        assert number not in text
+    assert not ID_PATTERN.search(text)
+    by_name = {r[0]: dict(zip(EXPORT_COLUMNS, r, strict=True)) for r in body}
+    assert by_name["钱有电话"]["身份证号"] == registry["a_phone"].id_number_masked
+    assert by_name["孙校验X"]["身份证号"] == registry["a_x"].id_number_masked
+    assert "13812345678" not in text
+    assert by_name["钱有电话"]["联系电话"] == "138****5678"
+    assert by_name["钱有电话"]["独居"] == "是"
+    assert by_name["张秀英"]["独居"] == "否"
+    assert by_name["张秀英"]["性别"] == "女"
+    assert by_name["张秀英"]["出生日期"] == "1950-03-15"
+    assert by_name["张秀英"]["年龄"] == world.person_a.age
+    assert by_name["张秀英"]["所在地"] == world.village_a.name
+    assert "吴外县" not in text and "李桂兰" not in text
+
+    [entry] = audit_entries("person.exported")
+    assert entry.actor_id == user.id
+    assert entry.region_id == world.county_a.id
+
+
+def test_export_of_township_staff_holds_only_their_township(
+    client, auth, world, registry, make_region, make_person
+):
+    make_region("610302007000", "神农镇")
+    make_person(make_region("610302007201", "神农村"), name="郑邻镇")
+    auth.login_as(world.user("township_staff"))
+    names = sorted(r[0] for r in export(client)[1:])
+    assert names == sorted(["钱有电话", "孙校验X", "张秀英"])
+
+
+def test_export_follows_the_filters(client, auth, world, registry):
+    auth.login_as(world.user("county_staff"))
+    assert [r[0] for r in export(client, "?flag=lives_alone")[1:]] == ["钱有电话"]
+    assert [r[0] for r in export(client, "?economic_status=low_income")[1:]] == []
+    with_dead = sorted(r[0] for r in export(client, "?include_deceased=1")[1:])
+    assert with_dead == sorted(["钱有电话", "孙校验X", "张秀英", "周已故"])
+    dead_row = next(r for r in export(client, "?include_deceased=1") if r[0] == "周已故")
+    assert dead_row[-1] == "2024-05-06"
+
+
+def test_export_shows_the_current_ability_level(client, auth, world, registry):
+    auth.login_as(world.user("county_staff"))
+    url = f"/api/v1/people/{world.person_a.id}/assessments"
+    client.post(url, json={"assessed_on": "2025-03-01", "level": "severe"})
+    client.post(url, json={"assessed_on": "2024-03-01", "level": "intact"})
+    row = next(r for r in export(client) if r[0] == "张秀英")
+    assert row[EXPORT_COLUMNS.index("能力等级")] not in ("", None)
+    levels = {r[0]: r[EXPORT_COLUMNS.index("能力等级")] for r in export(client)[1:]}
+    assert levels["钱有电话"] in ("", None)
+
+
+def test_export_by_full_id_number_keeps_the_number_out_of_the_audit_log(
+    client, auth, world, registry
+):
+    auth.login_as(world.user("county_staff"))
+    number = registry["a_phone"].id_number
+    rows = export(client, f"?id_number={number}")
+    assert [r[0] for r in rows[1:]] == ["钱有电话"]
+    [entry] = audit_entries("person.exported")
+    assert number not in entry.note
+    assert registry["a_phone"].id_number_masked in entry.note
+
+
+def test_export_with_invalid_filters_is_refused(client, auth, world, registry):
+    auth.login_as(world.user("county_staff"))
+    assert client.get("/people/export.xlsx?min_age=-5").status_code == 422
+    assert audit_entries("person.exported") == []
+
+
+def test_admin_exports_everyone(client, auth, world, registry):
+    auth.login_as(world.user("admin"))
+    names = sorted(r[0] for r in export(client)[1:])
+    assert names == sorted(["钱有电话", "孙校验X", "张秀英", "吴外县", "李桂兰"])
+    assert "13987654321" not in all_cells(export(client))
