@@ -9,7 +9,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CATALOG = os.path.join(ROOT, "eldercare", "translations", "zh_Hans_CN", "LC_MESSAGES", "messages.po")
+CATALOG = os.path.join(
+    ROOT, "eldercare", "translations", "zh_Hans_CN", "LC_MESSAGES", "messages.po"
+)
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
@@ -19,8 +21,9 @@ def source_messages() -> dict[str, str]:
     found = {}
     for subdir, method in (("eldercare", "python"), ("templates", "jinja2")):
         for filename, _lineno, message, _comments, _context in extract_from_dir(
-            os.path.join(ROOT, subdir), method_map=[("**.py", "python")] if method == "python"
-            else [("**.html", "jinja2")], keywords=KEYWORDS,
+            os.path.join(ROOT, subdir),
+            method_map=[("**.py", "python")] if method == "python" else [("**.html", "jinja2")],
+            keywords=KEYWORDS,
         ):
             ids = message if isinstance(message, tuple) else (message,)
             for msgid in ids:
@@ -45,7 +48,8 @@ def test_every_message_has_a_chinese_translation():
 
 def test_translations_keep_their_placeholders():
     wrong = [
-        (msgid, text) for msgid, text in chinese_catalog().items()
+        (msgid, text)
+        for msgid, text in chinese_catalog().items()
         if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(text))
     ]
     assert not wrong

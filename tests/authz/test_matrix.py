@@ -13,10 +13,16 @@ from tests.authz.matrix import ROLES, Route
 
 # Routes anyone may call, signed in or not: they reveal nothing of anyone's data.
 PUBLIC = {
-    ("static", "GET"), ("bootstrap.static", "GET"), ("api-docs.openapi_json", "GET"),
-    ("api-docs.openapi_swagger_ui", "GET"), ("api_docs.asset", "GET"),
-    ("home.set_language", "GET"), ("home.healthz", "GET"), ("auth.login", "GET"),
-    ("auth.login", "POST"), ("auth.logout", "POST"),
+    ("static", "GET"),
+    ("bootstrap.static", "GET"),
+    ("api-docs.openapi_json", "GET"),
+    ("api-docs.openapi_swagger_ui", "GET"),
+    ("api_docs.asset", "GET"),
+    ("home.set_language", "GET"),
+    ("home.healthz", "GET"),
+    ("auth.login", "GET"),
+    ("auth.login", "POST"),
+    ("auth.logout", "POST"),
 }
 
 
@@ -73,7 +79,9 @@ def test_route_authorization(route: Route, client, auth, world, _transaction):
             status = response.status_code
             if status not in expected:
                 body = response.get_data(as_text=True)[:300].replace("\n", " ")
-                failures.append(f"{role or 'anonymous'} {scope}: {status}, expected {expected}: {body}")
+                failures.append(
+                    f"{role or 'anonymous'} {scope}: {status}, expected {expected}: {body}"
+                )
         finally:
             savepoint.rollback()
 
