@@ -8,13 +8,11 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eldercare.core.db import TimestampMixin, UTCDateTime, utcnow
+from eldercare.core.db import TimestampMixin, UTCDateTime, one_of, utcnow
 from eldercare.core.permissions import ROLE_LABELS, Role, role_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
-
-ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -41,7 +39,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     facility: Mapped[Facility | None] = relationship(back_populates="operators")
 
     __table_args__ = (
-        sa.CheckConstraint(f"role IN ({ROLE_VALUES})", name="role_known"),
+        one_of("role", Role, "role_known"),
         sa.CheckConstraint(
             "(role IN ('county_staff', 'township_staff', 'visitor') AND region_id IS NOT NULL"
             " AND facility_id IS NULL)"

@@ -19,7 +19,7 @@ from eldercare.auth.schemas import (
     UserCreateSchema,
     UserUpdateSchema,
 )
-from eldercare.core.errors import AppError
+from eldercare.core.forms import submit_form
 from eldercare.core.permissions import (
     ROLE_LABELS,
     Role,
@@ -86,26 +86,23 @@ def logout():
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    errors = {}
-    if request.method == "POST":
-        data, errors = load_form(PasswordChangeSchema(), request.form)
-        if not errors:
-            # The user itself, not the proxy: login_user() stores what it is given as the
-            # request's user, and a proxy pointing at itself recurses without end.
-            user = current_user._get_current_object()
-            try:
-                ops.change_password(user, data["current_password"], data["new_password"])
-            except AppError as err:
-                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
-            else:
-                db.session.commit()
-                # Keep this session (and its "stay signed in" cookie, if it has one) under
-                # the new session version; every other session ends.
-                cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-                login_user(user, remember=cookie in request.cookies)
-                flash(_("Your password has been changed."), "success")
-                return redirect(url_for("home.index"))
-    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+    if request.method == "GET":
+        return render_template("auth/password.html", errors={})
+    # The user itself, not the proxy: login_user() stores what it is given as the
+    # request's user, and a proxy pointing at itself recurses without end.
+    user = current_user._get_current_object()
+    result = submit_form(
+        PasswordChangeSchema(),
+        lambda d: ops.change_password(user, d["current_password"], d["new_password"]),
+    )
+    if not result.ok:
+        return render_template("auth/password.html", errors=result.errors), result.status
+    # Keep this session (and its "stay signed in" cookie, if it has one) under the new
+    # session version; every other session ends.
+    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    login_user(user, remember=cookie in request.cookies)
+    flash(_("Your password has been changed."), "success")
+    return redirect(url_for("home.index"))
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -171,60 +168,16 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def user_new():
-    form, errors = {}, {}
-    if request.method == "POST":
-        form = request.form
-        data, errors = load_form(UserCreateSchema(), request.form)
-        if not errors:
-            try:
-                user = ops.create_user(data, current_user)
-            except AppError as err:
-                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
-            else:
-                db.session.commit()
-                flash(_("User %(name)s created.", name=user.username), "success")
-                return redirect(url_for("auth.users"))
-    regions, facilities = _scope_choices()
-    return render_template(
-        "auth/user_form.html",
-        form=form,
-        errors=errors,
-        user=None,
-        regions=regions,
-        facilities=facilities,
-        role_labels=ROLE_LABELS,
-    ), (422 if errors else 200)
+    if request.method == "GET":
+        return _user_form({}, None, {})
+    result = submit_form(UserCreateSchema(), lambda data: ops.create_user(data, current_user))
+    if not result.ok:
+        return _user_form(request.form, None, result.errors, result.status)
+    flash(_("User %(name)s created.", name=result.value.username), "success")
+    return redirect(url_for("auth.users"))
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
-def user_edit(user_id: int):
-    user = get_visible_or_404(User, user_id)
-    errors = {}
-    form = {
-        "display_name": user.display_name,
-        "email": user.email,
-        "phone": user.phone,
-        "role": user.role,
-        "region_id": user.region_id,
-        "facility_id": user.facility_id,
-        "active": user.active,
-    }
-    if request.method == "POST":
-        form = request.form
-        data, errors = load_form(UserUpdateSchema(), request.form)
-        if not errors:
-            try:
-                ops.update_user(user, data, current_user)
-            except AppError as err:
-                db.session.rollback()
-                errors = {k: [str(m) for m in v] for k, v in err.errors.items()} or {
-                    "_schema": [str(err.message)]
-                }
-            else:
-                db.session.commit()
-                flash(_("User %(name)s saved.", name=user.username), "success")
-                return redirect(url_for("auth.users"))
+def _user_form(form, user: User | None, errors: dict, status: int = 200):
     regions, facilities = _scope_choices()
     return render_template(
         "auth/user_form.html",
@@ -234,7 +187,21 @@ def user_edit(user_id: int):
         regions=regions,
         facilities=facilities,
         role_labels=ROLE_LABELS,
-    ), (422 if errors else 200)
+    ), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_edit(user_id: int):
+    user = get_visible_or_404(User, user_id)
+    if request.method == "GET":
+        fields = ("display_name", "email", "phone", "role", "region_id", "facility_id", "active")
+        return _user_form({f: getattr(user, f) for f in fields}, user, {})
+    result = submit_form(UserUpdateSchema(), lambda data: ops.update_user(user, data, current_user))
+    if not result.ok:
+        return _user_form(request.form, user, result.errors, result.status)
+    flash(_("User %(name)s saved.", name=user.username), "success")
+    return redirect(url_for("auth.users"))
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

@@ -50,6 +50,12 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
+def one_of(column: str, values, name: str) -> sa.CheckConstraint:
+    """CHECK that ``column`` holds one of an enum's values (the database guards it too)."""
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
 class Model(DeclarativeBase):
     """Base for every table of the application."""
 

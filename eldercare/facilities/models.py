@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eldercare.core.db import TimestampMixin
+from eldercare.core.db import TimestampMixin, one_of
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
 from eldercare.regions.models import Region
@@ -49,10 +49,6 @@ OWNERSHIP_LABELS = {
 }
 
 
-def _in(values) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 class Facility(TimestampMixin, db.Model):
     __tablename__ = "facility"
 
@@ -74,8 +70,8 @@ class Facility(TimestampMixin, db.Model):
     operators: Mapped[list[User]] = relationship(back_populates="facility")
 
     __table_args__ = (
-        sa.CheckConstraint(f"kind IN ({_in(FacilityKind)})", name="kind_known"),
-        sa.CheckConstraint(f"ownership IN ({_in(Ownership)})", name="ownership_known"),
+        one_of("kind", FacilityKind, "kind_known"),
+        one_of("ownership", Ownership, "ownership_known"),
         sa.CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
         sa.CheckConstraint(
             "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"

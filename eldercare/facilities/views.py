@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from eldercare.core.errors import AppError
+from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
 from eldercare.core.schemas import load_form
 from eldercare.extensions import db
@@ -18,15 +18,16 @@ bp = Blueprint("facilities", __name__, url_prefix="/facilities")
 VIEWERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
 
 
-def _form_page(template_args: dict, errors: dict):
+def _form_page(form, facility: Facility | None, errors: dict, status: int = 200):
     return render_template(
         "facilities/form.html",
         kinds=KIND_LABELS,
         ownerships=OWNERSHIP_LABELS,
         regions=ops.regions_for_choice(current_user),
+        form=form,
+        facility=facility,
         errors=errors,
-        **template_args,
-    ), (422 if errors else 200)
+    ), status
 
 
 @bp.route("/")
@@ -53,20 +54,13 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN, Role.COUNTY_STAFF)
 def new():
-    form, errors = {}, {}
-    if request.method == "POST":
-        form = request.form
-        data, errors = load_form(FacilitySchema(), request.form)
-        if not errors:
-            try:
-                facility = ops.create_facility(data, current_user)
-            except AppError as err:
-                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
-            else:
-                db.session.commit()
-                flash(_("Facility %(name)s created.", name=facility.name), "success")
-                return redirect(url_for("facilities.show", facility_id=facility.id))
-    return _form_page({"form": form, "facility": None}, errors)
+    if request.method == "GET":
+        return _form_page({}, None, {})
+    result = submit_form(FacilitySchema(), lambda data: ops.create_facility(data, current_user))
+    if not result.ok:
+        return _form_page(request.form, None, result.errors, result.status)
+    flash(_("Facility %(name)s created.", name=result.value.name), "success")
+    return redirect(url_for("facilities.show", facility_id=result.value.id))
 
 
 @bp.route("/<int:facility_id>")
@@ -84,18 +78,12 @@ def edit(facility_id: int):
     facility = get_visible_or_404(Facility, facility_id)
     if not ops.can_edit(current_user, facility):
         abort(403)
-    form, errors = ops.snapshot(facility), {}
-    if request.method == "POST":
-        form = request.form
-        data, errors = load_form(FacilitySchema(), request.form)
-        if not errors:
-            try:
-                ops.update_facility(facility, data, current_user)
-            except AppError as err:
-                db.session.rollback()
-                errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
-            else:
-                db.session.commit()
-                flash(_("Facility %(name)s saved.", name=facility.name), "success")
-                return redirect(url_for("facilities.show", facility_id=facility.id))
-    return _form_page({"form": form, "facility": facility}, errors)
+    if request.method == "GET":
+        return _form_page(ops.snapshot(facility), facility, {})
+    result = submit_form(
+        FacilitySchema(), lambda data: ops.update_facility(facility, data, current_user)
+    )
+    if not result.ok:
+        return _form_page(request.form, facility, result.errors, result.status)
+    flash(_("Facility %(name)s saved.", name=facility.name), "success")
+    return redirect(url_for("facilities.show", facility_id=facility.id))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from eldercare.auth.models import User
 from eldercare.core import resident_id
 from eldercare.core.crypto import EncryptedString, blind_index
-from eldercare.core.db import TimestampMixin, UTCDateTime
+from eldercare.core.db import TimestampMixin, UTCDateTime, one_of
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
 from eldercare.regions.models import Region
@@ -85,10 +85,6 @@ LIVING_FLAGS = {
 }
 
 
-def _in(values) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 def id_number_index(number: str) -> str:
     return blind_index(resident_id.normalise(number), ID_INDEX_PURPOSE)
 
@@ -124,8 +120,8 @@ class Person(TimestampMixin, db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("sex IN ('M', 'F')", name="sex_known"),
-        sa.CheckConstraint(f"economic_status IN ({_in(EconomicStatus)})", name="economic_known"),
-        sa.CheckConstraint(f"hukou_type IN ({_in(HukouType)})", name="hukou_known"),
+        one_of("economic_status", EconomicStatus, "economic_known"),
+        one_of("hukou_type", HukouType, "hukou_known"),
         sa.CheckConstraint(
             "death_date IS NULL OR death_date >= birth_date", name="death_after_birth"
         ),
@@ -209,7 +205,7 @@ class AbilityAssessment(TimestampMixin, db.Model):
 
     person: Mapped[Person] = relationship(back_populates="assessments")
 
-    __table_args__ = (sa.CheckConstraint(f"level IN ({_in(AbilityLevel)})", name="level_known"),)
+    __table_args__ = (one_of("level", AbilityLevel, "level_known"),)
 
     @property
     def level_label(self) -> str:
@@ -236,7 +232,7 @@ class FamilyLink(TimestampMixin, db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "person_id"),
-        sa.CheckConstraint(f"status IN ({_in(LinkStatus)})", name="status_known"),
+        one_of("status", LinkStatus, "status_known"),
     )
 
     @property

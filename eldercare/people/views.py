@@ -23,6 +23,7 @@ from flask_login import current_user
 
 from eldercare.core import audit
 from eldercare.core.errors import AppError
+from eldercare.core.forms import submit_form
 from eldercare.core.masking import mask_id_number
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required, visible
 from eldercare.core.resident_id import normalise
@@ -55,13 +56,6 @@ from eldercare.regions.models import Region
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
-
-
-def _errors_of(err: AppError) -> dict:
-    errors = {k: [str(m) for m in v] for k, v in err.errors.items()}
-    if not errors and err.message is not None:
-        errors = {"_schema": [str(err.message)]}
-    return errors
 
 
 def _home_regions():
@@ -155,21 +149,13 @@ def export():
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def new():
-    form, errors, status = {}, {}, None
-    if request.method == "POST":
-        form = request.form
-        data, errors = load_form(PersonSchema(), request.form)
-        if not errors:
-            try:
-                person = ops.register_person(data, current_user)
-            except AppError as err:
-                db.session.rollback()
-                errors, status = _errors_of(err), err.code
-            else:
-                db.session.commit()
-                flash(_("%(name)s has been registered.", name=person.name), "success")
-                return redirect(url_for("people.show", person_id=person.id))
-    return _form_page(form, errors, status=status)
+    if request.method == "GET":
+        return _form_page({}, {})
+    result = submit_form(PersonSchema(), lambda data: ops.register_person(data, current_user))
+    if not result.ok:
+        return _form_page(request.form, result.errors, status=result.status)
+    flash(_("%(name)s has been registered.", name=result.value.name), "success")
+    return redirect(url_for("people.show", person_id=result.value.id))
 
 
 @bp.route("/<int:person_id>")
@@ -196,22 +182,15 @@ def show(person_id: int):
 @roles_required(*STAFF)
 def edit(person_id: int):
     person = get_visible_or_404(Person, person_id)
-    form = {k: getattr(person, k) for k in ops.EDITABLE}
-    errors, status = {}, None
-    if request.method == "POST":
-        form = request.form
-        data, errors = load_form(PersonUpdateSchema(), request.form)
-        if not errors:
-            try:
-                ops.update_person(person, data, current_user)
-            except AppError as err:
-                db.session.rollback()
-                errors, status = _errors_of(err), err.code
-            else:
-                db.session.commit()
-                flash(_("Saved."), "success")
-                return redirect(url_for("people.show", person_id=person.id))
-    return _form_page(form, errors, person=person, status=status)
+    if request.method == "GET":
+        return _form_page({k: getattr(person, k) for k in ops.EDITABLE}, {}, person=person)
+    result = submit_form(
+        PersonUpdateSchema(), lambda data: ops.update_person(person, data, current_user)
+    )
+    if not result.ok:
+        return _form_page(request.form, result.errors, person=person, status=result.status)
+    flash(_("Saved."), "success")
+    return redirect(url_for("people.show", person_id=person.id))
 
 
 @bp.route("/<int:person_id>/reveal-id", methods=["POST"])
@@ -228,17 +207,12 @@ def reveal_id(person_id: int):
 @roles_required(*STAFF)
 def add_assessment(person_id: int):
     person = get_visible_or_404(Person, person_id)
-    data, errors = load_form(AssessmentSchema(), request.form)
-    if not errors:
-        try:
-            ops.add_assessment(person, data, current_user)
-        except AppError as err:
-            db.session.rollback()
-            errors = _errors_of(err)
-        else:
-            db.session.commit()
-            flash(_("Assessment recorded."), "success")
-            return redirect(url_for("people.show", person_id=person.id))
+    result = submit_form(
+        AssessmentSchema(), lambda data: ops.add_assessment(person, data, current_user)
+    )
+    if result.ok:
+        flash(_("Assessment recorded."), "success")
+        return redirect(url_for("people.show", person_id=person.id))
     links = db.session.scalars(sa.select(FamilyLink).where(FamilyLink.person_id == person.id)).all()
     return render_template(
         "people/show.html",
@@ -247,8 +221,8 @@ def add_assessment(person_id: int):
         ability=ABILITY_LABELS,
         relations=RELATION_LABELS,
         form=request.form,
-        errors=errors,
-    ), 422
+        errors=result.errors,
+    ), result.status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -325,20 +299,20 @@ def decide_link(link_id: int):
 @roles_required(Role.FAMILY)
 @link_request_limit
 def link_request():
-    form, errors, status = {}, {}, 422
-    if request.method == "POST":
-        form = request.form
-        data, errors = load_form(LinkRequestSchema(), request.form)
-        if not errors:
-            try:
-                ops.request_link(current_user, data["name"], data["id_number"], data["relation"])
-            except AppError as err:
-                db.session.rollback()
-                errors, status = _errors_of(err), err.code
-            else:
-                db.session.commit()
-                flash(_("Your request has been sent. Township staff will verify it."), "success")
-                return redirect(url_for("home.index"))
-    return render_template(
-        "people/link_request.html", form=form, errors=errors, relations=RELATION_LABELS
-    ), (status if errors else 200)
+    if request.method == "GET":
+        return render_template(
+            "people/link_request.html", form={}, errors={}, relations=RELATION_LABELS
+        )
+    result = submit_form(
+        LinkRequestSchema(),
+        lambda d: ops.request_link(current_user, d["name"], d["id_number"], d["relation"]),
+    )
+    if not result.ok:
+        return render_template(
+            "people/link_request.html",
+            form=request.form,
+            errors=result.errors,
+            relations=RELATION_LABELS,
+        ), result.status
+    flash(_("Your request has been sent. Township staff will verify it."), "success")
+    return redirect(url_for("home.index"))

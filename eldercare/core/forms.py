@@ -1,0 +1,48 @@
+"""The one way an HTML form is handled: validate with the schema, act, commit once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+
+from eldercare.core.errors import AppError
+from eldercare.core.schemas import InputSchema, load_form
+
+
+@dataclass
+class FormResult:
+    value: Any = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    status: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def errors_of(err: AppError) -> dict[str, list[str]]:
+    """An operation's refusal as form errors (a general message goes under ``_schema``)."""
+    errors = {key: [str(m) for m in messages] for key, messages in err.errors.items()}
+    if not errors and err.message is not None:
+        errors = {"_schema": [str(err.message)]}
+    return errors or {"_schema": [str(err.description or err.code)]}
+
+
+def submit_form(schema: InputSchema, action: Callable[[dict], Any]) -> FormResult:
+    """Validate ``request.form`` and run ``action(data)``; commit on success, roll back on a
+    refusal. Invalid input is 422; a refused operation keeps its own status (409, 403...)."""
+    from eldercare.extensions import db
+
+    data, errors = load_form(schema, request.form)
+    if errors:
+        return FormResult(errors=errors, status=422)
+    try:
+        value = action(data)
+    except AppError as err:
+        db.session.rollback()
+        return FormResult(errors=errors_of(err), status=err.code or 422)
+    db.session.commit()
+    return FormResult(value=value)
