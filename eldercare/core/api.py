@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 from http import HTTPStatus
 
@@ -73,3 +74,21 @@ def document_errors(blp: Blueprint, *statuses: int):
         return view
 
     return decorator
+
+
+def paged(stmt, args: dict):
+    """One page of a SELECT, and an ``X-Pagination`` header with the totals for clients."""
+    from eldercare.extensions import db
+
+    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
+    info = {
+        "total": page.total,
+        "total_pages": page.pages,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
+    if page.has_prev:
+        info["previous_page"] = page.prev_num
+    if page.has_next:
+        info["next_page"] = page.next_num
+    return page.items, {"X-Pagination": json.dumps(info)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from eldercare.core.api import api_blueprint, api_roles, document_errors
+from eldercare.core.api import api_blueprint, api_roles, document_errors, paged
 from eldercare.core.errors import AppError
 from eldercare.core.permissions import Role, get_visible_or_404
 from eldercare.extensions import db
@@ -23,13 +23,7 @@ VIEWERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
 @blp.response(200, FacilityOut(many=True))
 def list_facilities(args):
     """Facilities visible to the caller, paged with page/per_page."""
-    page = db.paginate(
-        ops.search_facilities(current_user, args),
-        page=args["page"],
-        per_page=args["per_page"],
-        error_out=False,
-    )
-    return page.items
+    return paged(ops.search_facilities(current_user, args), args)
 
 
 @blp.route("/", methods=["POST"])
