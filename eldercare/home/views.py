@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from eldercare.auth.views import _safe_next
 from eldercare.extensions import db
 from eldercare.home.operations import summary_for
+from eldercare.people.schemas import RELATION_LABELS
 
 bp = Blueprint("home", __name__)
 
@@ -15,7 +16,9 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @login_required
 def index():
-    return render_template("home/index.html", summary=summary_for(current_user))
+    return render_template(
+        "home/index.html", summary=summary_for(current_user), relation_labels=RELATION_LABELS
+    )
 
 
 @bp.route("/language/<code>")

@@ -95,7 +95,7 @@ def test_county_staff_create_a_facility(client, auth, world, via):
         assert response.status_code == 201
         body = response.get_json()
         assert body["id"] == facility.id
-        assert body["latitude"] == "34.361234"
+        assert body["latitude"] == 34.361234
         assert body["kind"] == "nursing_home"
     assert facility.kind == "nursing_home"
     assert facility.ownership == "public_built_private_run"
@@ -566,3 +566,19 @@ def test_region_ids_out_of_range_are_invalid_not_errors(client, auth, world, reg
     assert create(client, world, "form", region_id=str(region_id)).status_code == 422
     assert facilities_count() == before
     assert client.get(f"/api/v1/facilities/{2**63}").status_code == 404
+
+
+def test_absurd_coordinates_are_refused_not_a_crash(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    response = client.put(
+        f"/api/v1/facilities/{world.facility_a.id}",
+        json={
+            "name": "马营镇敬老院",
+            "kind": "township_home",
+            "ownership": "public",
+            "region_id": world.township_a.id,
+            "longitude": -1e22,
+        },
+    )
+    assert response.status_code == 422
+    assert "longitude" in response.json["errors"]
