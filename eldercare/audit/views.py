@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from marshmallow import fields, validate
 
+from eldercare.audit.labels import ACTION_LABELS, ENTITY_LABELS
 from eldercare.core.audit import AuditLog
 from eldercare.core.permissions import Role, roles_required, visible
 from eldercare.core.schemas import PageArgs, load_form
@@ -59,4 +60,11 @@ def index():
         per_page=args["per_page"],
         error_out=False,
     )
-    return render_template("audit/index.html", page=page, args=request.args, errors=errors)
+    return render_template(
+        "audit/index.html",
+        page=page,
+        args=request.args,
+        errors=errors,
+        actions=ACTION_LABELS,
+        entities=ENTITY_LABELS,
+    )
