@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
@@ -37,7 +38,7 @@ def index():
     if errors:
         args = {"page": 1, "per_page": 50}
     page = db.paginate(
-        ops.search_facilities(current_user, args),
+        ops.search_facilities(current_user, args).options(selectinload(Facility.region)),
         page=args["page"],
         per_page=args["per_page"],
         error_out=False,

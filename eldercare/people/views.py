@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from eldercare.core import audit
 from eldercare.core.errors import AppError
@@ -92,7 +93,7 @@ def index():
         flash(_("Some filters were not valid and were ignored."), "warning")
         args = {"page": 1, "per_page": 50}
     page = db.paginate(
-        ops.search_people(current_user, args),
+        ops.search_people(current_user, args).options(selectinload(Person.region)),
         page=args["page"],
         per_page=args["per_page"],
         error_out=False,
