@@ -32,6 +32,18 @@ def postgres_url_for_worker(base: str, worker_id: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def fresh_database_url(name: str, tmp_dir) -> str:
+    """An empty database of its own for tests that need committed data: a SQLite file in
+    ``tmp_dir``, or (with TEST_DATABASE_URL) a PostgreSQL database <test db>_<name>."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return "sqlite:///" + str(tmp_dir / f"{name}.db")
+    url = make_url(base)
+    return postgres_url_for_worker(
+        url.set(database=f"{url.database}_{name}").render_as_string(hide_password=False), "master"
+    )
+
+
 def test_database_url(tmp_path_factory, worker_id: str) -> str:
     base = os.environ.get("TEST_DATABASE_URL")
     if base:
@@ -52,9 +64,7 @@ def app(tmp_path_factory, worker_id):
     from flask_migrate import upgrade
 
     url = test_database_url(tmp_path_factory, worker_id)
-    application = create_app(
-        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url}
-    )
+    application = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
     application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()  # the schema comes from the migrations, never from create_all
