@@ -77,7 +77,9 @@ def _load_config(app: Flask, config: Any) -> None:
             app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
         )
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        # Shared by every worker through Redis; one process alone can count in memory.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     # CSRF is checked in our own hook so that token-authenticated API calls can skip it.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
 
