@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from eldercare.auth.models import User
 from eldercare.auth.passwords import hash_password
 from eldercare.core import resident_id
+from eldercare.core.db import local_today
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import (
@@ -191,7 +192,7 @@ def load_demo(people: int = 2000, seed: int = 2026) -> str:
         county: [r for c, r in regions.items() if c.startswith(county) and r.level == "village"]
         for county, _ in PEOPLE_COUNTIES
     }
-    today = date.today()
+    today = local_today()
     seen = set()
     made = []
     for n in range(people):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_sqlalchemy.session import Session as FSASession
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -26,6 +28,16 @@ MAX_ID = 2**31 - 1
 def utcnow() -> datetime:
     """Aware current time in UTC; pass the function itself as a column default."""
     return datetime.now(UTC)
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def local_today() -> date:
+    """Today's date where the county is (Asia/Shanghai), not on the server's clock: between
+    00:00 and 08:00 Beijing time a UTC server would still be on yesterday."""
+    name = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else None
+    return datetime.now(ZoneInfo(name or DEFAULT_TIMEZONE)).date()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -9,6 +9,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from eldercare.core.db import local_today
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 # Province-level prefixes of GB/T 2260 (incl. 71 Taiwan, 81/82 HK/Macao, 83 residence permits).
@@ -97,7 +99,7 @@ def parse(raw: str, today: date | None = None) -> ResidentId:
     code in force when the number was issued, and counties are renamed and merged, so any
     code that ever existed must be accepted.
     """
-    today = today or date.today()
+    today = today or local_today()
     number = normalise(raw)
     if len(number) != 18:
         raise InvalidResidentId(
@@ -136,12 +138,16 @@ def years_before(day: date, years: int) -> date:
 
 
 def mask(number: str | None) -> str:
-    """Show the area's first three digits and the last four: 610***********123X."""
+    """Show the first three digits and the check character only: 610**************X.
+
+    The common "last four" mask is not enough here: lists also show the age or birth date,
+    and with the county known, the last four digits leave a single candidate number.
+    """
     if not number:
         return ""
     if len(number) < 8:
         return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+    return number[:3] + "*" * (len(number) - 4) + number[-1:]
 
 
 def synthesise(area_code: str, born: date, sex: str, rng: random.Random) -> str:

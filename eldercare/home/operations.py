@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 
 from eldercare.auth.models import User
 from eldercare.core import resident_id
+from eldercare.core.db import local_today
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of, scope_clause
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -42,7 +41,7 @@ def people_by_subregion(user) -> list[tuple[Region, int]]:
 
 def summary_for(user) -> dict:
     role = role_of(user)
-    today = date.today()
+    today = local_today()
     out: dict = {"role": role}
     if role == Role.ADMIN or role in STAFF_ROLES:
         cutoff_80 = resident_id.years_before(today, 80)

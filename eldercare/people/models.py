@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from eldercare.auth.models import User
 from eldercare.core import resident_id
 from eldercare.core.crypto import EncryptedString, blind_index
-from eldercare.core.db import TimestampMixin, UTCDateTime, one_of
+from eldercare.core.db import TimestampMixin, UTCDateTime, local_today, one_of
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
 from eldercare.regions.models import Region
@@ -142,7 +142,7 @@ class Person(TimestampMixin, db.Model):
 
     @property
     def age(self) -> int:
-        return self.age_on(date.today())
+        return self.age_on(local_today())
 
     @property
     def is_deceased(self) -> bool:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare.core import audit, resident_id
-from eldercare.core.db import utcnow
+from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.masking import mask_phone
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of, visible
@@ -159,7 +157,7 @@ def search_people(user, args: dict) -> sa.Select:
         stmt = stmt.where(getattr(Person, args["flag"]).is_(True))
     if args.get("economic_status"):
         stmt = stmt.where(Person.economic_status == args["economic_status"])
-    today = date.today()
+    today = local_today()
     if args.get("min_age") is not None:
         stmt = stmt.where(Person.birth_date <= resident_id.years_before(today, args["min_age"]))
     if args.get("max_age") is not None:

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from openpyxl import Workbook, load_workbook
 
 from eldercare.core import audit, resident_id
+from eldercare.core.db import local_today
 from eldercare.core.i18n import plain_messages
 from eldercare.core.masking import mask_phone
 from eldercare.extensions import db
@@ -348,7 +349,7 @@ def export_people_xlsx(stmt: sa.Select) -> str:
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(_("Elderly registry"))
     sheet.append(list(EXPORT_COLUMNS))
-    today = date.today()
+    today = local_today()
     yes, no = "是", "否"
     for r in db.session.execute(rows.execution_options(yield_per=2000)):
         sheet.append(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from eldercare.core import resident_id
+from eldercare.core.db import local_today
 from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
 from eldercare.people.models import AbilityLevel, EconomicStatus, HukouType, LinkStatus, Sex
 
@@ -76,7 +75,7 @@ class PersonSchema(InputSchema):
     @validates("death_date")
     def _death_not_future(self, value, **kwargs):
         # Checked on its own: a correction without an ID number skips the cross-check above.
-        if value is not None and value > date.today():
+        if value is not None and value > local_today():
             raise ValidationError(_l("The death date is in the future."))
 
 
@@ -94,7 +93,7 @@ class AssessmentSchema(InputSchema):
 
     @validates("assessed_on")
     def _not_future(self, value, **kwargs):
-        if value > date.today():
+        if value > local_today():
             raise ValidationError(_l("The assessment date is in the future."))
 
 

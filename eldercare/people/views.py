@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import date
 
 import sqlalchemy as sa
 from flask import (
@@ -23,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from eldercare.core import audit
+from eldercare.core.db import local_today
 from eldercare.core.errors import AppError
 from eldercare.core.forms import submit_form
 from eldercare.core.masking import mask_id_number
@@ -105,7 +105,7 @@ def index():
         flags=LIVING_FLAGS,
         economic=ECONOMIC_LABELS,
         regions=_home_regions(),
-        today=date.today(),
+        today=local_today(),
     )
 
 
@@ -142,7 +142,7 @@ def export():
     return send_file(
         path,
         as_attachment=True,
-        download_name=f"elderly-registry-{date.today():%Y%m%d}.xlsx",
+        download_name=f"elderly-registry-{local_today():%Y%m%d}.xlsx",
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
@@ -174,7 +174,7 @@ def show(person_id: int):
         links=links,
         ability=ABILITY_LABELS,
         relations=RELATION_LABELS,
-        form={"assessed_on": date.today().isoformat()},
+        form={"assessed_on": local_today().isoformat()},
         errors={},
     )
 

@@ -49,4 +49,4 @@ def test_mask_name(name, masked):
 
 
 def test_id_number_mask_is_the_resident_id_mask():
-    assert mask_id_number("61032219500601005X") == "610***********005X"
+    assert mask_id_number("61032219500601005X") == "610**************X"

@@ -245,14 +245,14 @@ def test_age_on_counts_whole_years():
 # --- masking -----------------------------------------------------------------------------
 
 
-def test_mask_shows_first_three_and_last_four():
-    assert mask("61032219500601123X") == "610***********123X"
+def test_mask_shows_only_the_first_three_and_the_check_character():
+    assert mask("61032219500601123X") == "610**************X"
     assert len(mask("61032219500601123X")) == 18
 
 
 def test_parsed_number_is_masked_the_same_way():
     parsed = parse("11010519491231002X", today=TODAY)
-    assert parsed.masked == "110***********002X"
+    assert parsed.masked == "110**************X"
     assert "19491231" not in parsed.masked
 
 
@@ -287,3 +287,19 @@ def test_synthesis_is_reproducible_from_the_seed():
     a = synthesise("610302", date(1950, 1, 1), "F", random.Random(7))
     b = synthesise("610302", date(1950, 1, 1), "F", random.Random(7))
     assert a == b
+
+
+def test_masked_number_cannot_be_rebuilt_from_what_lists_show():
+    """Lists show the masked number and an age or birth date, and the area gives the county;
+    the mask must still leave many candidates (the old 'last four' mask left one)."""
+    number = "61030219500315241X"
+    county, born = number[:6], number[6:14]
+    shown = mask(number)
+    candidates = [
+        first17 + check_digit(first17)
+        for seq in range(1000)
+        for first17 in [f"{county}{born}{seq:03d}"]
+        if mask(first17 + check_digit(first17)) == shown
+    ]
+    assert number in candidates
+    assert len(candidates) >= 50

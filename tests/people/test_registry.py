@@ -92,7 +92,7 @@ def test_register_through_the_form(client, auth, world):
     assert person.region_id == world.village_a.id
     assert person.economic_status == "dibao"
     assert (person.lives_alone, person.left_behind, person.empty_nest) == (True, True, False)
-    assert person.id_number_masked == form["id_number"][:3] + "*" * 11 + form["id_number"][-4:]
+    assert person.id_number_masked == form["id_number"][:3] + "*" * 14 + form["id_number"][-1:]
 
     [entry] = audit_entries("person.registered", person.id)
     assert entry.actor_id == staff.id
@@ -114,7 +114,7 @@ def test_register_through_the_api(client, auth, world):
     assert data["sex"] == "M"
     assert data["economic_status"] == "dibao"
     assert data["lives_alone"] is True and data["empty_nest"] is False
-    assert data["id_number_masked"].endswith(body["id_number"][-4:])
+    assert data["id_number_masked"] == body["id_number"][:3] + "*" * 14 + body["id_number"][-1:]
     assert "id_number" not in data
     assert body["id_number"] not in response.get_data(as_text=True)
     person = stored_person(body["id_number"])
@@ -472,7 +472,7 @@ def test_corrected_id_number_re_derives_birth_date_and_sex(client, auth, world, 
     assert updated.birth_date == date(1949, 11, 30)
     assert updated.sex == "M"
     assert updated.id_number == corrected
-    assert updated.id_number_masked.endswith(corrected[-4:])
+    assert updated.id_number_masked == corrected[:3] + "*" * 14 + corrected[-1:]
     assert find_by_id_number(corrected).id == person.id
     assert find_by_id_number(old_number) is None
     [entry] = audit_entries("person.updated", person.id)
