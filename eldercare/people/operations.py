@@ -146,8 +146,6 @@ def search_people(user, args: dict) -> sa.Select:
     stmt = visible(Person, user)
     if args.get("q"):
         stmt = stmt.where(Person.name.contains(args["q"], autoescape=True))
-    if args.get("id_number"):
-        stmt = stmt.where(Person.id_number_index == id_number_index(args["id_number"]))
     if args.get("region_id"):
         region = db.session.get(Region, args["region_id"])
         stmt = stmt.where(

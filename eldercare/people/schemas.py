@@ -98,9 +98,9 @@ class AssessmentSchema(InputSchema):
 
 
 class PersonQuery(PageArgs):
+    # No ID-number filter here: a query string ends up in URLs, browser history and access
+    # logs. Finding a person by ID number is a POST (LookupSchema).
     q = fields.String(validate=validate.Length(max=50))
-    # Room for the spaces people type or paste between the groups of digits.
-    id_number = fields.String(validate=validate.Length(max=24))
     region_id = id_field()
     flag = choice(("lives_alone", "empty_nest", "left_behind", "special_family"))
     economic_status = choice(EconomicStatus)

@@ -44,6 +44,8 @@ def link_request(world, user):
 ROUTES = [
     Route("people.index", allowed=STAFF),
     Route("people.export", allowed=STAFF),
+    Route("people.lookup", "POST", allowed=STAFF, ok=(302,),
+          data=lambda w, u: {"id_number": w.person_a.id_number}),
     Route("people.new", allowed=STAFF),
     Route("people.new", "POST", allowed=STAFF, data=person_form, ok=(302,)),
     Route("people.show", allowed=STAFF | FAMILY, target=person, arg="person_id"),

@@ -809,24 +809,36 @@ def test_filter_by_region_subtree(client, auth, world, crowd):
     assert _ids(client, f"region_id={world.township_b.id}") == set()
 
 
-def test_filter_by_full_id_number(client, auth, world, crowd):
+def _lookup(client, number: str):
+    """The page lookup by full ID number: a POST that redirects to the person or back."""
+    return client.post("/people/lookup", data={"id_number": number})
+
+
+def test_lookup_by_full_id_number(client, auth, world, crowd):
     auth.login_as(world.user("county_staff"))
     target = crowd["aged_65"]
-    assert _ids(client, f"id_number={target.id_number}") == {target.id}
+    found = _lookup(client, target.id_number)
+    assert found.status_code == 302 and found.location.endswith(f"/people/{target.id}")
     spaced = f"{target.id_number[:6]} {target.id_number[6:14]} {target.id_number[14:]}"
-    assert _ids(client, f"id_number={spaced}") == {target.id}
-    # Out of scope: the blind index matches, the scope does not.
-    assert _ids(client, f"id_number={crowd['elsewhere'].id_number}") == set()
-    assert _ids(client, f"id_number={target.id_number[:17]}") == set()
-    page = _names_on_page(client, f"id_number={target.id_number}")
-    assert f'/people/{target.id}"' in page
-    assert f'/people/{crowd["aged_90"].id}"' not in page
+    assert _lookup(client, spaced).location.endswith(f"/people/{target.id}")
+    # Out of scope looks exactly like nobody: back to the list with a notice.
+    for number in (crowd["elsewhere"].id_number, target.id_number[:17], "not a number"):
+        missed = _lookup(client, number)
+        assert missed.status_code == 302 and missed.location.endswith("/people/")
+    # The number never travels in a URL.
+    assert target.id_number not in found.location
 
 
-def test_filter_by_id_number_with_lower_case_x(client, auth, world, make_person):
+def test_id_number_is_not_a_list_filter_any_more(client, auth, world, crowd):
+    auth.login_as(world.user("county_staff"))
+    everyone = _ids(client, "per_page=200")
+    assert _ids(client, f"id_number={crowd['aged_65'].id_number}&per_page=200") == everyone
+
+
+def test_lookup_by_id_number_with_lower_case_x(client, auth, world, make_person):
     auth.login_as(world.user("county_staff"))
     person = make_person(world.village_a, id_number=id_ending_in_x())
-    assert _ids(client, f"id_number={person.id_number.lower()}") == {person.id}
+    assert _lookup(client, person.id_number.lower()).location.endswith(f"/people/{person.id}")
 
 
 def test_township_staff_list_only_their_township(client, auth, world, crowd):

@@ -465,16 +465,15 @@ def test_export_shows_the_current_ability_level(client, auth, world, registry):
     assert levels["钱有电话"] in ("", None)
 
 
-def test_export_by_full_id_number_keeps_the_number_out_of_the_audit_log(
+def test_an_id_number_in_the_export_url_is_ignored_and_not_logged(
     client, auth, world, registry
 ):
     auth.login_as(world.user("county_staff"))
     number = registry["a_phone"].id_number
     rows = export(client, f"?id_number={number}")
-    assert [r[0] for r in rows[1:]] == ["钱有电话"]
-    [entry] = audit_entries("person.exported")
+    assert len(rows) - 1 == len(export(client)) - 1 > 1
+    [entry, _] = audit_entries("person.exported")
     assert number not in entry.note
-    assert registry["a_phone"].id_number_masked in entry.note
 
 
 def test_export_with_invalid_filters_is_refused(client, auth, world, registry):
