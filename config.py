@@ -31,7 +31,8 @@ class Config:
     BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY")
 
     SQLALCHEMY_DATABASE_URI = database_url_from_env()  # None: SQLite under instance/
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error must not write names, phones or addresses to the log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLITE_BUSY_TIMEOUT_MS = 15000
 
     REDIS_URL = os.environ.get("REDIS_URL")
@@ -50,6 +51,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so a long field form survives
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 

@@ -18,6 +18,7 @@ from eldercare.core import audit, resident_id
 from eldercare.core.db import local_today
 from eldercare.core.i18n import plain_messages
 from eldercare.core.masking import mask_phone
+from eldercare.core.spreadsheets import append_row
 from eldercare.extensions import db
 from eldercare.people.models import (
     ABILITY_LABELS,
@@ -304,7 +305,6 @@ EXPORT_COLUMNS = (
     "姓名",
     "身份证号",
     "性别",
-    "出生日期",
     "年龄",
     "联系电话",
     "所在地",
@@ -348,16 +348,16 @@ def export_people_xlsx(stmt: sa.Select) -> str:
     ).join(Region, Region.id == Person.region_id)
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(_("Elderly registry"))
-    sheet.append(list(EXPORT_COLUMNS))
+    append_row(sheet, EXPORT_COLUMNS)
     today = local_today()
     yes, no = "是", "否"
     for r in db.session.execute(rows.execution_options(yield_per=2000)):
-        sheet.append(
+        append_row(
+            sheet,
             [
                 r[0],
                 r[1],
                 "男" if r[2] == "M" else "女",
-                r[3].isoformat(),
                 resident_id.age_on(r[3], today),
                 mask_phone(r[4]),
                 r[5],

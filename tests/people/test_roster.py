@@ -424,7 +424,6 @@ def test_export_is_masked_and_scoped(client, auth, world, registry):
     assert by_name["钱有电话"]["独居"] == "是"
     assert by_name["张秀英"]["独居"] == "否"
     assert by_name["张秀英"]["性别"] == "女"
-    assert by_name["张秀英"]["出生日期"] == "1950-03-15"
     assert by_name["张秀英"]["年龄"] == world.person_a.age
     assert by_name["张秀英"]["所在地"] == world.village_a.name
     assert "吴外县" not in text and "李桂兰" not in text
@@ -487,3 +486,20 @@ def test_admin_exports_everyone(client, auth, world, registry):
     names = sorted(r[0] for r in export(client)[1:])
     assert names == sorted(["钱有电话", "孙校验X", "张秀英", "吴外县", "李桂兰"])
     assert "13987654321" not in all_cells(export(client))
+
+
+def test_export_writes_formula_like_text_as_text(client, auth, world, make_person):
+    auth.login_as(world.user("county_staff"))
+    make_person(world.village_a, name="=HYPERLINK(1)", address="+1-2@evil")
+    book = load_workbook(io.BytesIO(client.get("/people/export.xlsx").data))
+    sheet = book.worksheets[0]
+    cells = [c for row in sheet.iter_rows(min_row=2) for c in row if c.value == "=HYPERLINK(1)"]
+    assert cells and all(c.data_type == "s" for c in cells)
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+
+
+def test_export_shows_age_not_birth_date(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    rows = export(client)
+    assert "出生日期" not in rows[0] and "年龄" in rows[0]
+    assert world.person_a.birth_date.isoformat() not in {str(v) for r in rows for v in r}
