@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import g
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare.auth import operations as ops
@@ -38,11 +40,13 @@ def list_tokens():
 
 @blp.route("/tokens", methods=["POST"])
 @api_roles()
-@document_errors(blp, 401, 422)
+@document_errors(blp, 401, 403, 422)
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, TokenCreatedOut)
 def create_token(data):
-    """Create a token; the response holds the secret, once."""
+    """Create a token; the response holds the secret, once. A token cannot mint tokens."""
+    if g.get("token_auth"):
+        raise AppError(403, _l("Only a signed-in person can create API tokens, not a token."))
     token, secret = ops.create_token(current_user, data["name"], data["expires_in_days"])
     db.session.commit()
     token.token = secret

@@ -40,9 +40,11 @@ def configure_login(app: Flask) -> None:
 
 
 def authenticate_bearer() -> None:
-    """If the request carries ``Authorization: Bearer``, it is the only identity used."""
+    """If an API request carries ``Authorization: Bearer``, it is the only identity used."""
     header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
+    # Tokens are for the JSON API only: on the HTML pages they count for nothing, so a leaked
+    # token cannot drive the admin pages or skip their CSRF check.
+    if not header.lower().startswith("bearer ") or not request.path.startswith("/api/"):
         return
     from eldercare.auth.models import ApiToken
 

@@ -383,6 +383,4 @@ def test_password_change_keeps_this_devices_stay_signed_in(client, visitor):
 def test_password_change_without_stay_signed_in_sets_no_remember_cookie(client, visitor):
     login(client, "Li.Visitor")
     response = change(client)
-    assert not any(
-        h.startswith("remember_token=") for h in response.headers.getlist("Set-Cookie")
-    )
+    assert not any(h.startswith("remember_token=") for h in response.headers.getlist("Set-Cookie"))

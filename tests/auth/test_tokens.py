@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from eldercare.auth.models import ApiToken
+from eldercare.auth.models import ApiToken, User
 from eldercare.auth.operations import TOKEN_PREFIX, create_token
 from eldercare.core.audit import AuditLog
 from eldercare.core.db import utcnow
@@ -196,8 +196,8 @@ def test_bearer_request_ignores_the_session_cookie(client, auth, world, family, 
     assert client.get("/api/v1/auth/me").get_json()["username"] == "w_admin"
     # With a token the request is the token's user, not the signed-in admin.
     assert client.get("/api/v1/auth/me", headers=bearer(secret)).get_json()["id"] == family.id
-    # An admin-only page is refused although the admin's session cookie is sent along.
-    assert client.get("/auth/users", headers=bearer(secret)).status_code == 403
+    # On the HTML pages a token counts for nothing: the session (and its CSRF check) rules.
+    assert client.get("/auth/users", headers=bearer(secret)).status_code == 200
 
 
 def test_bad_bearer_request_does_not_fall_back_to_the_session(client, auth, world):
@@ -284,3 +284,35 @@ def test_revoke_of_an_id_beyond_any_row_is_404(client, family, secret, token_id)
     """Not a database error: SQLite cannot bind 2**63, PostgreSQL refuses 2**31 for INTEGER."""
     response = client.delete(f"/api/v1/auth/tokens/{token_id}", headers=bearer(secret))
     assert_error_shape(response, 404, "not_found")
+
+
+def test_a_token_means_nothing_on_the_html_pages(client, make_user):
+    admin = make_user("admin")
+    _token, secret = create_token(admin, "leaked", 30)
+    headers = {"Authorization": f"Bearer {secret}"}
+    page = client.get("/auth/users", headers=headers)
+    assert page.status_code == 302 and "/auth/login" in page.location
+    created = client.post(
+        "/auth/users/new",
+        headers=headers,
+        data={
+            "username": "intruder",
+            "display_name": "x",
+            "role": "admin",
+            "password": "Password-2026",
+        },
+    )
+    assert created.status_code == 302 and "/auth/login" in created.location
+    assert db.session.scalar(db.select(User).where(User.username == "intruder")) is None
+
+
+def test_a_token_cannot_mint_tokens(client, make_user, make_region):
+    user = make_user("county_staff", make_region("610302000000"))
+    _token, secret = create_token(user, "integration", 30)
+    response = client.post(
+        "/api/v1/auth/tokens",
+        json={"name": "second", "expires_in_days": 365},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 403
+    assert response.json["code"] == "forbidden"
