@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi.py
+# The demo runs on the development settings (published keys, HTTP cookies); never in production.
+export ELDERCARE_CONFIG ?= development
 PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_test
 PYTEST_ARGS ?=

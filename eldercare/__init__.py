@@ -57,7 +57,9 @@ def _load_config(app: Flask, config: Any) -> None:
         overrides = config
         config = overrides.get("ENV_NAME")
     if config is None:
-        config = os.environ.get("ELDERCARE_CONFIG", "development")
+        # Production unless told otherwise: the development keys are published in this
+        # repository, so a deployment that forgot the setting must refuse, not run on them.
+        config = os.environ.get("ELDERCARE_CONFIG", "production")
     if isinstance(config, str):
         config = CONFIGS[config]
     app.config.from_object(config)

@@ -6,7 +6,7 @@ import os
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from eldercare.extensions import db
 
@@ -38,6 +38,7 @@ def import_regions(path: str) -> None:
 @click.argument("username")
 @click.option("--name", "display_name", default="管理员", help="Display name.")
 @click.password_option(help="Password (asked twice if not given).")
+@with_appcontext
 def create_admin(username: str, display_name: str, password: str) -> None:
     """Create an administrator account."""
     from marshmallow import ValidationError
@@ -71,9 +72,17 @@ def create_admin(username: str, display_name: str, password: str) -> None:
 @click.command("demo")
 @click.option("--people", default=2000, show_default=True, help="How many elderly people.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
+@with_appcontext
 def demo(people: int, seed: int) -> None:
     """Load demo data for 宝鸡市 (skipped if it is already there)."""
+    from flask import current_app
+
     from eldercare.demo import load_demo
+
+    if current_app.config.get("REQUIRED_SECRETS"):
+        raise click.ClickException(
+            "demo data (with published passwords) is refused under the production settings"
+        )
 
     summary = load_demo(people=people, seed=seed)
     db.session.commit()

@@ -156,3 +156,26 @@ def test_security_headers(client):
 
 def test_api_responses_are_not_cached(client):
     assert client.get("/api/v1/auth/me").headers["Cache-Control"] == "no-store"
+
+
+def test_with_no_setting_the_app_is_production_and_refuses_without_secrets(monkeypatch):
+    from config import ProductionConfig
+
+    monkeypatch.delenv("ELDERCARE_CONFIG", raising=False)
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", None)
+    monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEY", None)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+
+
+@pytest.mark.no_transaction
+def test_demo_data_is_refused_under_production(tmp_path):
+    production = create_app({
+        "ENV_NAME": "production",
+        "SECRET_KEY": "s" * 40,
+        "DATA_ENCRYPTION_KEY": "k" * 40,
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "prod.db"),
+    })
+    result = production.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code != 0
+    assert "production" in result.output
