@@ -27,8 +27,9 @@ def build_region(code: str, name: str | None = None) -> Region:
         return existing
     parent_code = parent_code_of(code)
     parent = build_region(parent_code) if parent_code else None
-    region = Region(code=code, name=name or f"区域{code}", level=level_of_code(code).value,
-                    parent=parent)
+    region = Region(
+        code=code, name=name or f"区域{code}", level=level_of_code(code).value, parent=parent
+    )
     db.session.add(region)
     db.session.flush()
     return region
@@ -37,36 +38,48 @@ def build_region(code: str, name: str | None = None) -> Region:
 def build_facility(region: Region, **kw) -> Facility:
     n = next(_counter)
     facility = Facility(
-        name=kw.pop("name", f"测试养老院{n}"), kind=kw.pop("kind", "nursing_home"),
-        ownership=kw.pop("ownership", "public"), region_id=region.id, **kw,
+        name=kw.pop("name", f"测试养老院{n}"),
+        kind=kw.pop("kind", "nursing_home"),
+        ownership=kw.pop("ownership", "public"),
+        region_id=region.id,
+        **kw,
     )
     db.session.add(facility)
     db.session.flush()
     return facility
 
 
-def build_user(role: str, region: Region | None = None, facility: Facility | None = None,
-               **kw) -> User:
+def build_user(
+    role: str, region: Region | None = None, facility: Facility | None = None, **kw
+) -> User:
     n = next(_counter)
     user = User(
-        username=kw.pop("username", f"{role}{n}"), display_name=kw.pop("display_name", f"用户{n}"),
-        role=role, region_id=region.id if region else None,
+        username=kw.pop("username", f"{role}{n}"),
+        display_name=kw.pop("display_name", f"用户{n}"),
+        role=role,
+        region_id=region.id if region else None,
         facility_id=facility.id if facility else None,
-        password_hash=hash_password(kw.pop("password", PASSWORD)), **kw,
+        password_hash=hash_password(kw.pop("password", PASSWORD)),
+        **kw,
     )
     db.session.add(user)
     db.session.flush()
     return user
 
 
-def new_id_number(area: str = "610302", born: date | None = None, sex: str = "F",
-                  rng: random.Random | None = None) -> str:
+def new_id_number(
+    area: str = "610302", born: date | None = None, sex: str = "F", rng: random.Random | None = None
+) -> str:
     rng = rng or random.Random(next(_counter))
     born = born or date(1950, 3, 15)
     while True:
         number = resident_id.synthesise(area, born, sex, rng)
-        if db.session.scalar(db.select(Person.id).where(
-                Person.id_number_index == id_number_index(number))) is None:
+        if (
+            db.session.scalar(
+                db.select(Person.id).where(Person.id_number_index == id_number_index(number))
+            )
+            is None
+        ):
             return number
 
 
@@ -121,11 +134,28 @@ def build_world() -> World:
         "operator": build_user("operator", facility=facility_a, username="w_operator"),
         "family": build_user("family", username="w_family"),
     }
-    db.session.add(FamilyLink(user_id=users["family"].id, person_id=person_a.id,
-                              relation="child", status=LinkStatus.VERIFIED.value))
+    db.session.add(
+        FamilyLink(
+            user_id=users["family"].id,
+            person_id=person_a.id,
+            relation="child",
+            status=LinkStatus.VERIFIED.value,
+        )
+    )
     db.session.flush()
-    return World(county_a, township_a, village_a, county_b, township_b, village_b,
-                 facility_a, facility_b, person_a, person_b, users)
+    return World(
+        county_a,
+        township_a,
+        village_a,
+        county_b,
+        township_b,
+        village_b,
+        facility_a,
+        facility_b,
+        person_a,
+        person_b,
+        users,
+    )
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ ACTION_LABELS = {
     "person.registered": _l("Person registered"),
     "person.updated": _l("Person changed"),
     "person.id_revealed": _l("Full ID number viewed"),
+    "person.duplicate_refused": _l("Registration refused: ID number already registered"),
     "person.assessed": _l("Ability assessment recorded"),
     "person.exported": _l("Registry exported"),
     "person.roster_imported": _l("Roster imported"),

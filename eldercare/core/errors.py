@@ -29,16 +29,32 @@ CODES = {
 class AppError(HTTPException):
     """An error raised by an operation, with a translated message and field errors."""
 
-    def __init__(self, status: int, message=None, errors: dict | None = None):
+    def __init__(self, status: int, message=None, errors: dict | None = None, audit=None):
         super().__init__(description=str(message) if message is not None else None)
         self.code = status
         self.message = message
         self.errors = errors or {}
+        # Keyword arguments of an audit entry that records the refusal itself (kept although
+        # the refused change is rolled back).
+        self.audit = audit
 
 
 class Conflict(AppError):
-    def __init__(self, message=None, errors=None):
-        super().__init__(409, message, errors)
+    def __init__(self, message=None, errors=None, audit=None):
+        super().__init__(409, message, errors, audit)
+
+
+def keep_refusal_on_record(error: Exception) -> None:
+    """Roll back what the refused request did, then commit the refusal's own audit entry."""
+    entry = getattr(error, "audit", None)
+    if not entry:
+        return
+    from eldercare.core import audit
+    from eldercare.extensions import db
+
+    db.session.rollback()
+    audit.record(**entry)
+    db.session.commit()
 
 
 class Invalid(AppError):
@@ -77,6 +93,7 @@ def error_body(status: int, message=None, errors: dict | None = None) -> dict:
 
 
 def handle_http_exception(error: HTTPException):
+    keep_refusal_on_record(error)
     status = error.code or 500
     message = getattr(error, "message", None)
     errors = getattr(error, "errors", None)

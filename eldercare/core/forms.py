@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import request
 
-from eldercare.core.errors import AppError
+from eldercare.core.errors import AppError, keep_refusal_on_record
 from eldercare.core.schemas import InputSchema, load_form
 
 
@@ -43,6 +43,7 @@ def submit_form(schema: InputSchema, action: Callable[[dict], Any]) -> FormResul
         value = action(data)
     except AppError as err:
         db.session.rollback()
+        keep_refusal_on_record(err)
         return FormResult(errors=errors_of(err), status=err.code or 422)
     db.session.commit()
     return FormResult(value=value)

@@ -10,7 +10,7 @@ from eldercare.core.permissions import Role, get_visible_or_404, is_visible, vis
 from eldercare.extensions import db
 from eldercare.people import operations as ops
 from eldercare.people.models import Person
-from eldercare.people.permissions import reveal_limit
+from eldercare.people.permissions import registration_limit, reveal_limit
 from eldercare.people.schemas import (
     AssessmentOut,
     AssessmentSchema,
@@ -39,6 +39,7 @@ def list_people(args):
 
 @blp.route("/", methods=["POST"])
 @api_roles(*STAFF)
+@registration_limit
 @document_errors(blp, 401, 403, 409, 422)
 @blp.arguments(PersonSchema)
 @blp.response(201, PersonOut)

@@ -34,6 +34,10 @@ EDITABLE = (
     "economic_status",
     "death_date",
 )
+DUPLICATE_MESSAGE = _l(
+    "This ID number is already registered, possibly in another area. If the person has "
+    "moved here, ask the county civil-affairs bureau to transfer the record."
+)
 #: Roles that may see a full ID number (each time with an audit entry).
 REVEAL_ROLES = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
 
@@ -67,17 +71,28 @@ def find_by_id_number(number: str) -> Person | None:
     )
 
 
-def _ensure_not_registered(number: str, exclude_id: int | None = None) -> None:
+def _ensure_not_registered(number: str, by, exclude_id: int | None = None) -> None:
+    """One registry entry per ID number, across all counties (a person enrolled twice is
+    how double payments start). The refusal cannot help revealing that the number exists
+    somewhere, so it says no more than that, and every such refusal is audited."""
     stmt = sa.select(Person.id).where(Person.id_number_index == id_number_index(number))
     if exclude_id is not None:
         stmt = stmt.where(Person.id != exclude_id)
     if db.session.scalar(stmt) is not None:
-        raise Conflict(errors={"id_number": [_l("This ID number is already registered.")]})
+        raise Conflict(
+            errors={"id_number": [DUPLICATE_MESSAGE]},
+            audit={
+                "action": "person.duplicate_refused",
+                "actor": by,
+                "region_id": getattr(by, "region_id", None),
+                "changes": {"id_number": [None, resident_id.mask(resident_id.normalise(number))]},
+            },
+        )
 
 
 def register_person(data: dict, by) -> Person:
     home_region_in_scope(data["region_id"], by)
-    _ensure_not_registered(data["id_number"])
+    _ensure_not_registered(data["id_number"], by)
     person = Person()
     person.set_id_number(data["id_number"])
     for key in EDITABLE:
@@ -97,7 +112,7 @@ def update_person(person: Person, data: dict, by) -> Person:
     number = data.get("id_number")
     replace_number = bool(number) and id_number_index(number) != person.id_number_index
     if replace_number:
-        _ensure_not_registered(number, exclude_id=person.id)
+        _ensure_not_registered(number, by, exclude_id=person.id)
     # Without a new ID number the schema cannot see the stored birth date: check it here,
     # before anything changes (the database constraint would only give a 409).
     born = resident_id.parse(number).birth_date if replace_number else person.birth_date
@@ -110,9 +125,11 @@ def update_person(person: Person, data: dict, by) -> Person:
         if key in data:
             setattr(person, key, data[key])
     db.session.flush()
-    audit.record(
-        "person.updated", person, actor=by, changes=audit.changes_between(before, snapshot(person))
-    )
+    changes = audit.changes_between(before, snapshot(person))
+    if replace_number:
+        # Two masked numbers can look alike; the correction itself must always show.
+        changes["id_number"] = [before["id_number"], person.id_number_masked]
+    audit.record("person.updated", person, actor=by, changes=changes)
     return person
 
 

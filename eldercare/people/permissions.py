@@ -21,3 +21,5 @@ def per_account() -> str:
 reveal_limit = limiter.shared_limit("30 per hour", scope="person-reveal-id", key_func=per_account)
 #: Link requests of one family account (each checks a name against an ID number).
 link_request_limit = limiter.limit("10 per hour", methods=["POST"], key_func=per_account)
+#: Registrations by one account (a refused duplicate tells that an ID number exists).
+registration_limit = limiter.limit("300 per hour", methods=["POST"], key_func=per_account)

@@ -370,7 +370,7 @@ def export_people_xlsx(stmt: sa.Select) -> str:
                 str(ECONOMIC_LABELS.get(r[12], r[12])),
                 str(ABILITY_LABELS.get(r[13], "")) if r[13] else "",
                 r[14].isoformat() if r[14] else "",
-            ]
+            ],
         )
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
     handle.close()

@@ -47,7 +47,7 @@ from eldercare.people.models import (
     LinkStatus,
     Person,
 )
-from eldercare.people.permissions import link_request_limit, reveal_limit
+from eldercare.people.permissions import link_request_limit, registration_limit, reveal_limit
 from eldercare.people.schemas import (
     RELATION_LABELS,
     AssessmentSchema,
@@ -163,6 +163,7 @@ def export():
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
+@registration_limit
 def new():
     if request.method == "GET":
         return _form_page({}, {})

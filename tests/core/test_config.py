@@ -170,12 +170,14 @@ def test_with_no_setting_the_app_is_production_and_refuses_without_secrets(monke
 
 @pytest.mark.no_transaction
 def test_demo_data_is_refused_under_production(tmp_path):
-    production = create_app({
-        "ENV_NAME": "production",
-        "SECRET_KEY": "s" * 40,
-        "DATA_ENCRYPTION_KEY": "k" * 40,
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "prod.db"),
-    })
+    production = create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": "s" * 40,
+            "DATA_ENCRYPTION_KEY": "k" * 40,
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "prod.db"),
+        }
+    )
     result = production.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code != 0
     assert "production" in result.output

@@ -12,13 +12,23 @@ _n = itertools.count(1)
 
 
 def person_form(world, user):
-    return {"name": "王建国", "id_number": new_id_number(sex="M"), "region_id": world.village_a.id,
-            "hukou_type": "local", "economic_status": "none"}
+    return {
+        "name": "王建国",
+        "id_number": new_id_number(sex="M"),
+        "region_id": world.village_a.id,
+        "hukou_type": "local",
+        "economic_status": "none",
+    }
 
 
 def person_update(world, user):
-    return {"name": "张秀英", "region_id": world.village_a.id, "hukou_type": "local",
-            "economic_status": "none", "lives_alone": "1"}
+    return {
+        "name": "张秀英",
+        "region_id": world.village_a.id,
+        "hukou_type": "local",
+        "economic_status": "none",
+        "lives_alone": "1",
+    }
 
 
 def person_update_json(world, user):
@@ -37,46 +47,89 @@ def pending_link(world, user):
 
 
 def link_request(world, user):
-    return {"name": world.person_b.name, "id_number": world.person_b.id_number,
-            "relation": "child"}
+    return {"name": world.person_b.name, "id_number": world.person_b.id_number, "relation": "child"}
 
 
 ROUTES = [
     Route("people.index", allowed=STAFF),
     Route("people.export", allowed=STAFF),
-    Route("people.lookup", "POST", allowed=STAFF, ok=(302,),
-          data=lambda w, u: {"id_number": w.person_a.id_number}),
+    Route(
+        "people.lookup",
+        "POST",
+        allowed=STAFF,
+        ok=(302,),
+        data=lambda w, u: {"id_number": w.person_a.id_number},
+    ),
     Route("people.new", allowed=STAFF),
     Route("people.new", "POST", allowed=STAFF, data=person_form, ok=(302,)),
     Route("people.show", allowed=STAFF | FAMILY, target=person, arg="person_id"),
     Route("people.edit", allowed=STAFF, target=person, arg="person_id"),
-    Route("people.edit", "POST", allowed=STAFF, target=person, arg="person_id",
-          data=person_update, ok=(302,)),
+    Route(
+        "people.edit",
+        "POST",
+        allowed=STAFF,
+        target=person,
+        arg="person_id",
+        data=person_update,
+        ok=(302,),
+    ),
     Route("people.reveal_id", "POST", allowed=STAFF, target=person, arg="person_id"),
-    Route("people.add_assessment", "POST", allowed=STAFF, target=person, arg="person_id",
-          data=lambda w, u: {"assessed_on": "2026-01-05", "level": "mild"}, ok=(302,)),
+    Route(
+        "people.add_assessment",
+        "POST",
+        allowed=STAFF,
+        target=person,
+        arg="person_id",
+        data=lambda w, u: {"assessed_on": "2026-01-05", "level": "mild"},
+        ok=(302,),
+    ),
     Route("people.import_roster", allowed=STAFF),
     Route("people.import_roster", "POST", allowed=STAFF, ok=(422,), note="no file: refused"),
     Route("people.links", allowed=STAFF),
-    Route("people.decide_link", "POST", allowed=STAFF, target=pending_link, arg="link_id",
-          data=lambda w, u: {"decision": "verified"}, ok=(302,)),
+    Route(
+        "people.decide_link",
+        "POST",
+        allowed=STAFF,
+        target=pending_link,
+        arg="link_id",
+        data=lambda w, u: {"decision": "verified"},
+        ok=(302,),
+    ),
     Route("people.link_request", allowed=FAMILY),
     Route("people.link_request", "POST", allowed=FAMILY, data=link_request, ok=(302,)),
     # API
     Route("api_people.list_people", allowed=STAFF, api=True),
-    Route("api_people.register_person", "POST", allowed=STAFF, api=True, data=person_form,
-          ok=(201,)),
-    Route("api_people.lookup", "POST", allowed=STAFF, api=True,
-          data=lambda w, u: {"id_number": w.person_a.id_number}),
+    Route(
+        "api_people.register_person", "POST", allowed=STAFF, api=True, data=person_form, ok=(201,)
+    ),
+    Route(
+        "api_people.lookup",
+        "POST",
+        allowed=STAFF,
+        api=True,
+        data=lambda w, u: {"id_number": w.person_a.id_number},
+    ),
     Route("api_people.get_person", allowed=STAFF, api=True, target=person, arg="person_id"),
     Route("api_people.my_relatives", allowed=FAMILY, api=True),
-    Route("api_people.update_person", "PUT", allowed=STAFF, api=True, target=person,
-          arg="person_id", data=person_update_json),
-    Route("api_people.reveal_id", "POST", allowed=STAFF, api=True, target=person,
-          arg="person_id"),
-    Route("api_people.list_assessments", allowed=STAFF, api=True, target=person,
-          arg="person_id"),
-    Route("api_people.add_assessment", "POST", allowed=STAFF, api=True, target=person,
-          arg="person_id", data=lambda w, u: {"assessed_on": "2026-01-05", "level": "mild"},
-          ok=(201,)),
+    Route(
+        "api_people.update_person",
+        "PUT",
+        allowed=STAFF,
+        api=True,
+        target=person,
+        arg="person_id",
+        data=person_update_json,
+    ),
+    Route("api_people.reveal_id", "POST", allowed=STAFF, api=True, target=person, arg="person_id"),
+    Route("api_people.list_assessments", allowed=STAFF, api=True, target=person, arg="person_id"),
+    Route(
+        "api_people.add_assessment",
+        "POST",
+        allowed=STAFF,
+        api=True,
+        target=person,
+        arg="person_id",
+        data=lambda w, u: {"assessed_on": "2026-01-05", "level": "mild"},
+        ok=(201,),
+    ),
 ]

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from eldercare.core import crypto
+from eldercare.core import crypto, resident_id
+from eldercare.core.audit import AuditLog
 from eldercare.extensions import db
 from eldercare.people.models import AbilityAssessment, Person, id_number_index
 from eldercare.people.operations import find_by_id_number
@@ -226,7 +227,8 @@ def test_duplicate_id_number_is_a_conflict(client, auth, world, via, where):
         assert "id_number" in body["errors"]
     else:
         assert "id_number" in invalid_fields(response.get_data(as_text=True))
-    assert row_counts() == before
+    # Nothing is written but the audit entry of the refusal itself.
+    assert row_counts() == {**before, "audit_log": before["audit_log"] + 1}
     db.session.expire_all()
     assert db.session.get(Person, existing.id).name == existing.name
 
@@ -904,3 +906,28 @@ def test_person_ids_out_of_range_are_not_found(client, auth, world):
     ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/api/v1/people/{2**63}/reveal-id").status_code == 404
+
+
+@pytest.mark.parametrize("via", ["form", "api"])
+def test_a_refused_duplicate_is_audited_with_the_number_masked(client, auth, world, via):
+    auth.login_as(world.user("county_staff"))
+    number = world.person_b.id_number  # registered in the other county
+    response = register(client, world, via, id_number=number, name="另一个人")
+    assert response.status_code == 409
+    db.session.expire_all()
+    entries = db.session.scalars(
+        sa.select(AuditLog).where(AuditLog.action == "person.duplicate_refused")
+    ).all()
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry.actor_id == world.user("county_staff").id
+    assert entry.region_id == world.county_a.id  # visible to the refusing county's staff
+    assert number not in str(entry.changes)
+    assert entry.changes["id_number"][1] == resident_id.mask(number)
+    # Nothing else of the refused request was kept.
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Person).where(Person.name == "另一个人")
+        )
+        == 0
+    )

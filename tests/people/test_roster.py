@@ -464,9 +464,7 @@ def test_export_shows_the_current_ability_level(client, auth, world, registry):
     assert levels["钱有电话"] in ("", None)
 
 
-def test_an_id_number_in_the_export_url_is_ignored_and_not_logged(
-    client, auth, world, registry
-):
+def test_an_id_number_in_the_export_url_is_ignored_and_not_logged(client, auth, world, registry):
     auth.login_as(world.user("county_staff"))
     number = registry["a_phone"].id_number
     rows = export(client, f"?id_number={number}")

@@ -9,6 +9,11 @@ ROUTES = [
     Route("regions.show", allowed=ADMIN_COUNTY, target=township, arg="region_id"),
     # Administrative divisions are public knowledge: every signed-in role may read them.
     Route("api_regions.list_regions", allowed=ALL, api=True),
-    Route("api_regions.get_region", allowed=ALL, api=True,
-          target=lambda w, u: (w.township_a.id, None), arg="region_id"),
+    Route(
+        "api_regions.get_region",
+        allowed=ALL,
+        api=True,
+        target=lambda w, u: (w.township_a.id, None),
+        arg="region_id",
+    ),
 ]
