@@ -64,7 +64,7 @@ def authenticate(login: str, password: str) -> User:
         if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
             user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
             user.failed_logins = 0
-            audit.record("auth.locked", user, actor=user, note="too many failed sign-ins")
+            audit.record("auth.locked", user, actor=user)
         raise LoginRefused(_l("Wrong user name or password."))
     if not user.is_active:
         raise LoginRefused(_l("This account is disabled."))

@@ -72,6 +72,46 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     return out
 
 
+def _actor_fields(actor) -> dict[str, Any]:
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user
+    fields = {
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": getattr(actor, "username", "") or "system",
+        "actor_role": getattr(actor, "role", "") or "",
+        "ip": "",
+        "user_agent": "",
+    }
+    if has_request_context():
+        fields["ip"] = (request.remote_addr or "")[:45]
+        fields["user_agent"] = (request.user_agent.string or "")[:200]
+    return fields
+
+
+def record_many(action: str, entities, *, actor=None, changes=None, note: str = "") -> int:
+    """One entry per record in a single INSERT, for bulk work such as a roster import.
+    ``changes`` is a function of the record. The records must have been flushed."""
+    common = _actor_fields(actor)
+    now = utcnow()
+    rows = [
+        {
+            **common,
+            "at": now,
+            "action": action,
+            "entity_type": type(entity).__name__,
+            "entity_id": entity.id,
+            "region_id": getattr(entity, "region_id", None),
+            "facility_id": getattr(entity, "facility_id", None),
+            "changes": changes(entity) if changes else {},
+            "note": note[:255],
+        }
+        for entity in entities
+    ]
+    if rows:
+        db.session.execute(sa.insert(AuditLog), rows)
+    return len(rows)
+
+
 def record(
     action: str,
     entity: Any = None,

@@ -16,6 +16,7 @@ from eldercare.people.schemas import (
     AssessmentSchema,
     LookupSchema,
     PersonFamilyOut,
+    PersonListOut,
     PersonOut,
     PersonQuery,
     PersonSchema,
@@ -31,7 +32,7 @@ STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
 @api_roles(*STAFF)
 @document_errors(blp, 401, 403, 422)
 @blp.arguments(PersonQuery, location="query")
-@blp.response(200, PersonOut(many=True))
+@blp.response(200, PersonListOut(many=True))
 def list_people(args):
     """People in the caller's area, paged with page/per_page."""
     return paged(ops.search_people(current_user, args), args)

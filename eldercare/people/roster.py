@@ -30,6 +30,7 @@ from eldercare.people.models import (
     Person,
     id_number_index,
 )
+from eldercare.people.operations import snapshot
 from eldercare.people.schemas import PersonSchema
 from eldercare.regions.models import Region
 
@@ -202,7 +203,7 @@ def import_roster(filename: str, content: bytes, by) -> ImportResult:
         return result
 
     regions_stmt = sa.select(Region.code, Region.id).where(
-        Region.level.in_(["township", "village"])
+        Region.level.in_(["township", "village"]), Region.abolished_on.is_(None)
     )
     if by.region is not None:
         regions_stmt = regions_stmt.where(Region.code.startswith(by.region.prefix))
@@ -296,7 +297,14 @@ def import_roster(filename: str, content: bytes, by) -> ImportResult:
         "person.roster_imported",
         actor=by,
         region_id=by.region_id,
-        note=f"{filename}: {len(people)} people",
+        changes={"file": [None, filename[:100]], "people": [None, len(people)]},
+    )
+    audit.record_many(
+        "person.registered",
+        people,
+        actor=by,
+        changes=lambda p: audit.changes_between({}, snapshot(p)),
+        note=filename[:100],
     )
     return result
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from eldercare.core import resident_id
 from eldercare.core.db import local_today
+from eldercare.core.masking import mask_phone
 from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
 from eldercare.people.models import AbilityLevel, EconomicStatus, HukouType, LinkStatus, Sex
 
@@ -154,6 +155,25 @@ class PersonOut(Schema):
     ability_level = fields.Function(
         lambda p: p.current_ability.level if p.current_ability else None, allow_none=True
     )
+
+
+class PersonListOut(Schema):
+    """A row of a list: enough to find the person, nothing about health, no exact birth date,
+    the phone masked (open the person for the rest)."""
+
+    id = fields.Integer()
+    name = fields.String()
+    id_number_masked = fields.String()
+    sex = fields.String()
+    age = fields.Integer()
+    phone_masked = fields.Function(lambda p: mask_phone(p.phone))
+    region_id = fields.Integer()
+    lives_alone = fields.Boolean()
+    empty_nest = fields.Boolean()
+    left_behind = fields.Boolean()
+    special_family = fields.Boolean()
+    economic_status = fields.String()
+    deceased = fields.Function(lambda p: p.death_date is not None)
 
 
 class PersonFamilyOut(Schema):

@@ -111,5 +111,9 @@ def import_regions_csv(text: str, actor=None) -> tuple[int, int]:
         region.successor_code = item["successor_code"]
         region.parent = existing.get(item["parent_code"]) if item["parent_code"] else None
     db.session.flush()
-    audit.record("regions.imported", actor=actor, note=f"created {created}, updated {updated}")
+    audit.record(
+        "regions.imported",
+        actor=actor,
+        changes={"created": [None, created], "updated": [None, updated]},
+    )
     return created, updated

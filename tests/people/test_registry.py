@@ -581,7 +581,9 @@ def test_recorded_death_hides_the_person_from_the_default_list(client, auth, wor
     assert person.name in client.get("/people/?include_deceased=1").get_data(as_text=True)
     with_dead = client.get("/api/v1/people/?include_deceased=true").get_json()
     assert [p["id"] for p in with_dead] == [person.id]
-    assert with_dead[0]["death_date"] == "2025-12-01"
+    assert with_dead[0]["deceased"] is True
+    detail = client.get(f"/api/v1/people/{person.id}").get_json()
+    assert detail["death_date"] == "2025-12-01"
     # Still reachable directly, marked as deceased.
     assert client.get(f"/people/{person.id}").status_code == 200
 
@@ -931,3 +933,20 @@ def test_a_refused_duplicate_is_audited_with_the_number_masked(client, auth, wor
         )
         == 0
     )
+
+
+def test_api_list_rows_are_trimmed(client, auth, world, make_person):
+    person = make_person(world.village_a, name="孙玉兰", phone="13912345678")
+    auth.login_as(world.user("county_staff"))
+    client.post(
+        f"/api/v1/people/{person.id}/assessments",
+        json={"assessed_on": "2025-05-01", "level": "severe", "notes": "卧床"},
+    )
+    [row] = [r for r in client.get("/api/v1/people/").get_json() if r["id"] == person.id]
+    assert row["phone_masked"] == "139****5678"
+    assert "13912345678" not in str(row)
+    for hidden in ("birth_date", "ability_level", "address", "phone", "hukou_address"):
+        assert hidden not in row
+    # The person's own record (one staff member, one audited place) still has the detail.
+    detail = client.get(f"/api/v1/people/{person.id}").get_json()
+    assert detail["ability_level"] == "severe" and detail["phone"] == "13912345678"

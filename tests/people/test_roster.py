@@ -143,8 +143,8 @@ def test_import_csv(client, auth, world, encoding):
     assert_imported(world, rows)
     [entry] = audit_entries("person.roster_imported")
     assert entry.actor_id == user.id
-    assert "3" in entry.note
-    assert all(r[1] not in entry.note for r in rows)
+    assert entry.changes["people"] == [None, 3]
+    assert all(r[1] not in str(entry.changes) for r in rows)
 
 
 def test_import_gb18030_keeps_rare_characters(client, auth, world):
@@ -501,3 +501,41 @@ def test_export_shows_age_not_birth_date(client, auth, world):
     rows = export(client)
     assert "出生日期" not in rows[0] and "年龄" in rows[0]
     assert world.person_a.birth_date.isoformat() not in {str(v) for r in rows for v in r}
+
+
+def test_each_imported_person_gets_its_own_audit_entry(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    numbers = [new_id_number(), new_id_number()]
+    body = "姓名,身份证号,区划代码\n" + "".join(
+        f"老人{i},{n},{world.village_a.code}\n" for i, n in enumerate(numbers)
+    )
+    response = client.post(
+        "/people/import",
+        data={"file": (io.BytesIO(body.encode()), "名册.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    created = [find_by_id_number(n) for n in numbers]
+    entries = audit_entries("person.registered")
+    assert sorted(e.entity_id for e in entries) == sorted(p.id for p in created)
+    assert all(
+        e.note == "名册.csv" and e.actor_id == world.user("county_staff").id for e in entries
+    )
+    assert all(numbers[0] not in str(e.changes) for e in entries)
+    [summary] = audit_entries("person.roster_imported")
+    assert summary.changes == {"file": [None, "名册.csv"], "people": [None, 2]}
+
+
+def test_an_abolished_village_code_is_refused(client, auth, world, make_region):
+    auth.login_as(world.user("county_staff"))
+    old = make_region("610302006209", "撤并村")
+    old.abolished_on = date(2020, 1, 1)
+    db.session.flush()
+    body = f"姓名,身份证号,区划代码\n老人,{new_id_number()},{old.code}\n"
+    response = client.post(
+        "/people/import",
+        data={"file": (io.BytesIO(body.encode()), "r.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
