@@ -75,3 +75,12 @@ def test_validation_messages_are_translated(client, auth, world):
     assert response.status_code == 422
     messages = [m for ms in response.json["errors"].values() for m in ms]
     assert messages and all(re.search(r"[\u4e00-\u9fff]", m) for m in messages), messages
+
+
+def test_malformed_json_is_explained_in_chinese(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    response = client.post(
+        "/api/v1/people/lookup", data="{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json["errors"] == {"json": ["请求内容不是有效的 JSON。"]}

@@ -34,3 +34,66 @@ ENTITY_LABELS = {
     "FamilyLink": _l("Family link"),
     "Region": _l("Region"),
 }
+
+FIELD_LABELS = {
+    "username": _l("User name"),
+    "display_name": _l("Name"),
+    "name": _l("Name"),
+    "email": _l("E-mail"),
+    "phone": _l("Phone"),
+    "role": _l("Role"),
+    "region_id": _l("Area"),
+    "facility_id": _l("Facility"),
+    "active": _l("Active"),
+    "password": _l("Password"),
+    "id_number": _l("ID number"),
+    "address": _l("Address"),
+    "hukou_type": _l("Household registration"),
+    "hukou_address": _l("Registered address"),
+    "lives_alone": _l("Living alone"),
+    "empty_nest": _l("Empty nest"),
+    "left_behind": _l("Left behind"),
+    "special_family": _l("Family-planning special family"),
+    "economic_status": _l("Economic status"),
+    "death_date": _l("Date of death"),
+    "ability_level": _l("Ability level"),
+    "assessed_on": _l("Date"),
+    "status": _l("Status"),
+    "kind": _l("Kind"),
+    "ownership": _l("Ownership"),
+    "latitude": _l("Latitude"),
+    "longitude": _l("Longitude"),
+    "licence_no": _l("Licence or filing number"),
+    "contact_name": _l("Contact person"),
+    "contact_phone": _l("Contact phone"),
+    "description": _l("Description"),
+    "created": _l("Created"),
+    "updated": _l("Updated"),
+    "file": _l("File"),
+    "people": _l("People"),
+}
+
+
+def value_labels() -> dict[str, object]:
+    """Stored codes (roles, statuses, kinds...) to their readable names."""
+    from eldercare.core.permissions import ROLE_LABELS
+    from eldercare.facilities.models import KIND_LABELS, OWNERSHIP_LABELS
+    from eldercare.people.models import (
+        ABILITY_LABELS,
+        ECONOMIC_LABELS,
+        HUKOU_LABELS,
+        LINK_LABELS,
+    )
+
+    merged: dict[str, object] = {}
+    for labels in (
+        ROLE_LABELS,
+        KIND_LABELS,
+        OWNERSHIP_LABELS,
+        ABILITY_LABELS,
+        ECONOMIC_LABELS,
+        HUKOU_LABELS,
+        LINK_LABELS,
+    ):
+        merged.update({str(key.value): label for key, label in labels.items()})
+    return merged

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from marshmallow import fields, validate
 
-from eldercare.audit.labels import ACTION_LABELS, ENTITY_LABELS
+from eldercare.audit.labels import ACTION_LABELS, ENTITY_LABELS, FIELD_LABELS, value_labels
 from eldercare.core.audit import AuditLog
 from eldercare.core.permissions import Role, roles_required, visible
 from eldercare.core.schemas import PageArgs, load_form
@@ -66,5 +66,7 @@ def index():
         args=request.args,
         errors=errors,
         actions=ACTION_LABELS,
+        fields=FIELD_LABELS,
+        values=value_labels(),
         entities=ENTITY_LABELS,
     )

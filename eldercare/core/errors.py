@@ -72,6 +72,10 @@ def wants_json() -> bool:
     )
 
 
+# webargs' own messages (plain English strings, not marshmallow's): translated here.
+WEBARGS_MESSAGES = {"Invalid JSON body.": _l("The request body is not valid JSON.")}
+
+
 def _flatten_webargs(messages: dict) -> dict:
     """webargs nests errors by location ({"json": {...}}); the API shows fields only."""
     out: dict = {}
@@ -79,7 +83,10 @@ def _flatten_webargs(messages: dict) -> dict:
         if isinstance(errs, dict):
             out.update(errs)
         else:
-            out[location] = errs
+            out[location] = [
+                WEBARGS_MESSAGES.get(m, m) if isinstance(m, str) else m
+                for m in (errs if isinstance(errs, list) else [errs])
+            ]
     return out
 
 
