@@ -97,7 +97,9 @@ def build_person(region: Region, **kw) -> Person:
 @dataclass
 class World:
     """County A (in scope for the users) and county B (out of scope), each with a township,
-    a village, a facility and a person; one user of every role bound inside county A."""
+    a village, a facility and a person; one user of every role bound inside county A.
+    With ``second_township``, county A also has a township ``*_a2`` beside the township
+    staff's own."""
 
     county_a: Region
     township_a: Region
@@ -110,12 +112,16 @@ class World:
     person_a: Person
     person_b: Person
     users: dict[str, User]
+    township_a2: Region | None = None
+    village_a2: Region | None = None
+    facility_a2: Facility | None = None
+    person_a2: Person | None = None
 
     def user(self, role: str) -> User:
         return self.users[role]
 
 
-def build_world() -> World:
+def build_world(second_township: bool = False) -> World:
     county_a = build_region("610302000000", "渭滨区")
     township_a = build_region("610302006000", "马营镇")
     village_a = build_region("610302006201", "马营东村")
@@ -143,6 +149,12 @@ def build_world() -> World:
         )
     )
     db.session.flush()
+    township_a2 = village_a2 = facility_a2 = person_a2 = None
+    if second_township:
+        township_a2 = build_region("610302001000", "经二路街道")
+        village_a2 = build_region("610302001001", "东风社区")
+        facility_a2 = build_facility(township_a2, name="经二路日间照料中心", kind="day_care")
+        person_a2 = build_person(village_a2, name="赵桂英")
     return World(
         county_a,
         township_a,
@@ -155,12 +167,22 @@ def build_world() -> World:
         person_a,
         person_b,
         users,
+        township_a2,
+        village_a2,
+        facility_a2,
+        person_a2,
     )
 
 
 @pytest.fixture
 def world(app) -> World:
     return build_world()
+
+
+@pytest.fixture
+def wide_world(app) -> World:
+    """The world with a second township in county A (scope boundaries inside a county)."""
+    return build_world(second_township=True)
 
 
 @pytest.fixture

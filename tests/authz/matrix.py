@@ -47,12 +47,22 @@ class Route:
         return f"{self.method} {self.endpoint}"
 
 
+def _nearest_outside(world, user, in_a2, in_b):
+    """Out of scope as close as it gets: for township staff the next township of their own
+    county; for everyone else the other county."""
+    return in_a2 if user.role == "township_staff" else in_b
+
+
 def person(world, user):
-    return world.person_a.id, world.person_b.id
+    return world.person_a.id, _nearest_outside(world, user, world.person_a2, world.person_b).id
 
 
 def facility(world, user):
-    return world.facility_a.id, world.facility_b.id
+    if user.role == "operator":  # another facility of the same county
+        return world.facility_a.id, world.facility_a2.id
+    return world.facility_a.id, _nearest_outside(
+        world, user, world.facility_a2, world.facility_b
+    ).id
 
 
 def township(world, user):

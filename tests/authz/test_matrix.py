@@ -66,7 +66,8 @@ def _call(client, route: Route, world, user, target_id):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
-def test_route_authorization(route: Route, client, auth, world, _transaction):
+def test_route_authorization(route: Route, client, auth, wide_world, _transaction):
+    world = wide_world
     connection = _transaction
     failures = []
 
@@ -77,6 +78,9 @@ def test_route_authorization(route: Route, client, auth, world, _transaction):
             auth.login_as(user)
             response = _call(client, route, world, user, target_id)
             status = response.status_code
+            if role is None and not route.api and status == 302:
+                if "/auth/login" not in response.location:
+                    failures.append(f"anonymous: redirected to {response.location}, not sign-in")
             if status not in expected:
                 body = response.get_data(as_text=True)[:300].replace("\n", " ")
                 failures.append(
