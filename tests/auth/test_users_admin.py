@@ -254,7 +254,7 @@ def test_duplicates_are_refused_with_a_message(admin_client, world, fields, fiel
     db.session.flush()
     count = db.session.scalar(sa.select(sa.func.count()).select_from(User))
     response = new_user(admin_client, role="family", **fields)
-    assert response.status_code in (409, 422)
+    assert response.status_code == 409
     assert field in invalid_fields(response)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == count
@@ -275,7 +275,7 @@ def test_email_of_another_account_cannot_be_taken_on_edit(admin_client, world):
     response = admin_client.post(
         f"/auth/users/{family.id}", data=edit_form(family, email="TAKEN@example.cn")
     )
-    assert response.status_code in (409, 422)
+    assert response.status_code == 409
     assert "email" in invalid_fields(response)
 
 
