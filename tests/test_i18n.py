@@ -58,7 +58,9 @@ def test_translations_keep_their_placeholders():
 def test_pages_are_chinese_by_default_and_english_on_request(client):
     page = client.get("/auth/login").get_data(as_text=True)
     assert 'lang="zh-CN"' in page and "登录" in page
-    switched = client.get("/language/en?next=/auth/login", follow_redirects=True)
+    switched = client.post(
+        "/language", data={"code": "en", "next": "/auth/login"}, follow_redirects=True
+    )
     assert "Sign in" in switched.get_data(as_text=True)
     assert 'lang="en"' in switched.get_data(as_text=True)
 

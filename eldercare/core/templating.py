@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -61,7 +61,5 @@ def install_template_globals(app: Flask) -> None:
             "html_lang": html_lang(locale),
             "languages": current_app.config["LANGUAGES"],
             "role_label_of": lambda role: ROLE_LABELS.get(role, role),
-            "lang_url": lambda code: url_for(
-                "home.set_language", code=code, next=request.full_path.rstrip("?")
-            ),
+            "language_next": request.full_path.rstrip("?"),
         }

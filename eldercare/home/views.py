@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session
 from flask_login import current_user, login_required
 
 from eldercare.auth.views import _safe_next
@@ -21,16 +21,16 @@ def index():
     )
 
 
-@bp.route("/language/<code>")
-def set_language(code: str):
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Switch the interface language; remembered in the session and on the account."""
+    code = request.form.get("code", "")
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated and current_user.locale != code:
             current_user.locale = code
             db.session.commit()
-    return redirect(
-        _safe_next(request.args.get("next")) if request.args.get("next") else url_for("home.index")
-    )
+    return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.route("/healthz")

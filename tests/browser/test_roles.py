@@ -25,7 +25,7 @@ def test_sign_in_home_language_switch_and_sign_out(page, pages, live_server, use
     screenshot(page, f"home-{username}")
 
     with page.expect_navigation():
-        page.get_by_role("link", name="English", exact=True).click()
+        page.get_by_role("button", name="English", exact=True).click()
     assert page.url == live_server.url + "/"
     assert page.get_attribute("html", "lang") == "en"
     assert "Welcome" in page.inner_text("body")
@@ -33,7 +33,7 @@ def test_sign_in_home_language_switch_and_sign_out(page, pages, live_server, use
 
     # Back to Chinese: the choice is stored on the account, and the menu item to find is 退出登录.
     with page.expect_navigation():
-        page.get_by_role("link", name="中文", exact=True).click()
+        page.get_by_role("button", name="中文", exact=True).click()
     assert page.get_attribute("html", "lang") == "zh-CN"
     assert "欢迎您" in page.inner_text("body")
 
