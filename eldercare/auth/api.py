@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -33,9 +32,7 @@ def me():
 @blp.response(200, TokenOut(many=True))
 def list_tokens():
     """My API tokens (secrets are never shown again)."""
-    return db.session.scalars(
-        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id)
-    ).all()
+    return ops.tokens_of(current_user)
 
 
 @blp.route("/tokens", methods=["POST"])

@@ -15,7 +15,7 @@ from eldercare.core import audit
 from eldercare.core.crypto import token_digest
 from eldercare.core.db import utcnow
 from eldercare.core.errors import Conflict, Invalid
-from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role
+from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
@@ -213,3 +213,37 @@ def revoke_token(token: ApiToken, by: User) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record("token.revoked", token, actor=by, note=token.name)
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """A user's own tokens, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def search_users(viewer, args: dict) -> sa.Select:
+    stmt = visible(User, viewer).order_by(User.username)
+    if args.get("q"):
+        stmt = stmt.where(
+            sa.or_(
+                User.username.contains(args["q"], autoescape=True),
+                User.display_name.contains(args["q"], autoescape=True),
+            )
+        )
+    if args.get("role"):
+        stmt = stmt.where(User.role == args["role"])
+    return stmt
+
+
+def scope_choices() -> tuple[list[Region], list[Facility]]:
+    """Regions and facilities a user account can be bound to."""
+    regions = db.session.scalars(
+        sa.select(Region)
+        .where(Region.level.in_(["county", "township", "village"]), Region.abolished_on.is_(None))
+        .order_by(Region.code)
+    ).all()
+    facilities = db.session.scalars(sa.select(Facility).order_by(Facility.name)).all()
+    return list(regions), list(facilities)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role
-from eldercare.core.schemas import InputSchema, choice, id_field
+from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
 
 PASSWORD_MIN = 10
 
@@ -77,6 +77,11 @@ class UserCreateSchema(_UserFields):
 class UserUpdateSchema(_UserFields):
     active = fields.Boolean(load_default=True)
     new_password = fields.String(allow_none=True, validate=check_password_strength)
+
+
+class UserQuery(PageArgs):
+    q = fields.String(validate=validate.Length(max=80))
+    role = choice(Role)
 
 
 class TokenCreateSchema(InputSchema):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -17,6 +16,7 @@ from eldercare.auth.schemas import (
     PasswordChangeSchema,
     TokenCreateSchema,
     UserCreateSchema,
+    UserQuery,
     UserUpdateSchema,
 )
 from eldercare.core.forms import submit_form
@@ -25,12 +25,9 @@ from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
     roles_required,
-    visible,
 )
 from eldercare.core.schemas import load_form
 from eldercare.extensions import db, limiter
-from eldercare.facilities.models import Facility
-from eldercare.regions.models import Region
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -117,11 +114,12 @@ def tokens():
             _token, secret = ops.create_token(current_user, data["name"], data["expires_in_days"])
             db.session.commit()
             form = {}
-    mine = db.session.scalars(
-        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
-    ).all()
     return render_template(
-        "auth/tokens.html", tokens=mine, secret=secret, form=form, errors=errors
+        "auth/tokens.html",
+        tokens=ops.tokens_of(current_user),
+        secret=secret,
+        form=form,
+        errors=errors,
     ), (422 if errors else 200)
 
 
@@ -140,29 +138,25 @@ def revoke_token(token_id: int):
 # --- administration of users -------------------------------------------------------------
 
 
-def _scope_choices():
-    regions = db.session.scalars(
-        sa.select(Region)
-        .where(Region.level.in_(["county", "township", "village"]), Region.abolished_on.is_(None))
-        .order_by(Region.code)
-    ).all()
-    facilities = db.session.scalars(sa.select(Facility).order_by(Facility.name)).all()
-    return regions, facilities
-
-
 @bp.route("/users")
 @roles_required(Role.ADMIN)
 def users():
-    q = (request.args.get("q") or "").strip()
-    role = request.args.get("role") or ""
-    stmt = visible(User, current_user).order_by(User.username)
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(sa.or_(User.username.ilike(like), User.display_name.ilike(like)))
-    if role in {r.value for r in Role}:
-        stmt = stmt.where(User.role == role)
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("auth/users.html", page=page, q=q, role=role, role_labels=ROLE_LABELS)
+    args, errors = load_form(UserQuery(), request.args)
+    if errors:
+        args = {"page": 1, "per_page": 50}
+    page = db.paginate(
+        ops.search_users(current_user, args),
+        page=args["page"],
+        per_page=args["per_page"],
+        error_out=False,
+    )
+    return render_template(
+        "auth/users.html",
+        page=page,
+        q=args.get("q", ""),
+        role=args.get("role", ""),
+        role_labels=ROLE_LABELS,
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -178,7 +172,7 @@ def user_new():
 
 
 def _user_form(form, user: User | None, errors: dict, status: int = 200):
-    regions, facilities = _scope_choices()
+    regions, facilities = ops.scope_choices()
     return render_template(
         "auth/user_form.html",
         form=form,

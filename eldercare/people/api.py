@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from eldercare.core.api import api_blueprint, api_roles, document_errors, paged
 from eldercare.core.errors import AppError
-from eldercare.core.permissions import Role, get_visible_or_404, is_visible, visible
+from eldercare.core.permissions import Role, get_visible_or_404, is_visible
 from eldercare.extensions import db
 from eldercare.people import operations as ops
 from eldercare.people.models import Person
@@ -70,7 +70,7 @@ def lookup(data):
 @blp.response(200, PersonFamilyOut(many=True))
 def my_relatives():
     """A family member's verified relatives (no ID numbers, no economic or health data)."""
-    return db.session.scalars(visible(Person, current_user).order_by(Person.id)).all()
+    return ops.relatives_of(current_user)
 
 
 @blp.route("/<int:person_id>")

@@ -258,3 +258,36 @@ def create_verified_link(user, person: Person, relation: str, by) -> FamilyLink:
     db.session.flush()
     audit.record("family_link.created", link, actor=by, region_id=person.region_id)
     return link
+
+
+def home_regions(user) -> list[Region]:
+    """Townships and villages in force where ``user`` may register people."""
+    stmt = (
+        sa.select(Region)
+        .where(Region.level.in_(["township", "village"]), Region.abolished_on.is_(None))
+        .order_by(Region.code)
+    )
+    if user.region is not None:
+        stmt = stmt.where(Region.id.in_(Region.subtree_ids(user.region)))
+    return list(db.session.scalars(stmt))
+
+
+def family_links_of(person: Person) -> list[FamilyLink]:
+    return list(
+        db.session.scalars(
+            sa.select(FamilyLink).where(FamilyLink.person_id == person.id).order_by(FamilyLink.id)
+        )
+    )
+
+
+def search_links(user, status: str) -> sa.Select:
+    return (
+        visible(FamilyLink, user)
+        .where(FamilyLink.status == status)
+        .order_by(FamilyLink.created_at, FamilyLink.id)
+    )
+
+
+def relatives_of(user) -> list[Person]:
+    """The people a family account is verified for (the scope says which)."""
+    return list(db.session.scalars(visible(Person, user).order_by(Person.id)))

@@ -110,6 +110,10 @@ class PersonQuery(PageArgs):
     include_deceased = fields.Boolean(load_default=False)
 
 
+class LinkQuery(PageArgs):
+    status = choice(LinkStatus, load_default=LinkStatus.PENDING.value)
+
+
 class LinkRequestSchema(InputSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     id_number = fields.String(required=True, validate=check_id_number)

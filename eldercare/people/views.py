@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -30,7 +29,6 @@ from eldercare.core.permissions import (
     get_visible_or_404,
     is_visible,
     roles_required,
-    visible,
 )
 from eldercare.core.schemas import load_form
 from eldercare.extensions import db
@@ -52,27 +50,16 @@ from eldercare.people.schemas import (
     RELATION_LABELS,
     AssessmentSchema,
     LinkDecisionSchema,
+    LinkQuery,
     LinkRequestSchema,
     LookupSchema,
     PersonQuery,
     PersonSchema,
     PersonUpdateSchema,
 )
-from eldercare.regions.models import Region
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
-
-
-def _home_regions():
-    stmt = (
-        sa.select(Region)
-        .where(Region.level.in_(["township", "village"]), Region.abolished_on.is_(None))
-        .order_by(Region.code)
-    )
-    if current_user.region is not None:
-        stmt = stmt.where(Region.id.in_(Region.subtree_ids(current_user.region)))
-    return db.session.scalars(stmt).all()
 
 
 def _form_page(form, errors, person=None, status=None):
@@ -82,7 +69,7 @@ def _form_page(form, errors, person=None, status=None):
         form=form,
         errors=errors,
         person=person,
-        regions=_home_regions(),
+        regions=ops.home_regions(current_user),
         economic=ECONOMIC_LABELS,
         hukou=HUKOU_LABELS,
         sexes=SEX_LABELS,
@@ -109,7 +96,7 @@ def index():
         args=request.args,
         flags=LIVING_FLAGS,
         economic=ECONOMIC_LABELS,
-        regions=_home_regions(),
+        regions=ops.home_regions(current_user),
         today=local_today(),
     )
 
@@ -180,9 +167,7 @@ def show(person_id: int):
     person = get_visible_or_404(Person, person_id)
     if current_user.role == Role.FAMILY:
         return render_template("people/family_view.html", person=person)
-    links = db.session.scalars(
-        sa.select(FamilyLink).where(FamilyLink.person_id == person.id).order_by(FamilyLink.id)
-    ).all()
+    links = ops.family_links_of(person)
     return render_template(
         "people/show.html",
         person=person,
@@ -229,7 +214,7 @@ def add_assessment(person_id: int):
     if result.ok:
         flash(_("Assessment recorded."), "success")
         return redirect(url_for("people.show", person_id=person.id))
-    links = db.session.scalars(sa.select(FamilyLink).where(FamilyLink.person_id == person.id)).all()
+    links = ops.family_links_of(person)
     return render_template(
         "people/show.html",
         person=person,
@@ -275,19 +260,19 @@ def import_roster():
 @bp.route("/links")
 @roles_required(*STAFF)
 def links():
-    status = request.args.get("status") or LinkStatus.PENDING.value
-    if status not in {s.value for s in LinkStatus}:
-        status = LinkStatus.PENDING.value
-    stmt = (
-        visible(FamilyLink, current_user)
-        .where(FamilyLink.status == status)
-        .order_by(FamilyLink.created_at)
+    args, errors = load_form(LinkQuery(), request.args)
+    if errors:
+        args = {"page": 1, "per_page": 50, "status": LinkStatus.PENDING.value}
+    page = db.paginate(
+        ops.search_links(current_user, args["status"]),
+        page=args["page"],
+        per_page=args["per_page"],
+        error_out=False,
     )
-    page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template(
         "people/links.html",
         page=page,
-        status=status,
+        status=args["status"],
         statuses=LINK_LABELS,
         relations=RELATION_LABELS,
     )

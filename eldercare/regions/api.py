@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_login import current_user
 
 from eldercare.core.api import api_blueprint, api_roles, document_errors
-from eldercare.core.permissions import get_visible_or_404, visible
-from eldercare.extensions import db
+from eldercare.core.permissions import get_visible_or_404
 from eldercare.regions.models import Region
+from eldercare.regions.operations import list_regions as list_regions_in_scope
 from eldercare.regions.schemas import RegionOut, RegionQuery
 
 blp = api_blueprint("regions", "Administrative regions (GB/T 2260-style codes)")
@@ -20,16 +20,7 @@ blp = api_blueprint("regions", "Administrative regions (GB/T 2260-style codes)")
 @blp.response(200, RegionOut(many=True))
 def list_regions(args):
     """Regions, filtered by parent or level; top level when no parent is given."""
-    stmt = visible(Region, current_user).order_by(Region.code)
-    if "parent_id" in args:
-        stmt = stmt.where(Region.parent_id == args["parent_id"])
-    elif "level" not in args:
-        stmt = stmt.where(Region.parent_id.is_(None))
-    if "level" in args:
-        stmt = stmt.where(Region.level == args["level"])
-    if not args["include_abolished"]:
-        stmt = stmt.where(Region.abolished_on.is_(None))
-    return db.session.scalars(stmt.limit(5000)).all()
+    return list_regions_in_scope(current_user, args)
 
 
 @blp.route("/<int:region_id>")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from eldercare.core import audit
+from eldercare.core.permissions import visible
 from eldercare.extensions import db
 from eldercare.regions.models import LEVEL_ORDER, Level, Region, level_of_code, parent_code_of
 
@@ -117,3 +118,25 @@ def import_regions_csv(text: str, actor=None) -> tuple[int, int]:
         changes={"created": [None, created], "updated": [None, updated]},
     )
     return created, updated
+
+
+def top_regions() -> list[Region]:
+    return list(
+        db.session.scalars(
+            sa.select(Region).where(Region.parent_id.is_(None)).order_by(Region.code)
+        )
+    )
+
+
+def list_regions(user, args: dict) -> list[Region]:
+    """Regions by parent or level (the top level when neither is given), at most 5,000."""
+    stmt = visible(Region, user).order_by(Region.code)
+    if "parent_id" in args:
+        stmt = stmt.where(Region.parent_id == args["parent_id"])
+    elif "level" not in args:
+        stmt = stmt.where(Region.parent_id.is_(None))
+    if "level" in args:
+        stmt = stmt.where(Region.level == args["level"])
+    if not args["include_abolished"]:
+        stmt = stmt.where(Region.abolished_on.is_(None))
+    return list(db.session.scalars(stmt.limit(5000)))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
-from eldercare.extensions import db
 from eldercare.regions.models import Region
+from eldercare.regions.operations import top_regions
 
 bp = Blueprint("regions", __name__, url_prefix="/regions")
 
@@ -18,10 +17,7 @@ bp = Blueprint("regions", __name__, url_prefix="/regions")
 def index():
     if current_user.region is not None:
         return show(current_user.region.id)
-    roots = db.session.scalars(
-        sa.select(Region).where(Region.parent_id.is_(None)).order_by(Region.code)
-    ).all()
-    return render_template("regions/index.html", region=None, children=roots, trail=[])
+    return render_template("regions/index.html", region=None, children=top_regions(), trail=[])
 
 
 @bp.route("/<int:region_id>")
