@@ -12,9 +12,9 @@ from marshmallow import fields, validate
 
 from eldercare.audit.labels import ACTION_LABELS, ENTITY_LABELS, FIELD_LABELS, value_labels
 from eldercare.core.audit import AuditLog
+from eldercare.core.forms import list_page
 from eldercare.core.permissions import Role, roles_required, visible
-from eldercare.core.schemas import PageArgs, load_form
-from eldercare.extensions import db
+from eldercare.core.schemas import PageArgs
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -51,20 +51,11 @@ def search_audit(user, args: dict) -> sa.Select:
 @bp.route("/")
 @roles_required(Role.ADMIN, Role.COUNTY_STAFF)
 def index():
-    args, errors = load_form(AuditQuery(), request.args)
-    if errors:
-        args = {"page": 1, "per_page": 50}
-    page = db.paginate(
-        search_audit(current_user, args),
-        page=args["page"],
-        per_page=args["per_page"],
-        error_out=False,
-    )
+    page, _args = list_page(AuditQuery(), lambda args: search_audit(current_user, args))
     return render_template(
         "audit/index.html",
         page=page,
         args=request.args,
-        errors=errors,
         actions=ACTION_LABELS,
         fields=FIELD_LABELS,
         values=value_labels(),

@@ -19,7 +19,7 @@ from eldercare.auth.schemas import (
     UserQuery,
     UserUpdateSchema,
 )
-from eldercare.core.forms import submit_form
+from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import (
     ROLE_LABELS,
     Role,
@@ -141,15 +141,7 @@ def revoke_token(token_id: int):
 @bp.route("/users")
 @roles_required(Role.ADMIN)
 def users():
-    args, errors = load_form(UserQuery(), request.args)
-    if errors:
-        args = {"page": 1, "per_page": 50}
-    page = db.paginate(
-        ops.search_users(current_user, args),
-        page=args["page"],
-        per_page=args["per_page"],
-        error_out=False,
-    )
+    page, args = list_page(UserQuery(), lambda args: ops.search_users(current_user, args))
     return render_template(
         "auth/users.html",
         page=page,

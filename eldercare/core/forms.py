@@ -47,3 +47,21 @@ def submit_form(schema: InputSchema, action: Callable[[dict], Any]) -> FormResul
         return FormResult(errors=errors_of(err), status=err.code or 422)
     db.session.commit()
     return FormResult(value=value)
+
+
+def list_page(query: InputSchema, search: Callable[[dict], Any]):
+    """Validate a list page's filters from the query string and return (page, filters).
+
+    Invalid filters are dropped with a notice rather than refused: the list still shows.
+    """
+    from flask import flash
+    from flask_babel import gettext as _
+
+    from eldercare.extensions import db
+
+    args, errors = load_form(query, request.args)
+    if errors:
+        flash(_("Some filters were not valid and were ignored."), "warning")
+        args = type(query)().load({})
+    page = db.paginate(search(args), page=args["page"], per_page=args["per_page"], error_out=False)
+    return page, args

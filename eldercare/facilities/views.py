@@ -7,10 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from eldercare.core.forms import submit_form
+from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
-from eldercare.core.schemas import load_form
-from eldercare.extensions import db
 from eldercare.facilities import operations as ops
 from eldercare.facilities.models import KIND_LABELS, OWNERSHIP_LABELS, Facility
 from eldercare.facilities.schemas import FacilityQuery, FacilitySchema
@@ -34,14 +32,11 @@ def _form_page(form, facility: Facility | None, errors: dict, status: int = 200)
 @bp.route("/")
 @roles_required(*VIEWERS)
 def index():
-    args, errors = load_form(FacilityQuery(), request.args)
-    if errors:
-        args = {"page": 1, "per_page": 50}
-    page = db.paginate(
-        ops.search_facilities(current_user, args).options(selectinload(Facility.region)),
-        page=args["page"],
-        per_page=args["per_page"],
-        error_out=False,
+    page, _args = list_page(
+        FacilityQuery(),
+        lambda args: ops.search_facilities(current_user, args).options(
+            selectinload(Facility.region)
+        ),
     )
     return render_template(
         "facilities/index.html",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from eldercare.core import audit
 from eldercare.core.db import local_today
 from eldercare.core.errors import AppError
-from eldercare.core.forms import submit_form
+from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
@@ -42,7 +42,6 @@ from eldercare.people.models import (
     LIVING_FLAGS,
     SEX_LABELS,
     FamilyLink,
-    LinkStatus,
     Person,
 )
 from eldercare.people.permissions import link_request_limit, registration_limit, reveal_limit
@@ -80,15 +79,9 @@ def _form_page(form, errors, person=None, status=None):
 @bp.route("/")
 @roles_required(*STAFF)
 def index():
-    args, errors = load_form(PersonQuery(), request.args)
-    if errors:
-        flash(_("Some filters were not valid and were ignored."), "warning")
-        args = {"page": 1, "per_page": 50}
-    page = db.paginate(
-        ops.search_people(current_user, args).options(selectinload(Person.region)),
-        page=args["page"],
-        per_page=args["per_page"],
-        error_out=False,
+    page, _args = list_page(
+        PersonQuery(),
+        lambda args: ops.search_people(current_user, args).options(selectinload(Person.region)),
     )
     return render_template(
         "people/index.html",
@@ -260,15 +253,7 @@ def import_roster():
 @bp.route("/links")
 @roles_required(*STAFF)
 def links():
-    args, errors = load_form(LinkQuery(), request.args)
-    if errors:
-        args = {"page": 1, "per_page": 50, "status": LinkStatus.PENDING.value}
-    page = db.paginate(
-        ops.search_links(current_user, args["status"]),
-        page=args["page"],
-        per_page=args["per_page"],
-        error_out=False,
-    )
+    page, args = list_page(LinkQuery(), lambda args: ops.search_links(current_user, args["status"]))
     return render_template(
         "people/links.html",
         page=page,
