@@ -140,6 +140,9 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from eldercare.api_docs import bp as api_docs_bp
     from eldercare.audit.views import bp as audit_bp
+    from eldercare.beds.api import blp as beds_api
+    from eldercare.beds.views import bp as beds_bp
+    from eldercare.dashboard.views import bp as dashboard_bp
     from eldercare.auth.api import blp as auth_api
     from eldercare.auth.views import bp as auth_bp
     from eldercare.facilities.api import blp as facilities_api
@@ -147,12 +150,24 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.home.views import bp as home_bp
     from eldercare.people.api import blp as people_api
     from eldercare.people.views import bp as people_bp
+    from eldercare.public.views import bp as public_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
 
-    for bp in (home_bp, auth_bp, regions_bp, people_bp, facilities_bp, audit_bp, api_docs_bp):
+    for bp in (
+        home_bp,
+        auth_bp,
+        regions_bp,
+        people_bp,
+        facilities_bp,
+        beds_bp,
+        public_bp,
+        dashboard_bp,
+        audit_bp,
+        api_docs_bp,
+    ):
         app.register_blueprint(bp)
-    for blp in (auth_api, regions_api, people_api, facilities_api):
+    for blp in (auth_api, regions_api, people_api, facilities_api, beds_api):
         api.register_blueprint(blp)
 
 

@@ -10,6 +10,8 @@ from datetime import date
 import pytest
 
 from eldercare.auth.models import User
+from eldercare.beds.models import RISKS, Bed, Room
+from eldercare.beds.operations import new_bed_code
 from eldercare.auth.passwords import hash_password
 from eldercare.core import resident_id
 from eldercare.extensions import db
@@ -203,6 +205,43 @@ def make_user(app):
 @pytest.fixture
 def make_person(app):
     return build_person
+
+
+def build_room(facility: Facility, number: str | None = None, floor: int = 1) -> Room:
+    room = Room(facility_id=facility.id, number=number or f"{100 + next(_counter)}", floor=floor)
+    db.session.add(room)
+    db.session.flush()
+    return room
+
+
+def build_bed(
+    room: Room, label: str | None = None, care_type: str = "nursing", price_fen: int = 250000
+) -> Bed:
+    bed = Bed(
+        code=new_bed_code(room.facility_id),
+        facility_id=room.facility_id,
+        room_id=room.id,
+        label=label or str(next(_counter)),
+        care_type=care_type,
+        monthly_price_fen=price_fen,
+    )
+    db.session.add(bed)
+    db.session.flush()
+    return bed
+
+
+#: A complete GB 38600 admission risk assessment (every risk low).
+LOW_RISKS = {key: "low" for key in RISKS}
+
+
+@pytest.fixture
+def make_room(app):
+    return build_room
+
+
+@pytest.fixture
+def make_bed(app):
+    return build_bed
 
 
 class Auth:

@@ -181,8 +181,18 @@ class Person(TimestampMixin, db.Model):
                     FamilyLink.user_id == user.id, FamilyLink.status == LinkStatus.VERIFIED.value
                 )
             )
-        # Visitors see the people assigned to them and operators their residents; both
-        # assignments arrive with the visits and beds features. Until then: nothing.
+        if role == Role.OPERATOR:
+            # The facility's current residents (the beds feature's stay table, named here
+            # as a plain table so the registry does not depend on that feature).
+            stay = sa.table(
+                "stay", sa.column("person_id"), sa.column("facility_id"), sa.column("discharged_on")
+            )
+            return cls.id.in_(
+                sa.select(stay.c.person_id).where(
+                    stay.c.facility_id == user.facility_id, stay.c.discharged_on.is_(None)
+                )
+            )
+        # Visitors see the people assigned to them: that arrives with the visits feature.
         return None
 
     def __repr__(self) -> str:

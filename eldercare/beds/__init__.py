@@ -1,0 +1,1 @@
+"""Bed inventory: rooms and beds, stays (admission to discharge), reservations, outages."""

@@ -1,0 +1,137 @@
+"""Input schemas of the bed operations (shared by the pages and the API) and outputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from eldercare.beds.models import RISKS, BedStatus, CareType, DischargeReason, RiskLevel
+from eldercare.core.schemas import InputSchema, choice, id_field
+
+MAX_PRICE_FEN = 10_000_000_00  # ten million yuan a month: anything above is a typo
+
+
+class YuanAmount(fields.Decimal):
+    """Money typed in yuan (up to two decimals), kept as integer fen."""
+
+    def __init__(self, **kwargs):
+        super().__init__(places=2, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        if amount < 0 or amount * 100 > MAX_PRICE_FEN:
+            raise ValidationError(_l("Between 0 and 10,000,000 yuan."))
+        if amount != amount.quantize(amount.__class__("0.01")):
+            raise ValidationError(_l("At most two decimals (fen)."))
+        return int(amount * 100)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{value // 100}.{value % 100:02d}"
+
+
+class RoomSchema(InputSchema):
+    building = fields.String(load_default="", validate=validate.Length(max=20))
+    floor = fields.Integer(
+        required=True,
+        validate=validate.Range(min=-5, max=200, error=_l("A floor between -5 and 200.")),
+    )
+    number = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class BedSchema(InputSchema):
+    label = fields.String(required=True, validate=validate.Length(min=1, max=10))
+    care_type = choice(CareType, required=True)
+    monthly_price = YuanAmount(
+        required=True, data_key="monthly_price", attribute="monthly_price_fen"
+    )
+
+
+class BedUpdateSchema(InputSchema):
+    care_type = choice(CareType)
+    monthly_price = YuanAmount(data_key="monthly_price", attribute="monthly_price_fen")
+
+
+class AdmitSchema(InputSchema):
+    """Admission: the person is named by ID number and name, as on their ID card."""
+
+    id_number = fields.String(required=True, validate=validate.Length(max=24))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    admitted_on = fields.Date(required=True)
+    risks = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(list(RISKS))),
+        values=choice(RiskLevel),
+        required=True,
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class DischargeSchema(InputSchema):
+    discharged_on = fields.Date(required=True)
+    reason = choice([r for r in DischargeReason if r != DischargeReason.TRANSFER], required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class TransferSchema(InputSchema):
+    bed_id = id_field(required=True)
+    on = fields.Date(required=True)
+
+
+class LeaveSchema(InputSchema):
+    start_on = fields.Date(required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class LeaveEndSchema(InputSchema):
+    end_on = fields.Date(required=True)
+
+
+class ReserveSchema(InputSchema):
+    holder_name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    # A time typed without a zone is Beijing time (what the operator reads on the wall clock).
+    expires_at = fields.AwareDateTime(required=True, default_timezone=ZoneInfo("Asia/Shanghai"))
+
+    @validates("expires_at")
+    def _future(self, value: datetime, **kwargs):
+        if value <= datetime.now(UTC):
+            raise ValidationError(_l("A reservation must end in the future."))
+
+
+class OutOfServiceSchema(InputSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    start_on = fields.Date(required=True)
+
+
+class BackInServiceSchema(InputSchema):
+    on = fields.Date(required=True)
+
+
+class BedOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    facility_id = fields.Integer()
+    room_id = fields.Integer()
+    room = fields.Function(lambda bed: bed.room.title)
+    floor = fields.Function(lambda bed: bed.room.floor)
+    label = fields.String()
+    care_type = fields.String()
+    monthly_price = YuanAmount(attribute="monthly_price_fen")
+    status = fields.String(validate=validate.OneOf([s.value for s in BedStatus]))
+
+
+class StayOut(Schema):
+    """A stay as the facility's operators see it (the resident's name, masked ID)."""
+
+    id = fields.Integer()
+    bed_id = fields.Integer()
+    person_id = fields.Integer()
+    person_name = fields.Function(lambda stay: stay.person.name)
+    person_id_number_masked = fields.Function(lambda stay: stay.person.id_number_masked)
+    admitted_on = fields.Date()
+    discharged_on = fields.Date(allow_none=True)
+    discharge_reason = fields.String(allow_none=True)
+    previous_stay_id = fields.Integer(allow_none=True)

@@ -1,0 +1,1 @@
+"""County overview: indicators with their targets, and plotly figure builders."""
