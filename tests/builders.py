@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from eldercare.auth.models import User
+from eldercare.auth.passwords import hash_password
 from eldercare.beds.models import RISKS, Bed, Room
 from eldercare.beds.operations import new_bed_code
-from eldercare.auth.passwords import hash_password
 from eldercare.core import resident_id
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility

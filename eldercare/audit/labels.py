@@ -24,6 +24,20 @@ ACTION_LABELS = {
     "family_link.requested": _l("Family link requested"),
     "family_link.decided": _l("Family link decided"),
     "family_link.created": _l("Family link created"),
+    "room.created": _l("Room added"),
+    "bed.created": _l("Bed added"),
+    "bed.updated": _l("Bed changed"),
+    "bed.imported": _l("Beds imported"),
+    "bed.reserved": _l("Bed reserved"),
+    "bed.reservation_released": _l("Reservation released"),
+    "bed.reservation_expired": _l("Reservation expired"),
+    "bed.out_of_service": _l("Bed taken out of service"),
+    "bed.back_in_service": _l("Bed back in service"),
+    "stay.admitted": _l("Resident admitted"),
+    "stay.discharged": _l("Resident discharged"),
+    "stay.transferred": _l("Resident moved to another bed"),
+    "stay.leave_started": _l("Leave of absence began"),
+    "stay.leave_ended": _l("Leave of absence ended"),
 }
 
 ENTITY_LABELS = {
@@ -33,6 +47,9 @@ ENTITY_LABELS = {
     "Facility": _l("Facility"),
     "FamilyLink": _l("Family link"),
     "Region": _l("Region"),
+    "Room": _l("Room"),
+    "Bed": _l("Bed"),
+    "Stay": _l("Stay"),
 }
 
 FIELD_LABELS = {
