@@ -140,11 +140,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from eldercare.api_docs import bp as api_docs_bp
     from eldercare.audit.views import bp as audit_bp
+    from eldercare.auth.api import blp as auth_api
+    from eldercare.auth.views import bp as auth_bp
     from eldercare.beds.api import blp as beds_api
     from eldercare.beds.views import bp as beds_bp
     from eldercare.dashboard.views import bp as dashboard_bp
-    from eldercare.auth.api import blp as auth_api
-    from eldercare.auth.views import bp as auth_bp
     from eldercare.facilities.api import blp as facilities_api
     from eldercare.facilities.views import bp as facilities_bp
     from eldercare.home.views import bp as home_bp

@@ -10,10 +10,22 @@ import sqlalchemy as sa
 
 from eldercare.auth.models import User
 from eldercare.auth.passwords import hash_password
+from eldercare.beds.models import (
+    RISKS,
+    Bed,
+    BedStatus,
+    CareType,
+    Outage,
+    Reservation,
+    RiskLevel,
+    Room,
+    Stay,
+)
+from eldercare.beds.operations import clean_risk_assessment
 from eldercare.core import resident_id
-from eldercare.core.db import local_today
+from eldercare.core.db import local_today, utcnow
 from eldercare.extensions import db
-from eldercare.facilities.models import Facility
+from eldercare.facilities.models import Facility, FacilityKind
 from eldercare.people.models import (
     AbilityAssessment,
     EconomicStatus,
@@ -263,8 +275,120 @@ def load_demo(people: int = 2000, seed: int = 2026) -> str:
             )
         )
     db.session.flush()
+    beds, residents = _load_beds(rng, regions)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
     return (
         f"demo loaded: {len(regions)} regions, {len(FACILITIES)} facilities, "
-        f"{len(USERS)} users (password {DEMO_PASSWORD}), {total} people"
+        f"{len(USERS)} users (password {DEMO_PASSWORD}), {total} people, "
+        f"{beds} beds, {residents} residents"
     )
+
+
+def _load_beds(rng: random.Random, regions: dict[str, Region]) -> tuple[int, int]:
+    """Rooms and beds for every nursing and township home, about 70% of them occupied by
+    living people of the same county, and a few reserved or out of service. The rows are
+    written directly (as a migration of an existing ledger would), not through the
+    operations: the demo has no acting operator and must stay fast."""
+    today = local_today()
+    now = utcnow()
+    opened = now - timedelta(days=3 * 365)
+    low_risks = clean_risk_assessment({key: RiskLevel.LOW.value for key in RISKS})
+    code_of = {r.id: r.code for r in regions.values()}
+    homes = db.session.scalars(
+        sa.select(Facility)
+        .where(Facility.kind.in_([FacilityKind.NURSING_HOME, FacilityKind.TOWNSHIP_HOME]))
+        .order_by(Facility.id)
+    ).all()
+    living = db.session.execute(
+        sa.select(Person.id, Person.region_id, Person.birth_date)
+        .where(Person.death_date.is_(None))
+        .order_by(Person.id)
+    ).all()
+    pools: dict[str, list] = {}
+    for row in living:
+        pools.setdefault(code_of[row.region_id][:6], []).append(row)
+    for pool in pools.values():
+        rng.shuffle(pool)
+    codes: set[str] = set()
+    beds = residents = 0
+    for facility in homes:
+        county = code_of[facility.region_id][:6]
+        pool = pools.get(county, [])
+        facility_beds = []
+        for floor in range(1, rng.randint(2, 3) + 1):
+            for r in range(1, rng.randint(3, 5) + 1):
+                room = Room(
+                    facility_id=facility.id,
+                    floor=floor,
+                    number=f"{floor}{r:02d}",
+                    created_at=opened,
+                )
+                db.session.add(room)
+                for label in range(1, rng.randint(2, 3) + 1):
+                    while (code := f"{facility.id:05d}-{rng.getrandbits(24):06X}") in codes:
+                        pass
+                    codes.add(code)
+                    care = rng.choices(
+                        [CareType.NURSING, CareType.GENERAL, CareType.DEMENTIA], [55, 37, 8]
+                    )[0]
+                    price = rng.randrange(1800, 4501, 100) * 100
+                    if care == CareType.NURSING:
+                        price = max(price, 2600_00)
+                    bed = Bed(
+                        code=code,
+                        facility_id=facility.id,
+                        room=room,
+                        label=str(label),
+                        care_type=care.value,
+                        monthly_price_fen=price,
+                        status=BedStatus.VACANT.value,
+                        created_at=opened,
+                    )
+                    db.session.add(bed)
+                    facility_beds.append(bed)
+        db.session.flush()
+        beds += len(facility_beds)
+        share = rng.uniform(0.6, 0.75)
+        vacant = []
+        for bed in facility_beds:
+            if not pool or rng.random() >= share:
+                vacant.append(bed)
+                continue
+            person = pool.pop()
+            earliest = max(opened.date(), person.birth_date + timedelta(days=60 * 365))
+            span = max((today - earliest).days, 1)
+            db.session.add(
+                Stay(
+                    bed_id=bed.id,
+                    facility_id=facility.id,
+                    person_id=person.id,
+                    admitted_on=earliest + timedelta(days=rng.randrange(span)),
+                    risk_assessment=low_risks,
+                )
+            )
+            bed.status = BedStatus.OCCUPIED.value
+            residents += 1
+        # A few of the free beds are kept for someone, one is being repaired.
+        rng.shuffle(vacant)
+        for bed in vacant[: rng.randint(1, 2)]:
+            db.session.add(
+                Reservation(
+                    bed_id=bed.id,
+                    facility_id=facility.id,
+                    holder_name=rng.choice(SURNAMES) + rng.choice(GIVEN_M + GIVEN_F),
+                    expires_at=now + timedelta(days=rng.randint(2, 14)),
+                )
+            )
+            bed.status = BedStatus.RESERVED.value
+        if len(vacant) > 4:
+            bed = vacant[-1]
+            db.session.add(
+                Outage(
+                    bed_id=bed.id,
+                    reason=rng.choice(["设施维修", "消毒隔离", "更换护理床"]),
+                    start_on=today - timedelta(days=rng.randint(1, 20)),
+                )
+            )
+            bed.status = BedStatus.OUT_OF_SERVICE.value
+    db.session.flush()
+    return beds, residents

@@ -1,7 +1,237 @@
-"""API: a facility's beds and stays, for operators' own systems (token auth)."""
+"""API: a facility's beds and stays, for operators' own systems (token auth).
+
+Staff of the facility's area read; only the facility's operators and administrators act. A
+bed or facility outside the caller's scope is 404, the same as a missing one (the list of an
+out-of-scope facility too: an empty list could not be told from a facility without beds).
+"""
 
 from __future__ import annotations
 
-from eldercare.core.api import api_blueprint
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import NotFound
+
+from eldercare.beds import inventory
+from eldercare.beds import operations as ops
+from eldercare.beds.models import Bed, Stay
+from eldercare.beds.schemas import (
+    AdmitSchema,
+    BackInServiceSchema,
+    BedDetailOut,
+    BedOut,
+    BedQuery,
+    BedUpdateSchema,
+    BulkOut,
+    BulkSchema,
+    DischargeSchema,
+    LeaveEndSchema,
+    LeaveOut,
+    LeaveSchema,
+    OutageOut,
+    OutOfServiceSchema,
+    ReservationOut,
+    ReserveSchema,
+    StayOut,
+    TransferSchema,
+)
+from eldercare.core.api import api_blueprint, api_roles, document_errors, paged
+from eldercare.core.errors import Conflict, Invalid
+from eldercare.core.permissions import Role, get_visible_or_404
+from eldercare.extensions import db
+from eldercare.facilities.models import Facility
+from eldercare.people.models import Person
+from eldercare.people.operations import find_by_id_number
 
 blp = api_blueprint("beds", "Beds and stays of a facility")
+READERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
+ACTORS = (Role.ADMIN, Role.OPERATOR)
+
+
+def _bed(bed_id: int) -> Bed:
+    return get_visible_or_404(Bed, bed_id)
+
+
+def _open_stay(bed: Bed) -> Stay:
+    stay = ops.open_stay(bed.id)
+    if stay is None:
+        raise Conflict(_l("Nobody is staying in this bed."))
+    return stay
+
+
+def _registered_person(data: dict) -> Person:
+    """The registry entry named by ID number and name, both as on the ID card."""
+    person = find_by_id_number(data["id_number"])
+    if person is None or person.name != data["name"]:
+        raise Invalid(
+            errors={"id_number": [_l("No registered person has this ID number and name.")]}
+        )
+    return person
+
+
+@blp.route("/")
+@api_roles(*READERS)
+@document_errors(blp, 401, 403, 404, 422)
+@blp.arguments(BedQuery, location="query")
+@blp.response(200, BedOut(many=True))
+def list_beds(args):
+    """A facility's beds by floor and room, paged with page/per_page; filters: status,
+    care_type, floor. 404 for a facility outside the caller's scope."""
+    facility = get_visible_or_404(Facility, args["facility_id"])
+    return paged(inventory.search_beds(facility, current_user, args), args)
+
+
+@blp.route("/bulk", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 409, 422)
+@blp.arguments(BulkSchema)
+@blp.response(200, BulkOut)
+def bulk_update(data):
+    """Change up to 1,000 beds at once, all or nothing: care type, price, out of service
+    (with reason and date) or back in service. Errors are keyed by the item's index:
+    ``{"errors": {"items": {"3": {"monthly_price": [...]}}}}``; 422 for invalid items or
+    beds not found, 409 for beds whose state forbids the change. Nothing is written then."""
+    beds = inventory.bulk_update(data["items"], current_user)
+    bed_ids = [bed.id for bed in beds]
+    db.session.commit()
+    return {"beds": inventory.load_beds(bed_ids)}
+
+
+@blp.route("/<int:bed_id>")
+@api_roles(*READERS)
+@document_errors(blp, 401, 403, 404)
+@blp.response(200, BedDetailOut)
+def get_bed(bed_id: int):
+    """One bed, with its current stay while it is occupied or held."""
+    bed = _bed(bed_id)
+    return {"bed": bed, "stay": ops.open_stay(bed.id)}
+
+
+@blp.route("/<int:bed_id>", methods=["PATCH"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 422)
+@blp.arguments(BedUpdateSchema)
+@blp.response(200, BedOut)
+def update_bed(data, bed_id: int):
+    """Change a bed's care type or monthly price (its code and place never change)."""
+    bed = ops.update_bed(_bed(bed_id), data, current_user)
+    db.session.commit()
+    return bed
+
+
+@blp.route("/<int:bed_id>/admit", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(AdmitSchema)
+@blp.response(201, StayOut)
+def admit(data, bed_id: int):
+    """Admit a registered person (ID number and name must match the registry) to a vacant
+    bed, or to the bed reserved for them; 409 if the bed is taken or the person has a bed."""
+    bed = _bed(bed_id)
+    person = _registered_person(data)
+    stay = ops.admit(
+        bed, person, data["admitted_on"], data["risks"], current_user, note=data["note"]
+    )
+    db.session.commit()
+    return stay
+
+
+@blp.route("/<int:bed_id>/discharge", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(DischargeSchema)
+@blp.response(200, StayOut)
+def discharge(data, bed_id: int):
+    """End the stay in this bed; the bed is free again. 409 if nobody is in it."""
+    stay = _open_stay(_bed(bed_id))
+    ops.discharge(stay, data["discharged_on"], data["reason"], current_user, note=data["note"])
+    db.session.commit()
+    return stay
+
+
+@blp.route("/<int:bed_id>/transfer", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(TransferSchema)
+@blp.response(201, StayOut)
+def transfer(data, bed_id: int):
+    """Move the resident of this bed to another bed of the facility; answers the new stay."""
+    stay = _open_stay(_bed(bed_id))
+    try:
+        target = get_visible_or_404(Bed, data["bed_id"])
+    except NotFound:  # a bed named in the body: invalid input, not a missing page
+        raise Invalid(errors={"bed_id": [inventory.NOT_FOUND]}) from None
+    new_stay = ops.transfer(stay, target, data["on"], current_user)
+    db.session.commit()
+    return new_stay
+
+
+@blp.route("/<int:bed_id>/leave", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(LeaveSchema)
+@blp.response(201, LeaveOut)
+def start_leave(data, bed_id: int):
+    """The resident goes on leave; the bed is held for them."""
+    stay = _open_stay(_bed(bed_id))
+    leave = ops.start_leave(stay, data["start_on"], data["reason"], current_user)
+    db.session.commit()
+    return leave
+
+
+@blp.route("/<int:bed_id>/leave/end", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(LeaveEndSchema)
+@blp.response(200, LeaveOut)
+def end_leave(data, bed_id: int):
+    """The resident is back from leave."""
+    stay = _open_stay(_bed(bed_id))
+    leave = ops.end_leave(stay, data["end_on"], current_user)
+    db.session.commit()
+    return leave
+
+
+@blp.route("/<int:bed_id>/reserve", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(ReserveSchema)
+@blp.response(201, ReservationOut)
+def reserve(data, bed_id: int):
+    """Keep a vacant bed for someone until ``expires_at``."""
+    reservation = ops.reserve(_bed(bed_id), data["holder_name"], data["expires_at"], current_user)
+    db.session.commit()
+    return reservation
+
+
+@blp.route("/<int:bed_id>/reservation", methods=["DELETE"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409)
+@blp.response(204)
+def release_reservation(bed_id: int):
+    """Release the bed's reservation; 409 if it has none."""
+    ops.release_reservation(_bed(bed_id), current_user)
+    db.session.commit()
+
+
+@blp.route("/<int:bed_id>/out-of-service", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(OutOfServiceSchema)
+@blp.response(201, OutageOut)
+def take_out_of_service(data, bed_id: int):
+    """Take a free bed out of service (repairs, infection control...)."""
+    outage = ops.take_out_of_service(_bed(bed_id), data["reason"], data["start_on"], current_user)
+    db.session.commit()
+    return outage
+
+
+@blp.route("/<int:bed_id>/back-in-service", methods=["POST"])
+@api_roles(*ACTORS)
+@document_errors(blp, 401, 403, 404, 409, 422)
+@blp.arguments(BackInServiceSchema)
+@blp.response(200, OutageOut)
+def back_in_service(data, bed_id: int):
+    """Put a bed back in service; 409 if it is in service."""
+    outage = ops.return_to_service(_bed(bed_id), data["on"], current_user)
+    db.session.commit()
+    return outage

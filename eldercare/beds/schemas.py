@@ -135,3 +135,140 @@ class StayOut(Schema):
     discharged_on = fields.Date(allow_none=True)
     discharge_reason = fields.String(allow_none=True)
     previous_stay_id = fields.Integer(allow_none=True)
+
+
+# --- HTML forms of the bed pages (same rules as the API schemas above) ------------------
+
+
+class AdmitFormSchema(AdmitSchema):
+    """The admission form: one select per risk, sent as ``risks[choking]=low`` etc."""
+
+    def load(self, data, **kwargs):
+        if hasattr(data, "keys"):
+            keys = list(data.keys())
+            risks = {
+                key[len("risks[") : -1]: data[key]
+                for key in keys
+                if key.startswith("risks[") and key.endswith("]") and data[key]
+            }
+            data = {k: data[k] for k in keys if not k.startswith("risks[")}
+            if risks:
+                data["risks"] = risks
+        return super().load(data, **kwargs)
+
+
+class NewBedFormSchema(BedSchema):
+    """A bed added from the bed board: the room is chosen in the form."""
+
+    room_id = id_field(required=True)
+
+
+# --- operator API ---------------------------------------------------------------------------
+# (imports of the API-only schemas, kept with them while several hands append to this file)
+from marshmallow import pre_load, validates_schema  # noqa: E402
+
+from eldercare.core.schemas import PageArgs  # noqa: E402
+
+#: The most beds one bulk request may change (one transaction, one answer).
+BULK_LIMIT = 1000
+BULK_STATUSES = ("out_of_service", "in_service")
+
+
+class BedQuery(PageArgs):
+    facility_id = id_field(required=True)
+    status = choice(BedStatus)
+    care_type = choice(CareType)
+    floor = fields.Integer(
+        validate=validate.Range(min=-5, max=200, error=_l("A floor between -5 and 200."))
+    )
+
+
+class BulkItemSchema(InputSchema):
+    """One bed's change in a bulk request: care type, price, and/or taking it out of (or
+    back into) service, with the reason and the date."""
+
+    bed_id = id_field(required=True)
+    care_type = choice(CareType)
+    monthly_price = YuanAmount(data_key="monthly_price", attribute="monthly_price_fen")
+    status = choice(BULK_STATUSES)
+    reason = fields.String(validate=validate.Length(min=1, max=255))
+    on = fields.Date()
+
+    @validates_schema
+    def _coherent(self, data, **kwargs):
+        if not {"care_type", "monthly_price_fen", "status"} & data.keys():
+            raise ValidationError(_l("Give at least one change: care type, price or status."))
+        status = data.get("status")
+        errors = {}
+        if status == "out_of_service" and "reason" not in data:
+            errors["reason"] = [self.fields["reason"].error_messages["required"]]
+        if "reason" in data and status != "out_of_service":
+            errors["reason"] = [_l("Only together with the status out_of_service.")]
+        if "on" in data and status is None:
+            errors["on"] = [_l("Only together with a status.")]
+        if errors:
+            raise ValidationError(errors)
+
+
+class BulkSchema(InputSchema):
+    items = fields.List(
+        fields.Nested(BulkItemSchema),
+        required=True,
+        validate=validate.Length(
+            min=1, max=BULK_LIMIT, error=_l("Between 1 and 1,000 beds in one request.")
+        ),
+    )
+
+    @pre_load
+    def _not_too_many(self, data, **kwargs):
+        # Refuse an oversized list before validating each of its items.
+        items = data.get("items") if isinstance(data, dict) else None
+        if isinstance(items, list) and len(items) > BULK_LIMIT:
+            raise ValidationError({"items": [_l("Between 1 and 1,000 beds in one request.")]})
+        return data
+
+    @validates_schema
+    def _each_bed_once(self, data, **kwargs):
+        seen: set[int] = set()
+        errors = {}
+        for index, item in enumerate(data["items"]):
+            if item["bed_id"] in seen:
+                errors[index] = {"bed_id": [_l("This bed is already in the list.")]}
+            seen.add(item["bed_id"])
+        if errors:
+            raise ValidationError({"items": errors})
+
+
+class BedDetailOut(Schema):
+    """A bed and, while it is occupied or held, its current stay."""
+
+    bed = fields.Nested(BedOut)
+    stay = fields.Nested(StayOut, allow_none=True)
+
+
+class LeaveOut(Schema):
+    id = fields.Integer()
+    stay_id = fields.Integer()
+    start_on = fields.Date()
+    end_on = fields.Date(allow_none=True)
+    reason = fields.String()
+
+
+class ReservationOut(Schema):
+    id = fields.Integer()
+    bed_id = fields.Integer()
+    holder_name = fields.String()
+    expires_at = fields.AwareDateTime()
+    ended_at = fields.AwareDateTime(allow_none=True)
+
+
+class OutageOut(Schema):
+    id = fields.Integer()
+    bed_id = fields.Integer()
+    reason = fields.String()
+    start_on = fields.Date()
+    end_on = fields.Date(allow_none=True)
+
+
+class BulkOut(Schema):
+    beds = fields.Nested(BedOut, many=True)

@@ -20,6 +20,8 @@ class NavItem:
     endpoint: str
     label: object
     roles: frozenset[Role]
+    #: Also shown to visitors who are not signed in (public pages).
+    anonymous: bool = False
 
 
 ALL_ROLES = frozenset(Role)
@@ -28,10 +30,12 @@ STAFF = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
 #: Features append their entries here when they register (order is the menu order).
 NAV: list[NavItem] = [
     NavItem("home.index", _l("Home"), ALL_ROLES),
+    NavItem("public.facilities", _l("Find a care facility"), ALL_ROLES, anonymous=True),
     NavItem("people.index", _l("Elderly registry"), STAFF),
     NavItem("people.links", _l("Family links"), STAFF),
     NavItem("facilities.index", _l("Facilities"), STAFF | {Role.OPERATOR}),
     NavItem("regions.index", _l("Regions"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
+    NavItem("dashboard.beds", _l("Bed indicators"), STAFF),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     NavItem("auth.users", _l("Users"), frozenset({Role.ADMIN})),
 ]
@@ -39,6 +43,8 @@ NAV: list[NavItem] = [
 
 def nav_for(user) -> list[NavItem]:
     role = role_of(user)
+    if role is None:  # not signed in (or not allowed to act): public pages only
+        return [item for item in NAV if item.anonymous]
     return [item for item in NAV if role in item.roles]
 
 

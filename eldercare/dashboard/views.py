@@ -1,7 +1,60 @@
-"""County indicator pages."""
+"""County indicator pages, and plotly.js served from the installed plotly package."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import os
+
+import plotly
+from flask import Blueprint, abort, flash, render_template, request, send_from_directory
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from eldercare.beds.models import CARE_TYPE_LABELS
+from eldercare.core.db import local_today
+from eldercare.core.permissions import Role, roles_required
+from eldercare.core.schemas import load_form
+from eldercare.dashboard import figures
+from eldercare.dashboard import operations as ops
+from eldercare.dashboard.indicators import bed_indicators
+from eldercare.dashboard.schemas import IndicatorQuery
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+PLOTLY_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
+
+
+@bp.route("/plotly.min.js")
+def plotly_js():
+    """plotly.js from the installed package (no CDN); the URL carries its version."""
+    return send_from_directory(PLOTLY_DIR, "plotly.min.js", max_age=86400)
+
+
+@bp.route("/beds")
+@roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+def beds():
+    args, errors = load_form(IndicatorQuery(), request.args)
+    if errors:
+        flash(_("Some filters were not valid and were ignored."), "warning")
+        args = {}
+    if args.get("region_id"):
+        region = ops.region_in_scope(current_user, args["region_id"])
+    else:
+        region = ops.default_region(current_user)
+    if region is None:
+        abort(404)
+    day = args.get("on") or local_today()
+    result = bed_indicators(region, day)
+    sub_title = _("Beds by area")
+    charts = {
+        "care_types": figures.beds_by_care_type(result.total, float(result.nursing_target)),
+        "trend": figures.occupancy_trend(result.trend),
+        "areas": figures.beds_by_area(result.by_subregion, sub_title),
+    }
+    return render_template(
+        "dashboard/beds.html",
+        ind=result,
+        charts={name: fig.to_json() for name, fig in charts.items()},
+        regions=ops.region_choices(current_user),
+        care_types=CARE_TYPE_LABELS,
+        plotly_version=plotly.__version__,
+        today=local_today(),
+    )

@@ -22,8 +22,9 @@ ROLES = ("admin", "county_staff", "township_staff", "visitor", "operator", "fami
 STAFF = frozenset({"admin", "county_staff", "township_staff"})
 ALL = frozenset(ROLES)
 
-# target(world, acting_user) -> (in-scope id, out-of-scope id or None)
-Target = Callable[[World, Any], tuple[int, int | None]]
+# target(world, acting_user) -> (in-scope id, out-of-scope id or None); a route with several
+# URL parameters gives dicts of them instead ({"facility_id": .., "bed_id": ..}).
+Target = Callable[[World, Any], tuple[int | dict, int | dict | None]]
 
 
 @dataclass(frozen=True)

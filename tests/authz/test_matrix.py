@@ -23,6 +23,10 @@ PUBLIC = {
     ("auth.login", "GET"),
     ("auth.login", "POST"),
     ("auth.logout", "POST"),
+    # The public vacancy search: facilities and counts of free beds, no resident data.
+    ("public.facilities", "GET"),
+    ("public.facility", "GET"),
+    ("dashboard.plotly_js", "GET"),  # the plotly.js library itself
 }
 
 
@@ -55,7 +59,9 @@ def test_every_route_is_in_the_matrix(app):
 
 def _call(client, route: Route, world, user, target_id):
     kwargs = dict(route.extra_args)
-    if route.target is not None:
+    if isinstance(target_id, dict):  # a route with several URL parameters
+        kwargs.update(target_id)
+    elif route.target is not None:
         kwargs[route.arg] = target_id
     with client.application.test_request_context():
         url = url_for(route.endpoint, **kwargs)

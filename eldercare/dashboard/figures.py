@@ -1,0 +1,102 @@
+"""Plotly figure builders for the bed indicators: data in, figure out (no queries here)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from flask_babel import gettext as _
+
+from eldercare.beds.models import CARE_TYPE_LABELS, CareType
+from eldercare.dashboard.indicators import Area, Figures, TrendPoint
+
+COLOURS = {
+    CareType.NURSING.value: "#0d6efd",
+    CareType.GENERAL.value: "#6c757d",
+    CareType.DEMENTIA.value: "#6f42c1",
+}
+FONT = 'system-ui, "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif'
+
+
+def _layout(fig: go.Figure, **kwargs) -> go.Figure:
+    fig.update_layout(
+        margin={"l": 48, "r": 16, "t": 40, "b": 48},
+        height=320,
+        font={"family": FONT, "size": 13},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.2},
+        **kwargs,
+    )
+    fig.update_yaxes(gridcolor="#e9ecef")
+    return fig
+
+
+def beds_by_care_type(figures: Figures, target: float) -> go.Figure:
+    """Share of beds of each care type (bars, with the count), and the nursing target line."""
+    types = [c.value for c in CareType]
+    shares = [
+        (figures.by_care_type.get(t, 0) / figures.beds * 100) if figures.beds else 0 for t in types
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[str(CARE_TYPE_LABELS[CareType(t)]) for t in types],
+            y=shares,
+            text=[_("%(n)s beds", n=figures.by_care_type.get(t, 0)) for t in types],
+            textposition="auto",
+            marker_color=[COLOURS[t] for t in types],
+            hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
+        )
+    )
+    fig.add_hline(
+        y=target * 100,
+        line_dash="dash",
+        line_color="#dc3545",
+        annotation_text=_("Nursing-bed target %(pct)s%%", pct=round(target * 100)),
+        annotation_position="top right",
+    )
+    return _layout(
+        fig,
+        title={"text": _("Beds by care type (share of all beds)"), "font": {"size": 15}},
+        yaxis={"title": "%", "range": [0, 100]},
+    )
+
+
+def occupancy_trend(points: list[TrendPoint]) -> go.Figure:
+    """Occupancy rate on each month's end (the last point: the chosen day)."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[p.day.isoformat() for p in points],
+            y=[round(p.rate * 100, 1) if p.rate is not None else None for p in points],
+            mode="lines+markers",
+            line={"color": "#198754", "width": 3},
+            customdata=[[p.occupied, p.beds] for p in points],
+            hovertemplate="%{x}: %{y}% (%{customdata[0]}/%{customdata[1]})<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        title={"text": _("Occupancy rate, last 12 months"), "font": {"size": 15}},
+        yaxis={"title": "%", "rangemode": "tozero"},
+        xaxis={"type": "date", "tickformat": "%Y-%m"},
+    )
+
+
+def beds_by_area(areas: list[Area], title: str) -> go.Figure:
+    """Beds of each sub-region, stacked by care type."""
+    names = [a.name for a in areas]
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=str(CARE_TYPE_LABELS[CareType(t)]),
+                x=names,
+                y=[a.figures.by_care_type.get(t, 0) for a in areas],
+                marker_color=COLOURS[t],
+            )
+            for t in (c.value for c in CareType)
+        ]
+    )
+    return _layout(
+        fig,
+        barmode="stack",
+        title={"text": title, "font": {"size": 15}},
+        yaxis={"title": _("Beds")},
+        xaxis={"tickangle": -30, "automargin": True},
+    )
