@@ -46,6 +46,13 @@ def tile_status(page, label: str) -> str:
     return page.locator(f".bed-tile:has(a:text-is('{label}'))").get_attribute("data-status")
 
 
+def public_free_beds(pages, facility_id: int) -> int:
+    """Free beds on the facility's public page, as an anonymous visitor sees them."""
+    visitor = pages.new()
+    visitor.goto(f"/public/facilities/{facility_id}")
+    return sum(int(text) for text in visitor.locator("table strong").all_inner_texts())
+
+
 def test_operator_admits_transfers_and_discharges(pages, live_server):
     page = pages.new(viewport=TABLET)
     facility_id = live_server.query(
@@ -91,6 +98,7 @@ def test_operator_admits_transfers_and_discharges(pages, live_server):
     screenshot(page, "beds-2-new-room")
 
     # Admit into the first bed.
+    free_before = public_free_beds(pages, facility_id)
     board = f"/facilities/{facility_id}/beds"
     page.goto(f"{board}/{first_id}")
     page.fill("#admit-id_number", number)
@@ -106,6 +114,7 @@ def test_operator_admits_transfers_and_discharges(pages, live_server):
     assert page.locator(f"#bed-{first_id}").get_attribute("data-status") == "occupied"
     assert name in page.locator(f"#bed-{first_id}").inner_text()
     screenshot(page, "beds-4-admitted")
+    assert public_free_beds(pages, facility_id) == free_before - 1  # the public page follows
 
     # A second admission into the occupied bed (a stale form) is refused, clearly.
     page.goto(f"{board}/{second_id}")
@@ -145,6 +154,7 @@ def test_operator_admits_transfers_and_discharges(pages, live_server):
         page.click("form[action$='/discharge'] button[type=submit]")
     assert page.locator(f"#bed-{second_id}").get_attribute("data-status") == "vacant"
     screenshot(page, "beds-7-discharged")
+    assert public_free_beds(pages, facility_id) == free_before
 
     page.goto(f"{board}/{second_id}")
     assert name in page.locator("#stays").inner_text()
