@@ -13,9 +13,9 @@ from eldercare.beds.models import Bed, CareType, Room
 from eldercare.beds.schemas import BedSchema, RoomSchema
 from eldercare.core import audit
 from eldercare.core.i18n import plain_messages
+from eldercare.core.spreadsheets import RowError, SpreadsheetError, map_header, read_table
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
-from eldercare.people.roster import RosterFileError, read_table
 
 MAX_ROWS = 5000
 # Column headers accepted: the Chinese heading, or the field name.
@@ -40,17 +40,6 @@ CARE_TYPES = {
 }
 
 
-class BedFileError(ValueError):
-    pass
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    reason: str
-
-
 @dataclass
 class ImportResult:
     created: int = 0
@@ -61,20 +50,6 @@ class ImportResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def _map_header(header: list[str]) -> tuple[dict[int, str], list[str]]:
-    lookup = {}
-    for key, names in HEADERS.items():
-        for name in (*names, key):
-            lookup[name.strip().lower()] = key
-    mapping: dict[int, str] = {}
-    for index, title in enumerate(header):
-        key = lookup.get(title.strip().lower())
-        if key and key not in mapping.values():
-            mapping[index] = key
-    missing = [COLUMN_LABEL[k] for k in REQUIRED_COLUMNS if k not in mapping.values()]
-    return mapping, missing
 
 
 def _schema_errors(err: ValidationError, row: int) -> list[RowError]:
@@ -89,18 +64,15 @@ def import_beds(facility: Facility, filename: str, content: bytes, by) -> Import
     """Check every row; create the missing rooms and every bed, or nothing (never commits)."""
     ops._require_operator(by, facility.id)
     if not filename.lower().endswith(".xlsx"):
-        raise BedFileError(_("Upload an .xlsx file."))
-    try:
-        table = read_table(filename, content)
-    except RosterFileError as exc:
-        raise BedFileError(str(exc)) from exc
+        raise SpreadsheetError(_("Upload an .xlsx file."))
+    table = read_table(filename, content)
     result = ImportResult()
     while table and not any(table[-1]):
         table.pop()
     if not table:
         result.errors.append(RowError(1, "", _("The file is empty.")))
         return result
-    mapping, missing = _map_header(table[0])
+    mapping, missing = map_header(table[0], HEADERS, REQUIRED_COLUMNS)
     if missing:
         result.errors.append(
             RowError(1, "、".join(missing), _("Required columns are missing from the header row."))

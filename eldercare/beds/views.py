@@ -39,6 +39,7 @@ from eldercare.core.errors import Conflict, Invalid
 from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, is_visible, roles_required
 from eldercare.core.schemas import InputSchema, load_form
+from eldercare.core.spreadsheets import SpreadsheetError
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.operations import find_by_id_number
@@ -385,7 +386,7 @@ def import_beds(facility_id: int):
                 result = importer.import_beds(
                     facility, upload.filename, upload.read(), current_user
                 )
-            except importer.BedFileError as exc:
+            except SpreadsheetError as exc:
                 error = str(exc)
             if result is not None and result.ok:
                 db.session.commit()

@@ -1,12 +1,94 @@
-"""Writing rows to .xlsx safely: text is always text, never a formula."""
+"""Tables in and out: reading an uploaded .xlsx/.csv as text rows with row-by-row error
+reports, and writing .xlsx rows safely (text is always text, never a formula)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from openpyxl import load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+
+class SpreadsheetError(ValueError):
+    """The file cannot be read as a table; the message says why, translated."""
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(filename: str, content: bytes) -> list[list[str]]:
+    """Rows of cells as text from an .xlsx or .csv file (UTF-8, or GB18030 from Excel)."""
+    lower = filename.lower()
+    if lower.endswith(".xlsx"):
+        try:
+            # Read-only mode parses the sheet while iterating: a damaged sheet fails here too.
+            wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            try:
+                sheet = wb.worksheets[0]
+                return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            finally:
+                wb.close()
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise SpreadsheetError(_("The file is not a readable .xlsx workbook.")) from exc
+    if lower.endswith(".csv"):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise SpreadsheetError(_("The CSV file is neither UTF-8 nor GB18030 text."))
+        if "\x00" in text:  # UTF-16 "Unicode text" or a binary file renamed to .csv
+            raise SpreadsheetError(_("The CSV file is neither UTF-8 nor GB18030 text."))
+        try:
+            return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise SpreadsheetError(
+                _("The CSV file cannot be read: a cell is too long or the file is damaged.")
+            ) from exc
+    raise SpreadsheetError(_("Upload an .xlsx or .csv file."))
+
+
+def map_header(
+    header: list[str], headers: dict[str, tuple[str, ...]], required: tuple[str, ...]
+) -> tuple[dict[int, str], list[str]]:
+    """Which column holds which field (by any of its accepted headings, or the field name),
+    and the headings of required fields that are missing."""
+    lookup = {}
+    for key, names in headers.items():
+        for name in (*names, key):
+            lookup[name.strip().lower()] = key
+    mapping: dict[int, str] = {}
+    for index, title in enumerate(header):
+        key = lookup.get(title.strip().lower())
+        if key and key not in mapping.values():
+            mapping[index] = key
+    missing = [headers[k][0] for k in required if k not in mapping.values()]
+    return mapping, missing
 
 
 def append_row(sheet: WriteOnlyWorksheet, values: Iterable[Any]) -> None:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
 from eldercare.core import audit, resident_id
 from eldercare.core.db import local_today
 from eldercare.core.i18n import plain_messages
 from eldercare.core.masking import mask_phone
-from eldercare.core.spreadsheets import append_row
+from eldercare.core.spreadsheets import RowError, append_row, map_header, read_table
 from eldercare.extensions import db
 from eldercare.people.models import (
     ABILITY_LABELS,
@@ -69,13 +66,6 @@ BOOL_FIELDS = ("lives_alone", "empty_nest", "left_behind", "special_family")
 
 
 @dataclass
-class RowError:
-    row: int
-    column: str
-    reason: str
-
-
-@dataclass
 class ImportResult:
     created: int = 0
     rows: int = 0
@@ -84,70 +74,6 @@ class ImportResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-class RosterFileError(ValueError):
-    pass
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def read_table(filename: str, content: bytes) -> list[list[str]]:
-    """Rows of cells as text from an .xlsx or .csv file (UTF-8, or GB18030 from Excel)."""
-    lower = filename.lower()
-    if lower.endswith(".xlsx"):
-        try:
-            # Read-only mode parses the sheet while iterating: a damaged sheet fails here too.
-            wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            try:
-                sheet = wb.worksheets[0]
-                return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            finally:
-                wb.close()
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise RosterFileError(_("The file is not a readable .xlsx workbook.")) from exc
-    if lower.endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = content.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise RosterFileError(_("The CSV file is neither UTF-8 nor GB18030 text."))
-        if "\x00" in text:  # UTF-16 "Unicode text" or a binary file renamed to .csv
-            raise RosterFileError(_("The CSV file is neither UTF-8 nor GB18030 text."))
-        try:
-            return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-        except csv.Error as exc:  # e.g. a field over the csv module's size limit
-            raise RosterFileError(
-                _("The CSV file cannot be read: a cell is too long or the file is damaged.")
-            ) from exc
-    raise RosterFileError(_("Upload an .xlsx or .csv file."))
-
-
-def _map_header(header: list[str]) -> tuple[dict[int, str], list[str]]:
-    lookup = {}
-    for key, names in HEADERS.items():
-        for name in (*names, key):
-            lookup[name.strip().lower()] = key
-    mapping = {}
-    for index, title in enumerate(header):
-        key = lookup.get(title.strip().lower())
-        if key and key not in mapping.values():
-            mapping[index] = key
-    missing = [COLUMN_LABEL[k] for k in REQUIRED_COLUMNS if k not in mapping.values()]
-    return mapping, missing
 
 
 def _convert(raw: dict[str, str], errors: list[RowError], row: int) -> dict:
@@ -186,7 +112,7 @@ def import_roster(filename: str, content: bytes, by) -> ImportResult:
     if not table:
         result.errors.append(RowError(1, "", _("The file is empty.")))
         return result
-    mapping, missing = _map_header(table[0])
+    mapping, missing = map_header(table[0], HEADERS, REQUIRED_COLUMNS)
     if missing:
         result.errors.append(
             RowError(1, "、".join(missing), _("Required columns are missing from the header row."))

@@ -31,6 +31,7 @@ from eldercare.core.permissions import (
     roles_required,
 )
 from eldercare.core.schemas import load_form
+from eldercare.core.spreadsheets import SpreadsheetError
 from eldercare.extensions import db
 from eldercare.people import operations as ops
 from eldercare.people import roster
@@ -230,7 +231,7 @@ def import_roster():
         else:
             try:
                 result = roster.import_roster(upload.filename, upload.read(), current_user)
-            except roster.RosterFileError as exc:
+            except SpreadsheetError as exc:
                 error = str(exc)
             if result is not None and result.ok:
                 db.session.commit()

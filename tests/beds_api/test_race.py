@@ -3,60 +3,32 @@ the database lets exactly one through and every other caller gets 409, never a 5
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from eldercare import create_app
 from eldercare.auth.operations import create_token
 from eldercare.beds.models import Stay
 from eldercare.core.db import local_today
 from eldercare.extensions import db
 from tests.builders import LOW_RISKS, build_bed, build_person, build_room, build_world
-from tests.conftest import IsolatedClient, fresh_database_url
+from tests.concurrency import at_once, committed_app
 
 
 @pytest.fixture
 def committed(tmp_path, worker_id):
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": fresh_database_url(f"bed_race_{worker_id}", tmp_path),
-        }
-    )
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        upgrade()
-        world = build_world()
-        room = build_room(world.facility_a)
-        beds = [build_bed(room).id for _ in range(2)]
-        people = [
-            {"id_number": p.id_number, "name": p.name}
-            for p in (build_person(world.village_a) for _ in range(20))
-        ]
-        secret = create_token(world.user("operator"), "race", 1)[1]
-        db.session.commit()
-    yield app, {"Authorization": f"Bearer {secret}"}, beds, people
-    with app.app_context():
-        db.engine.dispose()
-
-
-def _at_once(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        results[i] = call()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    with committed_app(f"bed_race_{worker_id}", tmp_path) as app:
+        with app.app_context():
+            world = build_world()
+            room = build_room(world.facility_a)
+            beds = [build_bed(room).id for _ in range(2)]
+            people = [
+                {"id_number": p.id_number, "name": p.name}
+                for p in (build_person(world.village_a) for _ in range(20))
+            ]
+            secret = create_token(world.user("operator"), "race", 1)[1]
+            db.session.commit()
+        # Outside the setup's app context: no session of the test holds the database.
+        yield app, {"Authorization": f"Bearer {secret}"}, beds, people
 
 
 def _admit(app, headers, bed_id, person):
@@ -82,7 +54,7 @@ def _open_stays(app, **where) -> int:
 @pytest.mark.no_transaction
 def test_of_twenty_admissions_to_one_bed_exactly_one_succeeds(committed):
     app, headers, (bed_id, _), people = committed
-    results = _at_once([_admit(app, headers, bed_id, person) for person in people])
+    results = at_once([_admit(app, headers, bed_id, person) for person in people])
     statuses = sorted(status for status, _ in results)
     assert statuses == [201] + [409] * 19, results
     assert all(body["code"] == "conflict" for status, body in results if status == 409)
@@ -92,6 +64,6 @@ def test_of_twenty_admissions_to_one_bed_exactly_one_succeeds(committed):
 @pytest.mark.no_transaction
 def test_one_person_admitted_to_two_beds_at_once_gets_one(committed):
     app, headers, bed_ids, people = committed
-    results = _at_once([_admit(app, headers, bed_id, people[0]) for bed_id in bed_ids])
+    results = at_once([_admit(app, headers, bed_id, people[0]) for bed_id in bed_ids])
     assert sorted(status for status, _ in results) == [201, 409], results
     assert _open_stays(app) == 1
