@@ -210,6 +210,7 @@ def _register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             f"script-src {scripts}; frame-ancestors 'none'; form-action 'self'",
         )
-        if request.path.startswith(("/people", "/api/")):
+        # Pages with personal data (residents' names, ID numbers) are never cached.
+        if request.path.startswith(("/people", "/api/", "/facilities", "/audit", "/auth")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

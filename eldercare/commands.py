@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from eldercare.extensions import db
 
 regions_cli = AppGroup("regions", help="Administrative regions.")
+beds_cli = AppGroup("beds", help="Bed inventory.")
 
 BAOJI_CSV = os.path.join(os.path.dirname(__file__), "regions", "data", "baoji.csv")
 
@@ -89,7 +90,19 @@ def demo(people: int, seed: int) -> None:
     click.echo(summary)
 
 
+@beds_cli.command("expire-reservations")
+def expire_reservations() -> None:
+    """End the reservations that have run out and free their beds (run it from cron every
+    few minutes until the scheduler process does it)."""
+    from eldercare.beds.operations import expire_reservations as expire
+
+    count = expire()
+    db.session.commit()
+    click.echo(f"{count} reservations expired")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(regions_cli)
+    app.cli.add_command(beds_cli)
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import NotFound
 from eldercare.beds import inventory
 from eldercare.beds import operations as ops
 from eldercare.beds.models import Bed, Stay
+from eldercare.beds.permissions import person_by_card_limit
 from eldercare.beds.schemas import (
     AdmitSchema,
     BackInServiceSchema,
@@ -39,8 +40,6 @@ from eldercare.core.errors import Conflict, Invalid
 from eldercare.core.permissions import Role, get_visible_or_404
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
-from eldercare.people.models import Person
-from eldercare.people.operations import find_by_id_number
 
 blp = api_blueprint("beds", "Beds and stays of a facility")
 READERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
@@ -58,16 +57,6 @@ def _open_stay(bed: Bed) -> Stay:
     return stay
 
 
-def _registered_person(data: dict) -> Person:
-    """The registry entry named by ID number and name, both as on the ID card."""
-    person = find_by_id_number(data["id_number"])
-    if person is None or person.name != data["name"]:
-        raise Invalid(
-            errors={"id_number": [_l("No registered person has this ID number and name.")]}
-        )
-    return person
-
-
 @blp.route("/")
 @api_roles(*READERS)
 @document_errors(blp, 401, 403, 404, 422)
@@ -77,6 +66,8 @@ def list_beds(args):
     """A facility's beds by floor and room, paged with page/per_page; filters: status,
     care_type, floor. 404 for a facility outside the caller's scope."""
     facility = get_visible_or_404(Facility, args["facility_id"])
+    if ops.expire_reservations(facility_id=facility.id):
+        db.session.commit()  # no stale "reserved" in the answer
     return paged(inventory.search_beds(facility, current_user, args), args)
 
 
@@ -103,6 +94,9 @@ def bulk_update(data):
 def get_bed(bed_id: int):
     """One bed, with its current stay while it is occupied or held."""
     bed = _bed(bed_id)
+    if ops.expire_reservations(facility_id=bed.facility_id):
+        db.session.commit()
+        db.session.refresh(bed)
     return {"bed": bed, "stay": ops.open_stay(bed.id)}
 
 
@@ -119,6 +113,7 @@ def update_bed(data, bed_id: int):
 
 
 @blp.route("/<int:bed_id>/admit", methods=["POST"])
+@person_by_card_limit
 @api_roles(*ACTORS)
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(AdmitSchema)
@@ -127,7 +122,7 @@ def admit(data, bed_id: int):
     """Admit a registered person (ID number and name must match the registry) to a vacant
     bed, or to the bed reserved for them; 409 if the bed is taken or the person has a bed."""
     bed = _bed(bed_id)
-    person = _registered_person(data)
+    person = ops.person_by_card(data["id_number"], data["name"])
     stay = ops.admit(
         bed, person, data["admitted_on"], data["risks"], current_user, note=data["note"]
     )
@@ -192,13 +187,17 @@ def end_leave(data, bed_id: int):
 
 
 @blp.route("/<int:bed_id>/reserve", methods=["POST"])
+@person_by_card_limit
 @api_roles(*ACTORS)
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(ReserveSchema)
 @blp.response(201, ReservationOut)
 def reserve(data, bed_id: int):
     """Keep a vacant bed for someone until ``expires_at``."""
-    reservation = ops.reserve(_bed(bed_id), data["holder_name"], data["expires_at"], current_user)
+    person = ops.person_by_card(data["id_number"], data["name"]) if data.get("id_number") else None
+    reservation = ops.reserve(
+        _bed(bed_id), data["holder_name"], data["expires_at"], current_user, person=person
+    )
     db.session.commit()
     return reservation
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eldercare.core.crypto import EncryptedString
 from eldercare.core.db import TimestampMixin, UTCDateTime, one_of
+from eldercare.core.errors import CONSTRAINT_MESSAGES
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -306,3 +307,15 @@ class Outage(TimestampMixin, db.Model):
             postgresql_where=sa.text("end_on IS NULL"),
         ),
     )
+
+
+CONSTRAINT_MESSAGES.update(
+    {
+        "uq_stay_open_bed": _l("This bed has just been taken by someone else. Please reload."),
+        "ex_stay_bed_period": _l("This bed already has a stay on those dates."),
+        "uq_stay_open_person": _l("This person has just been given another bed."),
+        "ex_stay_person_period": _l("This person already has a stay on those dates."),
+        "uq_bed_reservation_open": _l("This bed has just been reserved by someone else."),
+        "uq_bed_outage_open": _l("This bed is already out of service."),
+    }
+)

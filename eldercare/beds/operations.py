@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from eldercare.beds.models import (
     RISKS,
@@ -64,8 +65,9 @@ def lock_bed(bed_id: int) -> Bed:
 
 
 def new_bed_code(facility_id: int) -> str:
-    """一床一码: a code that is given once and never changes, e.g. 00012-9F3A2C."""
-    return f"{facility_id:05d}-{secrets.token_hex(3).upper()}"
+    """一床一码: a code that is given once and never changes, e.g. 00012-9F3A2C01B7 (40 random
+    bits: a collision within one facility is vanishingly rare, and the unique index holds)."""
+    return f"{facility_id:05d}-{secrets.token_hex(5).upper()}"
 
 
 def create_room(facility: Facility, data: dict, by) -> Room:
@@ -168,7 +170,7 @@ def open_outage(bed_id: int) -> Outage | None:
 
 def _expire_if_due(reservation: Reservation | None, now: datetime) -> Reservation | None:
     if reservation is not None and reservation.expires_at <= now:
-        reservation.ended_at = now
+        reservation.ended_at = reservation.expires_at  # when it ran out, not when noticed
         reservation.end_reason = "expired"
         audit.record(
             "bed.reservation_expired",
@@ -198,15 +200,18 @@ def refresh_status(bed: Bed, now: datetime | None = None) -> str:
     return bed.status
 
 
-def expire_reservations(now: datetime | None = None) -> int:
-    """Free every bed whose reservation has run out (the scheduler calls this; the vacancy
-    search already counts such beds as free)."""
+def expire_reservations(now: datetime | None = None, facility_id: int | None = None) -> int:
+    """Free every bed whose reservation has run out, everywhere or in one facility.
+
+    Pages and the API call it for the facility they show (so no one reads a stale
+    "reserved"); `flask beds expire-reservations` (cron, later the scheduler) does all."""
     now = now or utcnow()
-    bed_ids = db.session.scalars(
-        sa.select(Reservation.bed_id).where(
-            Reservation.ended_at.is_(None), Reservation.expires_at <= now
-        )
-    ).all()
+    stmt = sa.select(Reservation.bed_id).where(
+        Reservation.ended_at.is_(None), Reservation.expires_at <= now
+    )
+    if facility_id is not None:
+        stmt = stmt.where(Reservation.facility_id == facility_id)
+    bed_ids = db.session.scalars(stmt.order_by(Reservation.bed_id)).all()
     for bed_id in bed_ids:
         refresh_status(lock_bed(bed_id), now)
     return len(bed_ids)
@@ -227,18 +232,72 @@ def clean_risk_assessment(risks: dict[str, str]) -> str:
     return json.dumps({key: risks[key] for key in RISKS}, ensure_ascii=False)
 
 
-def _check_history_free(bed_id: int, person_id: int, on: date) -> None:
-    """A back-dated admission must not overlap an earlier stay of the bed or the person."""
+def _check_history_free(bed_id: int, person_id: int | None, on: date) -> None:
+    """A back-dated stay must not overlap an earlier stay of the bed (or of the person), nor a
+    period when the bed was out of service."""
+    who = (
+        Stay.bed_id == bed_id
+        if person_id is None
+        else sa.or_(Stay.bed_id == bed_id, Stay.person_id == person_id)
+    )
     overlap = db.session.scalar(
         sa.select(Stay.id)
-        .where(
-            sa.or_(Stay.bed_id == bed_id, Stay.person_id == person_id),
-            sa.or_(Stay.discharged_on.is_(None), Stay.discharged_on > on),
-        )
+        .where(who, sa.or_(Stay.discharged_on.is_(None), Stay.discharged_on > on))
         .limit(1)
     )
     if overlap is not None:
         raise Conflict(_l("This bed or this person already has a stay on that date."))
+    outage = db.session.scalar(
+        sa.select(Outage.id)
+        .where(Outage.bed_id == bed_id, sa.or_(Outage.end_on.is_(None), Outage.end_on > on))
+        .limit(1)
+    )
+    if outage is not None:
+        raise Conflict(_l("The bed was out of service on that date."))
+
+
+def person_by_card(id_number: str, name: str) -> Person:
+    """The registered person with this ID number, if the name matches, both as on the ID card
+    (an operator cannot browse the registry; this is how a newcomer is named)."""
+    from eldercare.people.operations import find_by_id_number
+
+    person = find_by_id_number(id_number)
+    if person is None or person.name != name.strip():
+        raise Invalid(
+            errors={"id_number": [_l("No registered person has this ID number and name.")]}
+        )
+    return person
+
+
+def _end_reservations_of(person_id: int, reason: str) -> None:
+    """A person admitted somewhere needs no bed kept elsewhere: end all their reservations
+    (the other beds' statuses follow)."""
+    now = utcnow()
+    for reservation in db.session.scalars(
+        sa.select(Reservation).where(
+            Reservation.person_id == person_id, Reservation.ended_at.is_(None)
+        )
+    ):
+        reservation.ended_at = now
+        reservation.end_reason = reason
+        db.session.flush()
+        refresh_status(lock_bed(reservation.bed_id), now)
+
+
+def _leave_allows(stay: Stay, on: date, field: str) -> None:
+    """A stay cannot end before the leave it is in began."""
+    leave = stay.current_leave
+    if leave is not None and on < leave.start_on:
+        raise Invalid(
+            errors={
+                field: [
+                    _l(
+                        "The resident's leave began on %(day)s; choose that day or later.",
+                        day=leave.start_on.isoformat(),
+                    )
+                ]
+            }
+        )
 
 
 def admit(bed: Bed, person: Person, on: date, risks: dict[str, str], by, note: str = "") -> Stay:
@@ -281,9 +340,7 @@ def admit(bed: Bed, person: Person, on: date, risks: dict[str, str], by, note: s
         note=note,
     )
     db.session.add(stay)
-    if reserved_for_them:
-        reservation.ended_at = utcnow()
-        reservation.end_reason = "admitted"
+    _end_reservations_of(person.id, "admitted")
     db.session.flush()
     refresh_status(bed)
     audit.record(
@@ -307,9 +364,10 @@ def discharge(stay: Stay, on: date, reason: str, by, note: str = "") -> Stay:
         raise Conflict(_l("This stay has already ended."))
     if on < stay.admitted_on:
         raise Invalid(errors={"discharged_on": [_l("The date is before the admission.")]})
+    _leave_allows(stay, on, "discharged_on")
     leave = stay.current_leave
     if leave is not None:
-        leave.end_on = max(on, leave.start_on)
+        leave.end_on = on
     stay.discharged_on = on
     stay.discharge_reason = reason
     if note:
@@ -357,6 +415,8 @@ def transfer(stay: Stay, to_bed: Bed, on: date, by) -> Stay:
         raise Conflict(_l("This stay has already ended."))
     if on < stay.admitted_on:
         raise Invalid(errors={"on": [_l("The date is before the admission.")]})
+    if stay.current_leave is not None:
+        raise Conflict(_l("The resident is on leave: end the leave before moving them."))
     status = refresh_status(target)
     reservation = open_reservation(target.id)
     if status != BedStatus.VACANT and not (
@@ -367,10 +427,9 @@ def transfer(stay: Stay, to_bed: Bed, on: date, by) -> Stay:
         raise Conflict(
             _l("Bed %(bed)s is not free (%(status)s).", bed=target.code, status=target.status_label)
         )
+    _check_history_free(target.id, None, on)  # a back-dated move must fit the bed's history
     stay.discharged_on = on
     stay.discharge_reason = DischargeReason.TRANSFER.value
-    if stay.current_leave is not None:
-        stay.current_leave.end_on = max(on, stay.current_leave.start_on)
     db.session.flush()
     new_stay = Stay(
         bed_id=target.id,
@@ -382,9 +441,7 @@ def transfer(stay: Stay, to_bed: Bed, on: date, by) -> Stay:
         note=stay.note,
     )
     db.session.add(new_stay)
-    if reservation is not None and reservation.person_id == stay.person_id:
-        reservation.ended_at = utcnow()
-        reservation.end_reason = "admitted"
+    _end_reservations_of(stay.person_id, "admitted")
     db.session.flush()
     refresh_status(locked[stay.bed_id])
     refresh_status(target)
@@ -410,6 +467,8 @@ def start_leave(stay: Stay, on: date, reason: str, by) -> Leave:
         raise Conflict(_l("The resident is already on leave."))
     if on < stay.admitted_on:
         raise Invalid(errors={"start_on": [_l("The date is before the admission.")]})
+    if any(past.end_on is not None and past.end_on > on for past in stay.leaves):
+        raise Invalid(errors={"start_on": [_l("An earlier leave lasted past this date.")]})
     leave = Leave(stay=stay, start_on=on, reason=reason[:255])
     db.session.add(leave)
     db.session.flush()
@@ -505,6 +564,7 @@ def release_reservation(bed: Bed, by) -> None:
 
 def take_out_of_service(bed: Bed, reason: str, on: date, by) -> Outage:
     _require_operator(by, bed.facility_id)
+    _not_future(on, "start_on")
     bed = lock_bed(bed.id)
     if refresh_status(bed) != BedStatus.VACANT:
         raise Conflict(
@@ -513,6 +573,7 @@ def take_out_of_service(bed: Bed, reason: str, on: date, by) -> Outage:
                 status=bed.status_label,
             )
         )
+    _check_history_free(bed.id, None, on)  # not back into a time someone lived there
     outage = Outage(bed_id=bed.id, reason=reason[:255], start_on=on)
     db.session.add(outage)
     db.session.flush()
@@ -530,6 +591,7 @@ def take_out_of_service(bed: Bed, reason: str, on: date, by) -> Outage:
 
 def return_to_service(bed: Bed, on: date, by) -> Outage:
     _require_operator(by, bed.facility_id)
+    _not_future(on, "on")
     bed = lock_bed(bed.id)
     outage = open_outage(bed.id)
     if outage is None:
@@ -594,18 +656,10 @@ def occupancy_on(day: date, facility_ids: sa.Select | list[int]) -> Occupancy:
 
 def board(facility: Facility, user) -> list[tuple[int, list[tuple[Room, list[Bed]]]]]:
     """The facility's beds grouped by floor and room, statuses fresh (expired holds ended)."""
-    now = utcnow()
-    due = db.session.scalars(
-        sa.select(Reservation.bed_id).where(
-            Reservation.facility_id == facility.id,
-            Reservation.ended_at.is_(None),
-            Reservation.expires_at <= now,
-        )
-    ).all()
-    for bed_id in due:
-        refresh_status(lock_bed(bed_id), now)
+    expire_reservations(facility_id=facility.id)
     rooms = db.session.scalars(
         visible(Room, user)
+        .options(selectinload(Room.beds))
         .where(Room.facility_id == facility.id)
         .order_by(Room.floor, Room.building, Room.number)
     ).all()

@@ -6,12 +6,19 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from eldercare.beds.models import RISKS, BedStatus, CareType, DischargeReason, RiskLevel
+from eldercare.core.db import local_today
 from eldercare.core.schemas import InputSchema, choice, id_field
 
 MAX_PRICE_FEN = 10_000_000_00  # ten million yuan a month: anything above is a typo
+
+
+def not_future(value) -> None:
+    """Bed events are recorded when they happened: never ahead of today (Beijing time)."""
+    if value > local_today():
+        raise ValidationError(_l("The date is in the future."))
 
 
 class YuanAmount(fields.Decimal):
@@ -61,7 +68,7 @@ class AdmitSchema(InputSchema):
 
     id_number = fields.String(required=True, validate=validate.Length(max=24))
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    admitted_on = fields.Date(required=True)
+    admitted_on = fields.Date(required=True, validate=not_future)
     risks = fields.Dict(
         keys=fields.String(validate=validate.OneOf(list(RISKS))),
         values=choice(RiskLevel),
@@ -71,27 +78,32 @@ class AdmitSchema(InputSchema):
 
 
 class DischargeSchema(InputSchema):
-    discharged_on = fields.Date(required=True)
+    discharged_on = fields.Date(required=True, validate=not_future)
     reason = choice([r for r in DischargeReason if r != DischargeReason.TRANSFER], required=True)
     note = fields.String(load_default="", validate=validate.Length(max=255))
 
 
 class TransferSchema(InputSchema):
     bed_id = id_field(required=True)
-    on = fields.Date(required=True)
+    on = fields.Date(required=True, validate=not_future)
 
 
 class LeaveSchema(InputSchema):
-    start_on = fields.Date(required=True)
+    start_on = fields.Date(required=True, validate=not_future)
     reason = fields.String(load_default="", validate=validate.Length(max=255))
 
 
 class LeaveEndSchema(InputSchema):
-    end_on = fields.Date(required=True)
+    end_on = fields.Date(required=True, validate=not_future)
 
 
 class ReserveSchema(InputSchema):
+    """A bed kept until a time; for a registered person (ID number and name as on the card,
+    so that person can then be admitted into it) or just for a name."""
+
     holder_name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    id_number = fields.String(validate=validate.Length(max=24))
+    name = fields.String(validate=validate.Length(max=50))
     # A time typed without a zone is Beijing time (what the operator reads on the wall clock).
     expires_at = fields.AwareDateTime(required=True, default_timezone=ZoneInfo("Asia/Shanghai"))
 
@@ -100,14 +112,21 @@ class ReserveSchema(InputSchema):
         if value <= datetime.now(UTC):
             raise ValidationError(_l("A reservation must end in the future."))
 
+    @validates_schema
+    def _both_or_neither(self, data, **kwargs):
+        if bool(data.get("id_number")) != bool(data.get("name")):
+            raise ValidationError(
+                _l("Give both the ID number and the name, or neither."), "id_number"
+            )
+
 
 class OutOfServiceSchema(InputSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    start_on = fields.Date(required=True)
+    start_on = fields.Date(required=True, validate=not_future)
 
 
 class BackInServiceSchema(InputSchema):
-    on = fields.Date(required=True)
+    on = fields.Date(required=True, validate=not_future)
 
 
 class BedOut(Schema):
@@ -192,7 +211,7 @@ class BulkItemSchema(InputSchema):
     monthly_price = YuanAmount(data_key="monthly_price", attribute="monthly_price_fen")
     status = choice(BULK_STATUSES)
     reason = fields.String(validate=validate.Length(min=1, max=255))
-    on = fields.Date()
+    on = fields.Date(validate=not_future)
 
     @validates_schema
     def _coherent(self, data, **kwargs):

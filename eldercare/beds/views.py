@@ -22,6 +22,7 @@ from eldercare.beds.models import (
     DischargeReason,
     Room,
 )
+from eldercare.beds.permissions import person_by_card_limit
 from eldercare.beds.schemas import (
     AdmitFormSchema,
     BackInServiceSchema,
@@ -42,7 +43,6 @@ from eldercare.core.schemas import InputSchema, load_form
 from eldercare.core.spreadsheets import SpreadsheetError
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
-from eldercare.people.operations import find_by_id_number
 
 bp = Blueprint("beds", __name__, url_prefix="/facilities/<int:facility_id>/beds")
 VIEWERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
@@ -58,7 +58,6 @@ STATUS_COLOURS = {
 DISCHARGE_CHOICES = [
     (r.value, DISCHARGE_LABELS[r]) for r in DischargeReason if r.value != "transfer"
 ]
-NO_SUCH_PERSON = _l("No registered person with this name and ID number.")
 RISKS_MESSAGE = _l("Assess each of the nine risks as low, medium or high.")
 
 
@@ -80,12 +79,9 @@ def _bed(facility_id: int, bed_id: int, act: bool = False) -> tuple[Facility, Be
     return facility, bed
 
 
-def _person_named(data: dict):
-    """The registered person with this ID number, if the name matches it as on the ID card."""
-    person = find_by_id_number(data["id_number"])
-    if person is None or person.name != data["name"]:
-        raise Invalid(errors={"id_number": [NO_SUCH_PERSON]})
-    return person
+def _holder(data: dict):
+    """The registered person a reservation is for, when the form names one."""
+    return ops.person_by_card(data["id_number"], data["name"]) if data.get("id_number") else None
 
 
 def _resident_stay(bed: Bed):
@@ -193,6 +189,9 @@ def board(facility_id: int):
 @roles_required(*VIEWERS)
 def show(facility_id: int, bed_id: int):
     facility, bed = _bed(facility_id, bed_id)
+    if ops.expire_reservations(facility_id=facility.id):
+        db.session.commit()  # a reservation that ran out is ended before the page shows it
+        db.session.refresh(bed)
     return _bed_page(facility, bed)
 
 
@@ -211,6 +210,7 @@ def _act(facility_id: int, bed_id: int, name: str, schema, action, done: str):
 
 
 @bp.route("/<int:bed_id>/admit", methods=["POST"])
+@person_by_card_limit
 @roles_required(*ACTORS)
 def admit(facility_id: int, bed_id: int):
     return _act(
@@ -219,7 +219,12 @@ def admit(facility_id: int, bed_id: int):
         "admit",
         AdmitFormSchema(),
         lambda f, bed, d: ops.admit(
-            bed, _person_named(d), d["admitted_on"], d["risks"], current_user, note=d["note"]
+            bed,
+            ops.person_by_card(d["id_number"], d["name"]),
+            d["admitted_on"],
+            d["risks"],
+            current_user,
+            note=d["note"],
         ),
         _("Admitted."),
     )
@@ -284,6 +289,7 @@ def end_leave(facility_id: int, bed_id: int):
 
 
 @bp.route("/<int:bed_id>/reserve", methods=["POST"])
+@person_by_card_limit
 @roles_required(*ACTORS)
 def reserve(facility_id: int, bed_id: int):
     return _act(
@@ -291,7 +297,9 @@ def reserve(facility_id: int, bed_id: int):
         bed_id,
         "reserve",
         ReserveSchema(),
-        lambda f, bed, d: ops.reserve(bed, d["holder_name"], d["expires_at"], current_user),
+        lambda f, bed, d: ops.reserve(
+            bed, d["holder_name"], d["expires_at"], current_user, person=_holder(d)
+        ),
         _("Bed reserved."),
     )
 

@@ -123,11 +123,25 @@ def handle_http_exception(error: HTTPException):
     return render_template("errors/error.html", status=status, error=body), status
 
 
+#: Database constraints whose violation has a better explanation than "conflict": features
+#: register theirs (a race that slips past an operation's own check ends here).
+CONSTRAINT_MESSAGES: dict[str, object] = {}
+
+
+def conflict_for(error: IntegrityError) -> AppError:
+    """The 409 for a violated constraint, worded for the constraint when it is known."""
+    text = str(getattr(error, "orig", error))
+    for name, message in CONSTRAINT_MESSAGES.items():
+        if name in text:
+            return AppError(409, message)
+    return AppError(409, _("This record conflicts with existing data."))
+
+
 def handle_integrity_error(error: IntegrityError):
     from eldercare.extensions import db
 
     db.session.rollback()
-    return handle_http_exception(AppError(409, _("This record conflicts with existing data.")))
+    return handle_http_exception(conflict_for(error))
 
 
 def handle_server_error(error: Exception):

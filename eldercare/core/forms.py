@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
+from sqlalchemy.exc import IntegrityError
 
-from eldercare.core.errors import AppError, keep_refusal_on_record
+from eldercare.core.errors import AppError, conflict_for, keep_refusal_on_record
 from eldercare.core.schemas import InputSchema, load_form
 
 
@@ -45,7 +46,12 @@ def submit_form(schema: InputSchema, action: Callable[[dict], Any]) -> FormResul
         db.session.rollback()
         keep_refusal_on_record(err)
         return FormResult(errors=errors_of(err), status=err.code or 422)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as err:  # a race the operation's own checks could not see
+        db.session.rollback()
+        refusal = conflict_for(err)
+        return FormResult(errors=errors_of(refusal), status=409)
     return FormResult(value=value)
 
 

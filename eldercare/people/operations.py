@@ -119,6 +119,17 @@ def update_person(person: Person, data: dict, by) -> Person:
     death = data.get("death_date")
     if death is not None and death < born:
         raise Invalid(errors={"death_date": [_l("The death date is before the birth date.")]})
+    if death is not None and person.death_date is None and _lives_in_a_facility(person.id):
+        raise Conflict(
+            errors={
+                "death_date": [
+                    _l(
+                        "This person lives in a care facility: the facility records the death "
+                        "when it discharges them, which also frees the bed."
+                    )
+                ]
+            }
+        )
     if replace_number:
         person.set_id_number(number)
     for key in EDITABLE:
@@ -131,6 +142,19 @@ def update_person(person: Person, data: dict, by) -> Person:
         changes["id_number"] = [before["id_number"], person.id_number_masked]
     audit.record("person.updated", person, actor=by, changes=changes)
     return person
+
+
+def _lives_in_a_facility(person_id: int) -> bool:
+    # The beds feature's stay table, named as a plain table: the registry does not import it.
+    stay = sa.table("stay", sa.column("person_id"), sa.column("discharged_on"))
+    return (
+        db.session.scalar(
+            sa.select(sa.literal(1))
+            .select_from(stay)
+            .where(stay.c.person_id == person_id, stay.c.discharged_on.is_(None))
+        )
+        is not None
+    )
 
 
 def reveal_id_number(person: Person, by) -> str:

@@ -133,7 +133,7 @@ def test_admission_refused_when_the_name_does_not_match(client, auth, world, bed
     )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "No registered person with this name and ID number" in html
+    assert "No registered person has this ID number and name" in html
     assert 'value="别人"' in html  # what was typed is kept
     assert html.count('value="low" selected') == 9
 
