@@ -614,10 +614,31 @@ def return_to_service(bed: Bed, on: date, by) -> Outage:
 # --- what was true on a day ----------------------------------------------------------------
 
 
-def stay_on(day: date):
-    """SQL condition: a stay that covers ``day`` (admitted on or before it, not yet gone)."""
+def stay_on(day):
+    """SQL condition on ``Stay``: it covers ``day`` (a date or a date column): admitted on or
+    before it and not yet gone. A held bed (resident on leave) is covered too."""
     return sa.and_(
         Stay.admitted_on <= day, sa.or_(Stay.discharged_on.is_(None), Stay.discharged_on > day)
+    )
+
+
+def bed_existed_on(day):
+    """SQL condition on ``Bed``: the bed existed on ``day``: created by then, or holding a
+    stay by then (history entered after the fact)."""
+    early_stay = sa.select(Stay.id).where(Stay.bed_id == Bed.id, Stay.admitted_on <= day).exists()
+    return sa.or_(sa.func.date(Bed.created_at) <= day, early_stay)
+
+
+def bed_out_of_service_on(day):
+    """SQL condition on ``Bed``: an outage covered ``day``."""
+    return (
+        sa.select(Outage.id)
+        .where(
+            Outage.bed_id == Bed.id,
+            Outage.start_on <= day,
+            sa.or_(Outage.end_on.is_(None), Outage.end_on > day),
+        )
+        .exists()
     )
 
 
@@ -628,7 +649,7 @@ def resident_on(bed_id: int, day: date) -> Stay | None:
 
 @dataclass(frozen=True)
 class Occupancy:
-    beds: int
+    beds: int  # beds in service that day
     occupied: int
 
     @property
@@ -637,14 +658,16 @@ class Occupancy:
 
 
 def occupancy_on(day: date, facility_ids: sa.Select | list[int]) -> Occupancy:
-    """Beds that existed and stays that covered ``day`` in the given facilities.
-
-    A bed counts from the day it was created; a held bed (resident on leave) is occupied.
-    """
+    """The facilities' occupancy on ``day``, by the same rules as the county indicators:
+    beds that existed and were in service that day, stays that covered it."""
     beds = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Bed)
-        .where(Bed.facility_id.in_(facility_ids), sa.func.date(Bed.created_at) <= day)
+        .where(
+            Bed.facility_id.in_(facility_ids),
+            bed_existed_on(day),
+            sa.not_(bed_out_of_service_on(day)),
+        )
     )
     occupied = db.session.scalar(
         sa.select(sa.func.count())

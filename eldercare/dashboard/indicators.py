@@ -25,7 +25,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from eldercare.beds.models import Bed, CareType, Outage, Stay
+from eldercare.beds.models import Bed, CareType, Stay
+from eldercare.beds.operations import bed_existed_on, bed_out_of_service_on, stay_on
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
@@ -132,30 +133,6 @@ def _facility_ids(region: Region) -> sa.Select:
     )
 
 
-def _bed_exists_on(day):
-    """SQL condition on ``Bed``: the bed existed on ``day`` (a date or a date column)."""
-    early_stay = sa.select(Stay.id).where(Stay.bed_id == Bed.id, Stay.admitted_on <= day).exists()
-    return sa.or_(sa.func.date(Bed.created_at) <= day, early_stay)
-
-
-def _out_of_service_on(day):
-    return (
-        sa.select(Outage.id)
-        .where(
-            Outage.bed_id == Bed.id,
-            Outage.start_on <= day,
-            sa.or_(Outage.end_on.is_(None), Outage.end_on > day),
-        )
-        .exists()
-    )
-
-
-def _stay_covers(day):
-    return sa.and_(
-        Stay.admitted_on <= day, sa.or_(Stay.discharged_on.is_(None), Stay.discharged_on > day)
-    )
-
-
 def _child_level(region: Region) -> Level:
     index = LEVEL_ORDER.index(Level(region.level))
     return LEVEL_ORDER[min(index + 1, len(LEVEL_ORDER) - 1)]
@@ -177,10 +154,10 @@ def bed_indicators(region: Region, day: date) -> Indicators:
     ).all()
 
     per_facility: dict[int, Figures] = {f.id: Figures() for f in facilities}
-    in_service = sa.case((_out_of_service_on(day), 0), else_=1)
+    in_service = sa.case((bed_out_of_service_on(day), 0), else_=1)
     for facility_id, care_type, beds, serving in db.session.execute(
         sa.select(Bed.facility_id, Bed.care_type, sa.func.count(Bed.id), sa.func.sum(in_service))
-        .where(Bed.facility_id.in_(facility_ids), _bed_exists_on(day))
+        .where(Bed.facility_id.in_(facility_ids), bed_existed_on(day))
         .group_by(Bed.facility_id, Bed.care_type)
     ):
         figures = per_facility[facility_id]
@@ -189,7 +166,7 @@ def bed_indicators(region: Region, day: date) -> Indicators:
         figures.in_service += int(serving or 0)
     for facility_id, occupied in db.session.execute(
         sa.select(Stay.facility_id, sa.func.count(Stay.id))
-        .where(Stay.facility_id.in_(facility_ids), _stay_covers(day))
+        .where(Stay.facility_id.in_(facility_ids), stay_on(day))
         .group_by(Stay.facility_id)
     ):
         per_facility[facility_id].occupied = int(occupied)
@@ -263,8 +240,8 @@ def occupancy_trend(region: Region, day: date, months: int = TREND_MONTHS) -> li
                 Bed,
                 sa.and_(
                     Bed.facility_id.in_(facility_ids),
-                    _bed_exists_on(table.c.day),
-                    sa.not_(_out_of_service_on(table.c.day)),
+                    bed_existed_on(table.c.day),
+                    sa.not_(bed_out_of_service_on(table.c.day)),
                 ),
             )
             .group_by(table.c.day)
@@ -276,7 +253,7 @@ def occupancy_trend(region: Region, day: date, months: int = TREND_MONTHS) -> li
         db.session.execute(
             sa.select(table.c.day, sa.func.count(Stay.id))
             .select_from(table)
-            .join(Stay, sa.and_(Stay.facility_id.in_(facility_ids), _stay_covers(table.c.day)))
+            .join(Stay, sa.and_(Stay.facility_id.in_(facility_ids), stay_on(table.c.day)))
             .group_by(table.c.day)
         )
         .tuples()
