@@ -15,6 +15,7 @@ from eldercare.beds.models import (
     Bed,
     BedStatus,
     CareType,
+    DischargeReason,
     Outage,
     Reservation,
     RiskLevel,
@@ -284,6 +285,34 @@ def load_demo(people: int = 2000, seed: int = 2026) -> str:
     )
 
 
+def _past_stays(rng, bed, until, pool, opened, risks) -> None:
+    """Up to two earlier residents who have left the bed before ``until``, so that the
+    occupancy history (and its 12-month trend) looks like a real home's."""
+    end = until - timedelta(days=rng.randint(3, 30))
+    for _ in range(rng.randint(0, 2)):
+        if not pool:
+            return
+        start = end - timedelta(days=rng.randint(30, 300))
+        person = pool[-1]
+        if start < max(opened, person.birth_date + timedelta(days=60 * 365)):
+            return
+        pool.pop()
+        db.session.add(
+            Stay(
+                bed_id=bed.id,
+                facility_id=bed.facility_id,
+                person_id=person.id,
+                admitted_on=start,
+                discharged_on=end,
+                discharge_reason=rng.choice(
+                    [DischargeReason.HOME, DischargeReason.HOSPITAL, DischargeReason.TRANSFER_OUT]
+                ).value,
+                risk_assessment=risks,
+            )
+        )
+        end = start - timedelta(days=rng.randint(5, 40))
+
+
 def _load_beds(rng: random.Random, regions: dict[str, Region]) -> tuple[int, int]:
     """Rooms and beds for every nursing and township home, about 70% of them occupied by
     living people of the same county, and a few reserved or out of service. The rows are
@@ -357,17 +386,28 @@ def _load_beds(rng: random.Random, regions: dict[str, Region]) -> tuple[int, int
             person = pool.pop()
             earliest = max(opened.date(), person.birth_date + timedelta(days=60 * 365))
             span = max((today - earliest).days, 1)
+            admitted = earliest + timedelta(days=rng.randrange(span))
             db.session.add(
                 Stay(
                     bed_id=bed.id,
                     facility_id=facility.id,
                     person_id=person.id,
-                    admitted_on=earliest + timedelta(days=rng.randrange(span)),
+                    admitted_on=admitted,
                     risk_assessment=low_risks,
                 )
             )
             bed.status = BedStatus.OCCUPIED.value
             residents += 1
+            _past_stays(rng, bed, admitted, pool, opened.date(), low_risks)
+        for bed in vacant:
+            _past_stays(
+                rng,
+                bed,
+                today - timedelta(days=rng.randint(25, 90)),
+                pool,
+                opened.date(),
+                low_risks,
+            )
         # A few of the free beds are kept for someone, one is being repaired.
         rng.shuffle(vacant)
         for bed in vacant[: rng.randint(1, 2)]:

@@ -8,6 +8,7 @@ by the operations in the same transaction as the rows that justify it.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -215,6 +216,11 @@ class Stay(TimestampMixin, db.Model):
     @property
     def is_open(self) -> bool:
         return self.discharged_on is None
+
+    @property
+    def risks(self) -> dict[str, str]:
+        """The admission risk assessment, risk code to level (decrypted)."""
+        return json.loads(self.risk_assessment) if self.risk_assessment else {}
 
     @property
     def current_leave(self) -> Leave | None:

@@ -137,3 +137,16 @@ def test_a_death_is_recorded_by_discharge_not_by_editing_the_registry(
     )
     assert response.status_code == 409
     assert "death_date" in response.json["errors"]
+
+
+def test_the_operator_sees_the_risk_assessment_and_staff_do_not(
+    client, auth, world, beds, make_person
+):
+    risks = dict(LOW_RISKS, fall="high")
+    ops.admit(beds[0], make_person(world.village_a), TODAY, risks, world.user("operator"))
+    url = f"/facilities/{world.facility_a.id}/beds/{beds[0].id}"
+    auth.login_as(world.user("operator"))
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="risks"' in page and "text-danger fw-bold" in page
+    auth.login_as(world.user("county_staff"))
+    assert 'id="risks"' not in client.get(url).get_data(as_text=True)
