@@ -354,8 +354,9 @@ def _load_beds(rng: random.Random, regions: dict[str, Region]) -> tuple[int, int
                 )
                 db.session.add(room)
                 for label in range(1, rng.randint(2, 3) + 1):
-                    while (code := f"{facility.id:05d}-{rng.getrandbits(24):06X}") in codes:
-                        pass
+                    code = f"{facility.id:05d}-{rng.getrandbits(40):010X}"
+                    while code in codes:  # drawn again on the (rare) repeat
+                        code = f"{facility.id:05d}-{rng.getrandbits(40):010X}"
                     codes.add(code)
                     care = rng.choices(
                         [CareType.NURSING, CareType.GENERAL, CareType.DEMENTIA], [55, 37, 8]
