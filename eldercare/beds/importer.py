@@ -13,7 +13,7 @@ from eldercare.beds.models import Bed, CareType, Room
 from eldercare.beds.schemas import BedSchema, RoomSchema
 from eldercare.core import audit
 from eldercare.core.i18n import plain_messages
-from eldercare.core.spreadsheets import RowError, SpreadsheetError, map_header, read_table
+from eldercare.core.spreadsheets import RowError, SpreadsheetError, read_table, rows_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 
@@ -67,23 +67,8 @@ def import_beds(facility: Facility, filename: str, content: bytes, by) -> Import
         raise SpreadsheetError(_("Upload an .xlsx file."))
     table = read_table(filename, content)
     result = ImportResult()
-    while table and not any(table[-1]):
-        table.pop()
-    if not table:
-        result.errors.append(RowError(1, "", _("The file is empty.")))
-        return result
-    mapping, missing = map_header(table[0], HEADERS, REQUIRED_COLUMNS)
-    if missing:
-        result.errors.append(
-            RowError(1, "、".join(missing), _("Required columns are missing from the header row."))
-        )
-        return result
-    body = table[1:]
-    if not any(any(cells) for cells in body):
-        result.errors.append(RowError(2, "", _("The file is empty.")))
-        return result
-    if len(body) > MAX_ROWS:
-        result.errors.append(RowError(1, "", _("At most %(n)s rows in one file.", n=MAX_ROWS)))
+    mapping, body, result.errors = rows_of(table, HEADERS, REQUIRED_COLUMNS, MAX_ROWS)
+    if result.errors:
         return result
 
     existing_rooms = {

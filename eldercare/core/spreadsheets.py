@@ -73,6 +73,31 @@ def read_table(filename: str, content: bytes) -> list[list[str]]:
     raise SpreadsheetError(_("Upload an .xlsx or .csv file."))
 
 
+def rows_of(
+    table: list[list[str]],
+    headers: dict[str, tuple[str, ...]],
+    required: tuple[str, ...],
+    max_rows: int,
+) -> tuple[dict[int, str], list[list[str]], list[RowError]]:
+    """Checks shared by every import: a header with the required columns, at least one data
+    row, not too many. Returns (column mapping, data rows, errors); data rows start at row 2."""
+    while table and not any(table[-1]):
+        table.pop()
+    if not table:
+        return {}, [], [RowError(1, "", _("The file is empty."))]
+    mapping, missing = map_header(table[0], headers, required)
+    if missing:
+        reason = _("Required columns are missing from the header row.")
+        return {}, [], [RowError(1, "、".join(missing), reason)]
+    body = table[1:]
+    if not any(any(cells) for cells in body):
+        # A header row alone is as empty as no file at all: nothing would be imported.
+        return {}, [], [RowError(2, "", _("The file is empty."))]
+    if len(body) > max_rows:
+        return {}, [], [RowError(1, "", _("At most %(n)s rows in one file.", n=max_rows))]
+    return mapping, body, []
+
+
 def map_header(
     header: list[str], headers: dict[str, tuple[str, ...]], required: tuple[str, ...]
 ) -> tuple[dict[int, str], list[str]]:

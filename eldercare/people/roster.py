@@ -15,7 +15,7 @@ from eldercare.core import audit, resident_id
 from eldercare.core.db import local_today
 from eldercare.core.i18n import plain_messages
 from eldercare.core.masking import mask_phone
-from eldercare.core.spreadsheets import RowError, append_row, map_header, read_table
+from eldercare.core.spreadsheets import RowError, append_row, read_table, rows_of
 from eldercare.extensions import db
 from eldercare.people.models import (
     ABILITY_LABELS,
@@ -107,25 +107,9 @@ def import_roster(filename: str, content: bytes, by) -> ImportResult:
     """Check every row first; write all rows or none. Errors name row, column and reason."""
     table = read_table(filename, content)
     result = ImportResult()
-    while table and not any(table[-1]):
-        table.pop()
-    if not table:
-        result.errors.append(RowError(1, "", _("The file is empty.")))
-        return result
-    mapping, missing = map_header(table[0], HEADERS, REQUIRED_COLUMNS)
-    if missing:
-        result.errors.append(
-            RowError(1, "、".join(missing), _("Required columns are missing from the header row."))
-        )
-        return result
-    body = table[1:]
-    if not any(any(cells) for cells in body):
-        # A header row alone is as empty as no file at all: nobody would be imported.
-        result.errors.append(RowError(2, "", _("The file is empty.")))
-        return result
     limit = current_app.config["ROSTER_IMPORT_MAX_ROWS"]
-    if len(body) > limit:
-        result.errors.append(RowError(1, "", _("At most %(n)s rows in one file.", n=limit)))
+    mapping, body, result.errors = rows_of(table, HEADERS, REQUIRED_COLUMNS, limit)
+    if result.errors:
         return result
 
     regions_stmt = sa.select(Region.code, Region.id).where(
