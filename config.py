@@ -75,7 +75,36 @@ class Config:
     ARGON2_PARALLELISM = 4
 
     ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("ROSTER_IMPORT_MAX_ROWS", "200000"))
+
+    # Notifications: e-mail over SMTP, SMS through a gateway, the outbox dispatcher's retries.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"  # STARTTLS on a plain port
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"  # TLS from the start (465)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "eldercare@localhost")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    # Links in e-mails and SMS are made absolute with this (e.g. https://ylfw.example.gov.cn).
+    APP_BASE_URL = os.environ.get("APP_BASE_URL", "")
+    SMS_ENABLED = os.environ.get("SMS_ENABLED", "1") == "1"
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")  # 'log' (development) or 'http'
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
+    SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10"))
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
+    OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60"))
     TIMEZONE = "Asia/Shanghai"
+
+    # The scheduler process (`flask scheduler run`): local times of the daily jobs, in TIMEZONE.
+    VISIT_DIGEST_TIME = os.environ.get("VISIT_DIGEST_TIME", "07:30")
+    VISIT_OVERDUE_TIME = os.environ.get("VISIT_OVERDUE_TIME", "08:00")
+    VISIT_ESCALATION_TIME = os.environ.get("VISIT_ESCALATION_TIME", "08:30")
+    OUTBOX_DISPATCH_SECONDS = int(os.environ.get("OUTBOX_DISPATCH_SECONDS", "20"))
+    # How often a standby copy tries to take the lead, and the leader checks it still has it.
+    SCHEDULER_STANDBY_POLL_SECONDS = int(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "10"))
+    # None: eldercare.scheduler.JOBS; or "module:attribute" naming another list (tests).
+    SCHEDULER_JOBS = os.environ.get("SCHEDULER_JOBS") or None
 
 
 class DevelopmentConfig(Config):
@@ -102,6 +131,7 @@ class TestingConfig(DevelopmentConfig):
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
     REDIS_URL = None
+    SMS_BACKEND = "log"
 
 
 class ProductionConfig(Config):

@@ -148,11 +148,13 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.facilities.api import blp as facilities_api
     from eldercare.facilities.views import bp as facilities_bp
     from eldercare.home.views import bp as home_bp
+    from eldercare.notifications.views import bp as notifications_bp
     from eldercare.people.api import blp as people_api
     from eldercare.people.views import bp as people_bp
     from eldercare.public.views import bp as public_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
+    from eldercare.visits.views import bp as visits_bp
 
     for bp in (
         home_bp,
@@ -163,7 +165,9 @@ def register_blueprints(app: Flask) -> None:
         beds_bp,
         public_bp,
         dashboard_bp,
+        visits_bp,
         audit_bp,
+        notifications_bp,
         api_docs_bp,
     ):
         app.register_blueprint(bp)
@@ -211,6 +215,8 @@ def _register_request_hooks(app: Flask) -> None:
             f"script-src {scripts}; frame-ancestors 'none'; form-action 'self'",
         )
         # Pages with personal data (residents' names, ID numbers) are never cached.
-        if request.path.startswith(("/people", "/api/", "/facilities", "/audit", "/auth")):
+        if request.path.startswith(
+            ("/people", "/api/", "/facilities", "/audit", "/auth", "/visits", "/inbox", "/admin")
+        ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

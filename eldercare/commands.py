@@ -92,8 +92,8 @@ def demo(people: int, seed: int) -> None:
 
 @beds_cli.command("expire-reservations")
 def expire_reservations() -> None:
-    """End the reservations that have run out and free their beds (run it from cron every
-    few minutes until the scheduler process does it)."""
+    """End the reservations that have run out and free their beds (the scheduler's
+    beds-expire job does it every 5 minutes)."""
     from eldercare.beds.operations import expire_reservations as expire
 
     count = expire()
@@ -102,6 +102,9 @@ def expire_reservations() -> None:
 
 
 def register(app: Flask) -> None:
+    from eldercare.scheduler import scheduler_cli
+
+    app.cli.add_command(scheduler_cli)
     app.cli.add_command(regions_cli)
     app.cli.add_command(beds_cli)
     app.cli.add_command(create_admin)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -277,11 +278,13 @@ def load_demo(people: int = 2000, seed: int = 2026) -> str:
         )
     db.session.flush()
     beds, residents = _load_beds(rng, regions)
+    targets, visits = _load_visits(rng, regions, users)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
     return (
         f"demo loaded: {len(regions)} regions, {len(FACILITIES)} facilities, "
         f"{len(USERS)} users (password {DEMO_PASSWORD}), {total} people, "
-        f"{beds} beds, {residents} residents"
+        f"{beds} beds, {residents} residents, {targets} people visited regularly "
+        f"with {visits} visits"
     )
 
 
@@ -433,3 +436,60 @@ def _load_beds(rng: random.Random, regions: dict[str, Region]) -> tuple[int, int
             bed.status = BedStatus.OUT_OF_SERVICE.value
     db.session.flush()
     return beds, residents
+
+
+def _load_visits(rng: random.Random, regions: dict[str, Region], users: dict) -> tuple[int, int]:
+    """Everyone of 马营镇 in a covered category is visited by the demo visitor: a year of
+    visits at their tier's interval (a few missed), so that some are overdue today, some due
+    soon, and the coverage page has a history."""
+    from eldercare.visits import operations as visits
+    from eldercare.visits.models import CareAssignment, Visit
+
+    township = regions["610302006000"]
+    staff, visitor = users["township"], users["visitor"]
+    today = local_today()
+    people = db.session.scalars(visits.candidates(staff, township)).all()
+    made = 0
+    for person in people:
+        target = visits.enrol(person, staff, on=today - timedelta(days=rng.randrange(200, 400)))
+        db.session.add(
+            CareAssignment(target=target, visitor_id=visitor.id, assigned_by_id=staff.id)
+        )
+        interval = visits.policy_for(target.county_id).interval_days(target.tier)
+        day = target.enrolled_on + timedelta(days=rng.randrange(0, 7))
+        # The last stretch decides today's state: about one in six is overdue.
+        last_gap = interval * rng.choice([0.3, 0.6, 0.9, 1.0, 1.2, 1.6])
+        stop = today - timedelta(days=int(last_gap))
+        while day <= stop:
+            if rng.random() > 0.07:  # a missed visit now and then
+                at = datetime.combine(day, time(rng.randrange(8, 18), rng.randrange(0, 60)))
+                db.session.add(
+                    Visit(
+                        target_id=target.id,
+                        visitor_id=visitor.id,
+                        visited_at=at.replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC),
+                        method=rng.choices(["home", "phone", "video"], [70, 25, 5])[0],
+                        living_conditions=rng.choices(["good", "fair", "poor"], [70, 25, 5])[0],
+                        health=rng.choices(["stable", "changed", "poor"], [75, 20, 5])[0],
+                        mood=rng.choices(["good", "fair", "low"], [70, 25, 5])[0],
+                        family_support=rng.choices(["fulfilled", "partial", "absent"], [70, 25, 5])[
+                            0
+                        ],
+                        summary=rng.choice(DEMO_VISIT_NOTES),
+                    )
+                )
+                made += 1
+            day += timedelta(days=interval + rng.randrange(-2, 3))
+        visits.refresh_due(target)
+    db.session.flush()
+    return len(people), made
+
+
+DEMO_VISIT_NOTES = [
+    "老人身体状况良好，家中整洁，已提醒按时服药。",
+    "电话联系，老人精神尚可，子女每周来电。",
+    "屋内电线老化，已告知村委会安排检修。",
+    "老人反映腿脚不便，建议申请助浴服务。",
+    "天气转冷，已检查取暖设施，叮嘱注意防滑。",
+    "",
+]

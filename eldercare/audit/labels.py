@@ -38,6 +38,20 @@ ACTION_LABELS = {
     "stay.transferred": _l("Resident moved to another bed"),
     "stay.leave_started": _l("Leave of absence began"),
     "stay.leave_ended": _l("Leave of absence ended"),
+    "outbox.retried": _l("Message queued to be sent again"),
+    "care_target.enrolled": _l("Enrolled for regular visits"),
+    "care_target.tier_recomputed": _l("Risk tier recomputed"),
+    "care_target.tier_overridden": _l("Risk tier set by staff"),
+    "care_target.override_cleared": _l("Risk tier back to the computed one"),
+    "care_target.visitor_assigned": _l("Visitor assigned"),
+    "care_target.visitor_unassigned": _l("Visitor removed"),
+    "care_target.ended": _l("Regular visits ended"),
+    "visit.recorded": _l("Visit recorded"),
+    "visit.ledger_exported": _l("Visit ledger exported"),
+    "visit_event.reported": _l("Major event reported"),
+    "follow_up.opened": _l("Follow-up opened"),
+    "follow_up.closed": _l("Follow-up closed"),
+    "visit_policy.saved": _l("Visit rules changed"),
 }
 
 ENTITY_LABELS = {
@@ -50,6 +64,12 @@ ENTITY_LABELS = {
     "Room": _l("Room"),
     "Bed": _l("Bed"),
     "Stay": _l("Stay"),
+    "OutboxMessage": _l("Message"),
+    "CareTarget": _l("Care target"),
+    "Visit": _l("Visit"),
+    "FollowUp": _l("Follow-up"),
+    "MajorEvent": _l("Major event"),
+    "VisitPolicy": _l("Visit rules"),
 }
 
 FIELD_LABELS = {
@@ -88,6 +108,19 @@ FIELD_LABELS = {
     "updated": _l("Updated"),
     "file": _l("File"),
     "people": _l("People"),
+    "attempts": _l("Attempts"),
+    "tier": _l("Risk tier"),
+    "computed_tier": _l("Computed tier"),
+    "override_tier": _l("Tier set by staff"),
+    "categories": _l("Categories"),
+    "next_due_on": _l("Next visit due"),
+    "visitor": _l("Visitor"),
+    "visited_at": _l("Visited at"),
+    "method": _l("Method"),
+    "end_reason": _l("Reason"),
+    "due_on": _l("Due"),
+    "closed_at": _l("Closed at"),
+    "visit_due_at": _l("Visit due by"),
 }
 
 
@@ -101,6 +134,7 @@ def value_labels() -> dict[str, object]:
         HUKOU_LABELS,
         LINK_LABELS,
     )
+    from eldercare.visits.models import END_LABELS, METHOD_LABELS, TIER_LABELS
 
     merged: dict[str, object] = {}
     for labels in (
@@ -111,6 +145,9 @@ def value_labels() -> dict[str, object]:
         ECONOMIC_LABELS,
         HUKOU_LABELS,
         LINK_LABELS,
+        TIER_LABELS,
+        METHOD_LABELS,
+        END_LABELS,
     ):
         merged.update({str(key.value): label for key, label in labels.items()})
     return merged

@@ -40,6 +40,17 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(name or DEFAULT_TIMEZONE)).date()
 
 
+def local_zone() -> ZoneInfo:
+    name = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else None
+    return ZoneInfo(name or DEFAULT_TIMEZONE)
+
+
+def local_date(value: datetime) -> date:
+    """The county's calendar date of an aware time (a visit at 01:00 Beijing time on the
+    2nd is on the 2nd, though it is still the 1st in UTC)."""
+    return value.astimezone(local_zone()).date()
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores aware datetimes as UTC and always returns them aware (SQLite drops tzinfo)."""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
@@ -24,6 +27,17 @@ def select_locale() -> str:
         match = request.accept_languages.best_match(["zh", "en"])
         wanted = "en" if match == "en" else DEFAULT_LOCALE
     return wanted if wanted in supported else DEFAULT_LOCALE
+
+
+@contextmanager
+def speaking(locale: str | None) -> Iterator[None]:
+    """Translate in a recipient's language (their account's choice, Chinese by default)
+    while writing a message for them, in a request of someone else's or in a job."""
+    if locale not in current_app.config["LANGUAGES"]:
+        locale = DEFAULT_LOCALE
+    g.setdefault("_speaking", True)  # flask-babel's force_locale does nothing while g is empty
+    with force_locale(locale):
+        yield
 
 
 def html_lang(locale: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
@@ -22,10 +24,19 @@ class NavItem:
     roles: frozenset[Role]
     #: Also shown to visitors who are not signed in (public pages).
     anonymous: bool = False
+    #: A number shown beside the label (unread messages), a function of the signed-in user.
+    badge: Callable[[Any], int] | None = None
 
 
 ALL_ROLES = frozenset(Role)
 STAFF = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
+
+
+def _unread_messages(user) -> int:
+    from eldercare.notifications.operations import unread_count
+
+    return unread_count(user)
+
 
 #: Features append their entries here when they register (order is the menu order).
 NAV: list[NavItem] = [
@@ -35,9 +46,14 @@ NAV: list[NavItem] = [
     NavItem("people.links", _l("Family links"), STAFF),
     NavItem("facilities.index", _l("Facilities"), STAFF | {Role.OPERATOR}),
     NavItem("regions.index", _l("Regions"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
+    NavItem("visits.due", _l("Visits"), STAFF | {Role.VISITOR}),
+    NavItem("visits.coverage", _l("Visit coverage"), STAFF),
     NavItem("dashboard.beds", _l("Bed indicators"), STAFF),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     NavItem("auth.users", _l("Users"), frozenset({Role.ADMIN})),
+    NavItem("visits.policy", _l("Visit rules"), frozenset({Role.COUNTY_STAFF})),
+    NavItem("notifications.outbox", _l("Outbox"), frozenset({Role.ADMIN})),
+    NavItem("notifications.inbox", _l("Messages"), ALL_ROLES, badge=_unread_messages),
 ]
 
 

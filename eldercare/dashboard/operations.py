@@ -43,3 +43,8 @@ def region_in_scope(user, region_id: int) -> Region | None:
     if user.region is None or not user.region.contains(region):
         return None
     return region
+
+
+def county_choices(user) -> list[Region]:
+    """Counties whose settings ``user`` may open."""
+    return [r for r in region_choices(user) if r.level == Level.COUNTY.value]

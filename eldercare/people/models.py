@@ -192,7 +192,18 @@ class Person(TimestampMixin, db.Model):
                     stay.c.facility_id == user.facility_id, stay.c.discharged_on.is_(None)
                 )
             )
-        # Visitors see the people assigned to them: that arrives with the visits feature.
+        if role == Role.VISITOR:
+            # The people assigned to the visitor (the visits feature's tables, named here
+            # as plain tables so the registry does not depend on that feature).
+            target = sa.table("care_target", sa.column("id"), sa.column("person_id"))
+            assignment = sa.table(
+                "care_assignment", sa.column("target_id"), sa.column("visitor_id")
+            )
+            return cls.id.in_(
+                sa.select(target.c.person_id)
+                .join(assignment, assignment.c.target_id == target.c.id)
+                .where(assignment.c.visitor_id == user.id)
+            )
         return None
 
     def __repr__(self) -> str:

@@ -1,0 +1,23 @@
+"""Query strings of the inbox and the administrators' outbox, and the small action forms."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from eldercare.core.schemas import InputSchema, PageArgs, choice
+from eldercare.notifications.models import Channel, OutboxStatus
+
+
+class InboxQuery(PageArgs):
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class OutboxQuery(PageArgs):
+    status = choice(OutboxStatus)
+    channel = choice(Channel)
+
+
+class BackToSchema(InputSchema):
+    """An action form that returns to the page it was sent from (a path of this site)."""
+
+    next = fields.String(validate=validate.Length(max=500))

@@ -1,0 +1,249 @@
+"""Monthly visit rate (月探访率) by area, overdue counts, and the visit ledger (台账) export.
+
+The one definition of the rate: of the plans active at some time in the month (enrolled on
+or before its last day, not ended before its first), the share visited at least once in the
+month (county time). The target is 100%."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from openpyxl import Workbook
+
+from eldercare.auth.models import User
+from eldercare.core.db import local_today, local_zone, utcnow
+from eldercare.core.spreadsheets import append_row
+from eldercare.extensions import db
+from eldercare.people.models import Person
+from eldercare.regions.models import PREFIX_LENGTH, Level, Region
+from eldercare.visits.models import (
+    FINDING_CHOICES,
+    METHOD_LABELS,
+    TIER_LABELS,
+    CareTarget,
+    FollowUp,
+    Method,
+    Tier,
+    Visit,
+)
+
+TARGET_RATE = 1.0
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """First day of the month and first day of the next."""
+    first = month.replace(day=1)
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, nxt
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=local_zone()).astimezone(UTC)
+
+
+@dataclass
+class Rate:
+    region: Region | None
+    targets: int = 0
+    visited: int = 0
+    overdue: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.visited / self.targets if self.targets else None
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.rate is None else self.rate >= TARGET_RATE
+
+
+@dataclass
+class Coverage:
+    region: Region
+    month: date
+    total: Rate
+    by_subregion: list[Rate] = field(default_factory=list)
+    trend: list[tuple[date, float | None]] = field(default_factory=list)
+
+
+def _per_region(region: Region, month: date, scope) -> dict[str, tuple[int, int]]:
+    """(plans, visited plans) per person region code under ``region`` for a month."""
+    first, nxt = month_bounds(month)
+    visited = (
+        sa.select(Visit.id)
+        .where(
+            Visit.target_id == CareTarget.id,
+            Visit.visited_at >= _start(first),
+            Visit.visited_at < _start(nxt),
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        sa.select(
+            Region.code,
+            sa.func.count(CareTarget.id),
+            sa.func.count(CareTarget.id).filter(visited),
+        )
+        .join(Person, Person.id == CareTarget.person_id)
+        .join(Region, Region.id == Person.region_id)
+        .where(
+            scope,
+            Region.code.startswith(region.prefix, autoescape=True),
+            CareTarget.enrolled_on < nxt,
+            sa.or_(CareTarget.ended_on.is_(None), CareTarget.ended_on >= first),
+        )
+        .group_by(Region.code)
+    ).all()
+    return {code: (n, v) for code, n, v in rows}
+
+
+def _overdue(region: Region, scope) -> dict[str, int]:
+    today, now = local_today(), utcnow()
+    rows = db.session.execute(
+        sa.select(Region.code, sa.func.count(CareTarget.id))
+        .join(Person, Person.id == CareTarget.person_id)
+        .join(Region, Region.id == Person.region_id)
+        .where(
+            scope,
+            Region.code.startswith(region.prefix, autoescape=True),
+            CareTarget.active.is_(True),
+            sa.or_(
+                CareTarget.next_due_on < today,
+                sa.and_(CareTarget.urgent_due_at.is_not(None), CareTarget.urgent_due_at <= now),
+            ),
+        )
+        .group_by(Region.code)
+    ).all()
+    return dict(rows)
+
+
+def coverage(region: Region, month: date, scope, trend_months: int = 12) -> Coverage:
+    """The month's rate for ``region`` and each area one level below, and a trend."""
+    counts = _per_region(region, month, scope)
+    current = month_bounds(local_today())[0] == month_bounds(month)[0]
+    overdue = _overdue(region, scope) if current else {}
+    total = Rate(region)
+    children = list(region.children) if region.level != Level.VILLAGE.value else []
+    by_child = {child.prefix: Rate(child) for child in children}
+    width = PREFIX_LENGTH[Level(children[0].level)] if children else None
+    for code, (n, v) in counts.items():
+        total.targets += n
+        total.visited += v
+        if width and code[:width] in by_child:
+            by_child[code[:width]].targets += n
+            by_child[code[:width]].visited += v
+    for code, n in overdue.items():
+        total.overdue += n
+        if width and code[:width] in by_child:
+            by_child[code[:width]].overdue += n
+    rates = [r for r in by_child.values() if r.targets or r.overdue]
+    trend = []
+    first = month_bounds(month)[0]
+    for back in range(trend_months - 1, -1, -1):
+        y, m = divmod(first.year * 12 + first.month - 1 - back, 12)
+        point = date(y, m + 1, 1)
+        if point == first:
+            trend.append((point, total.rate))
+            continue
+        n = v = 0
+        for a, b in _per_region(region, point, scope).values():
+            n, v = n + a, v + b
+        trend.append((point, v / n if n else None))
+    return Coverage(region, first, total, rates, trend)
+
+
+LEDGER_COLUMNS = (
+    "探访时间",
+    "姓名",
+    "身份证号",
+    "村/社区",
+    "风险等级",
+    "探访方式",
+    "探访人",
+    "居住环境",
+    "健康状况",
+    "精神状态",
+    "家庭赡养",
+    "安全隐患",
+    "接受服务",
+    "需求转介",
+    "情况摘要",
+    "后续跟进",
+)
+
+
+def ledger_xlsx(region: Region, month: date, scope) -> tuple[str, int]:
+    """The month's visits under ``region`` as an .xlsx ledger (ID numbers masked, no health
+    notes or locations); returns (path, rows)."""
+    first, nxt = month_bounds(month)
+    tier = sa.func.coalesce(CareTarget.override_tier, CareTarget.computed_tier)
+    follow_ups = (
+        sa.select(sa.func.count(FollowUp.id)).where(FollowUp.visit_id == Visit.id).scalar_subquery()
+    )
+    stmt = (
+        sa.select(
+            Visit.visited_at,
+            Person.name,
+            Person.id_number_masked,
+            Region.name,
+            tier,
+            Visit.method,
+            User.display_name,
+            Visit.living_conditions,
+            Visit.health,
+            Visit.mood,
+            Visit.family_support,
+            Visit.safety_hazards,
+            Visit.services_received,
+            Visit.needs_referred,
+            Visit.summary,
+            follow_ups,
+        )
+        .join(CareTarget, CareTarget.id == Visit.target_id)
+        .join(Person, Person.id == CareTarget.person_id)
+        .join(Region, Region.id == Person.region_id)
+        .join(User, User.id == Visit.visitor_id)
+        .where(
+            scope,
+            Region.code.startswith(region.prefix, autoescape=True),
+            Visit.visited_at >= _start(first),
+            Visit.visited_at < _start(nxt),
+        )
+        .order_by(Visit.visited_at, Visit.id)
+    )
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet(_("Visit ledger"))
+    append_row(sheet, LEDGER_COLUMNS)
+    zone = local_zone()
+    n = 0
+    for r in db.session.execute(stmt.execution_options(yield_per=2000)):
+        append_row(
+            sheet,
+            [
+                r[0].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                r[1],
+                r[2],
+                r[3],
+                str(TIER_LABELS[Tier(r[4])]),
+                str(METHOD_LABELS[Method(r[5])]),
+                r[6],
+                str(FINDING_CHOICES["living_conditions"][r[7]]),
+                str(FINDING_CHOICES["health"][r[8]]),
+                str(FINDING_CHOICES["mood"][r[9]]),
+                str(FINDING_CHOICES["family_support"][r[10]]),
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+                r[15],
+            ],
+        )
+        n += 1
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
+    handle.close()
+    wb.save(handle.name)
+    return handle.name, n

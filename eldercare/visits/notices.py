@@ -1,0 +1,178 @@
+"""The messages of the visit feature, written in each recipient's language and put in the
+outbox with idempotency keys, so that a repeated or late run never sends twice."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
+
+from eldercare.core.i18n import speaking
+from eldercare.core.masking import mask_name
+from eldercare.notifications.operations import Notice, notify_many
+from eldercare.visits.models import CareTarget, MajorEvent, Tier
+
+#: Names listed in one digest or escalation message; the rest are counted.
+LIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class DueLine:
+    """One person in a digest, reminder or escalation (plain values: built set-based)."""
+
+    target_id: int
+    name: str
+    village: str
+    tier: str
+    next_due_on: date | None
+    overdue_days: int
+    urgent: bool
+
+
+def _tier(tier: str) -> str:
+    return {
+        Tier.HIGH.value: _("High risk"),
+        Tier.KEY.value: _("Key"),
+        Tier.GENERAL.value: _("General"),
+    }[tier]
+
+
+def _line(item: DueLine) -> str:
+    if item.urgent:
+        state = _("visit needed after a major event")
+    elif item.overdue_days > 0:
+        state = _("%(days)s days overdue", days=item.overdue_days)
+    else:
+        state = _("due %(date)s", date=item.next_due_on.isoformat())
+    return f"· {item.name}（{item.village}，{_tier(item.tier)}）{state}"
+
+
+def _listing(items: list[DueLine]) -> str:
+    lines = [_line(i) for i in items[:LIST_LIMIT]]
+    if len(items) > LIST_LIMIT:
+        lines.append(_("… and %(n)s more", n=len(items) - LIST_LIMIT))
+    return "\n".join(lines)
+
+
+def _link(endpoint: str, **values) -> str:
+    """A link inside the application, also from a scheduled job (no request there)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def digest(
+    recipients: dict[int, str | None], items_by_user: dict[int, list[DueLine]], today: date
+) -> list[Notice]:
+    """One morning digest per visitor with something due: key per visitor and day."""
+    notices = []
+    for user_id, items in items_by_user.items():
+        overdue = sum(1 for i in items if i.overdue_days > 0 or i.urgent)
+        with speaking(recipients.get(user_id)):
+            subject = _(
+                "Visits for %(date)s: %(overdue)s overdue, %(due)s due soon",
+                date=today.isoformat(),
+                overdue=overdue,
+                due=len(items) - overdue,
+            )
+            body = _listing(items)
+        notices.append(
+            Notice(
+                user_id=user_id,
+                key=f"visit-digest:{user_id}:{today.isoformat()}",
+                subject=subject,
+                body=body,
+                link=_link("visits.due"),
+            )
+        )
+    return notices
+
+
+def overdue(recipients: dict[int, str | None], pairs: Iterable[tuple[int, DueLine]]) -> list:
+    """One reminder per visitor, plan and missed due date (or missed event deadline)."""
+    notices = []
+    for user_id, item in pairs:
+        marker = f"event-{item.next_due_on}" if item.urgent else f"{item.next_due_on}"
+        with speaking(recipients.get(user_id)):
+            if item.urgent:
+                subject = _("Overdue: visit %(name)s after the major event", name=item.name)
+            else:
+                subject = _("Overdue visit: %(name)s", name=item.name)
+            body = _line(item)
+        notices.append(
+            Notice(
+                user_id=user_id,
+                key=f"visit-overdue:{item.target_id}:{marker}:{user_id}",
+                subject=subject,
+                body=body,
+                link=_link("visits.target", target_id=item.target_id),
+            )
+        )
+    return notices
+
+
+def escalation(
+    recipients: dict[int, str | None], items_by_user: dict[int, list[DueLine]], today: date
+) -> list[Notice]:
+    """Township staff hear of the plans newly overdue past the county's limit; the key
+    names the plans, so a second run the same day with new plans sends a second message."""
+    notices = []
+    for user_id, items in items_by_user.items():
+        ids = ",".join(str(i.target_id) for i in sorted(items, key=lambda i: i.target_id))
+        digest_of_ids = hashlib.sha256(ids.encode()).hexdigest()[:16]
+        with speaking(recipients.get(user_id)):
+            subject = _("Escalated: %(n)s overdue visits in your area", n=len(items))
+            body = _listing(items)
+        notices.append(
+            Notice(
+                user_id=user_id,
+                key=f"visit-escalation:{user_id}:{today.isoformat()}:{digest_of_ids}",
+                subject=subject,
+                body=body,
+                link=_link("visits.targets", status="overdue"),
+            )
+        )
+    return notices
+
+
+def event_reported(target: CareTarget, event: MajorEvent) -> int:
+    """Tell every assigned visitor at once that a visit is needed within hours."""
+    name = mask_name(target.person.name)
+    notices = []
+    for visitor in target.visitors:
+        with speaking(visitor.locale):
+            subject = _("Major event: visit %(name)s by %(time)s", name=name, time=_due(event))
+            body = _(
+                "%(kind)s reported for %(name)s. A visit is needed by %(time)s.",
+                kind=event.kind_label,
+                name=name,
+                time=_due(event),
+            )
+        notices.append(
+            Notice(
+                user_id=visitor.id,
+                key=f"visit-event:{event.id}:{visitor.id}",
+                subject=subject,
+                body=body,
+                link=_link("visits.target", target_id=target.id),
+            )
+        )
+    return notify_many(notices)
+
+
+def _due(event: MajorEvent) -> str:
+    from eldercare.core.templating import local_time
+
+    return local_time(event.visit_due_at)
+
+
+def group(pairs: Iterable[tuple[int, DueLine]]) -> dict[int, list[DueLine]]:
+    out: dict[int, list[DueLine]] = defaultdict(list)
+    for user_id, item in pairs:
+        out[user_id].append(item)
+    return out

@@ -1,0 +1,867 @@
+"""Visit care: enrol people, compute their tier and next due visit, record visits, events and
+follow-ups; lists of who is due, monthly coverage and the visit ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from eldercare.auth.models import User
+from eldercare.core import audit, resident_id
+from eldercare.core.db import local_date, local_today, local_zone, utcnow
+from eldercare.core.errors import AppError, Conflict, Invalid
+from eldercare.core.permissions import STAFF_ROLES, Role, is_visible, role_of, scope_clause
+from eldercare.extensions import db
+from eldercare.people.models import AbilityAssessment, Person
+from eldercare.regions.models import Level, Region
+from eldercare.visits.models import (
+    CareAssignment,
+    CareTarget,
+    Category,
+    DueStatus,
+    FollowUp,
+    MajorEvent,
+    Tier,
+    Visit,
+    VisitPolicy,
+    ability_at_least,
+)
+
+#: Roles that manage care targets (enrol, assign, override, end) inside their area.
+MANAGERS = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
+VISIT_FIELDS = (
+    "method",
+    "living_conditions",
+    "health",
+    "mood",
+    "family_support",
+    "safety_hazards",
+    "services_received",
+    "needs_referred",
+    "summary",
+)
+
+
+# --- policy and tier ------------------------------------------------------------------------
+
+
+def county_of(region: Region) -> Region:
+    """The county (县/区) a township or village belongs to."""
+    node = region
+    while node is not None and node.level != Level.COUNTY.value:
+        node = node.parent
+    if node is None:
+        raise Invalid(_l("This place belongs to no county."))
+    return node
+
+
+def policy_for(county_id: int) -> VisitPolicy:
+    """The county's saved policy, or the defaults when it has none."""
+    saved = db.session.scalar(sa.select(VisitPolicy).where(VisitPolicy.region_id == county_id))
+    return saved if saved is not None else VisitPolicy.defaults(county_id)
+
+
+def categories_of(person: Person, ability: str | None = None) -> list[str]:
+    """Covered categories the registry already shows for a person."""
+    found = [
+        c.value
+        for c in (
+            Category.LIVES_ALONE,
+            Category.EMPTY_NEST,
+            Category.LEFT_BEHIND,
+            Category.SPECIAL_FAMILY,
+        )
+        if getattr(person, c.value)
+    ]
+    if ability_at_least(ability, "moderate"):
+        found.append(Category.DISABLED.value)
+    return found
+
+
+def compute_tier(
+    person: Person, ability: str | None, categories: Iterable[str], policy: VisitPolicy, on: date
+) -> str:
+    """The tier the county's rules give a person's data.
+
+    High: aged ``high_risk_age`` or more and living alone, empty-nest or left behind, or
+    ability at or below ``high_ability_level``. Key: ability at or below
+    ``key_ability_level``, disabled or severely handicapped, dispersed 特困 support, or a
+    family-planning special family. General: everyone else covered."""
+    categories = set(categories)
+    alone = categories & {
+        Category.LIVES_ALONE.value,
+        Category.EMPTY_NEST.value,
+        Category.LEFT_BEHIND.value,
+    }
+    if person.age_on(on) >= policy.high_risk_age and alone:
+        return Tier.HIGH.value
+    if ability_at_least(ability, policy.high_ability_level):
+        return Tier.HIGH.value
+    if (
+        ability_at_least(ability, policy.key_ability_level)
+        or categories
+        & {
+            Category.DISABLED.value,
+            Category.SEVERELY_HANDICAPPED.value,
+            Category.SPECIAL_FAMILY.value,
+        }
+        or person.economic_status == "tekun_dispersed"
+    ):
+        return Tier.KEY.value
+    return Tier.GENERAL.value
+
+
+def current_ability(person_id: int) -> str | None:
+    return db.session.scalar(
+        sa.select(AbilityAssessment.level)
+        .where(AbilityAssessment.person_id == person_id)
+        .order_by(AbilityAssessment.assessed_on.desc(), AbilityAssessment.id.desc())
+        .limit(1)
+    )
+
+
+def due_dates(
+    target: CareTarget, policy: VisitPolicy, last_visit_at: datetime | None
+) -> date | None:
+    """Next regular visit: the interval of the tier after the last visit, or the first
+    visit's allowance after enrolment (never later than one interval)."""
+    interval = policy.interval_days(target.tier)
+    if last_visit_at is not None:
+        return local_date(last_visit_at) + timedelta(days=interval)
+    return target.enrolled_on + timedelta(days=min(policy.first_visit_days, interval))
+
+
+def refresh_due(target: CareTarget, policy: VisitPolicy | None = None) -> CareTarget:
+    """Recompute the stored due dates from the visits, the tier and open major events.
+    Called by every operation that changes one of them, so the status is always right."""
+    policy = policy or policy_for(target.county_id)
+    db.session.flush()
+    target.last_visit_at = db.session.scalar(
+        sa.select(sa.func.max(Visit.visited_at)).where(Visit.target_id == target.id)
+    )
+    if not target.active:
+        target.next_due_on = None
+        target.urgent_due_at = None
+        return target
+    target.next_due_on = due_dates(target, policy, target.last_visit_at)
+    target.urgent_due_at = db.session.scalar(
+        sa.select(sa.func.min(MajorEvent.visit_due_at)).where(
+            MajorEvent.target_id == target.id, MajorEvent.answered_by_visit_id.is_(None)
+        )
+    )
+    return target
+
+
+def recompute_tier(target: CareTarget, by=None, on: date | None = None) -> bool:
+    """Apply the county rules to the person's current data; refresh the due date when the
+    computed tier changed. True when it changed."""
+    on = on or local_today()
+    policy = policy_for(target.county_id)
+    ability = current_ability(target.person_id)
+    computed = compute_tier(target.person, ability, target.categories or [], policy, on)
+    if computed == target.computed_tier:
+        return False
+    before = target.computed_tier
+    target.computed_tier = computed
+    refresh_due(target, policy)
+    audit.record(
+        "care_target.tier_recomputed",
+        target,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={"computed_tier": [before, computed]},
+    )
+    return True
+
+
+def person_changed(person: Person, by=None) -> None:
+    """The registry changed a person (flags, ability, death): keep the visit plan in step."""
+    target = db.session.scalar(sa.select(CareTarget).where(CareTarget.person_id == person.id))
+    if target is None or not target.active:
+        return
+    if person.death_date is not None:
+        end_target(target, "death", person.death_date, by, check=False)
+        return
+    recompute_tier(target, by)
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+
+def can_manage(user, target: CareTarget | None = None) -> bool:
+    if role_of(user) not in MANAGERS:
+        return False
+    return target is None or is_visible(target, user)
+
+
+def _require_manager(user, target: CareTarget | None = None) -> None:
+    if not can_manage(user, target):
+        raise AppError(403, _l("You do not have permission to do this."))
+
+
+def is_assigned(user, target: CareTarget) -> bool:
+    return any(a.visitor_id == user.id for a in target.assignments)
+
+
+def can_record(user, target: CareTarget) -> bool:
+    """The assigned visitors, and staff of the area (who also make phone visits)."""
+    role = role_of(user)
+    if role == Role.VISITOR:
+        return is_assigned(user, target)
+    return role in MANAGERS and is_visible(target, user)
+
+
+# --- enrolment, tier override, assignment, end -----------------------------------------------
+
+
+def _snapshot(target: CareTarget) -> dict:
+    return {
+        "tier": target.tier,
+        "computed_tier": target.computed_tier,
+        "override_tier": target.override_tier,
+        "categories": ",".join(target.categories or []),
+        "active": target.active,
+        "next_due_on": target.next_due_on,
+    }
+
+
+def enrol(person: Person, by, categories: Iterable[str] = (), on: date | None = None) -> CareTarget:
+    """Enrol a registered person for regular visits (again, if an earlier plan ended)."""
+    _require_manager(by)
+    if not is_visible(person, by):
+        raise Invalid(errors={"person_id": [_l("This person is outside your area.")]})
+    if person.death_date is not None:
+        raise Conflict(_l("This person has died."))
+    on = on or local_today()
+    ability = current_ability(person.id)
+    chosen = sorted(set(categories_of(person, ability)) | set(categories))
+    if not chosen:
+        raise Invalid(
+            errors={
+                "categories": [
+                    _l(
+                        "The person is in no covered category: living alone, empty nest, left "
+                        "behind, disabled, severely handicapped or a special family."
+                    )
+                ]
+            }
+        )
+    county = county_of(person.region)
+    policy = policy_for(county.id)
+    target = db.session.scalar(
+        sa.select(CareTarget).where(CareTarget.person_id == person.id).with_for_update()
+    )
+    if target is not None and target.active:
+        raise Conflict(_l("This person is already visited regularly."))
+    before = _snapshot(target) if target is not None else {}
+    if target is None:
+        target = CareTarget(person_id=person.id, person=person)
+        db.session.add(target)
+    target.county_id = county.id
+    target.categories = chosen
+    target.computed_tier = compute_tier(person, ability, chosen, policy, on)
+    target.enrolled_on = on
+    target.enrolled_by_id = by.id
+    target.active = True
+    target.ended_on = None
+    target.end_reason = None
+    db.session.flush()
+    refresh_due(target, policy)
+    audit.record(
+        "care_target.enrolled",
+        target,
+        actor=by,
+        region_id=person.region_id,
+        changes=audit.changes_between(before, _snapshot(target)),
+    )
+    return target
+
+
+def candidates(user, region: Region | None = None) -> sa.Select:
+    """Living people of the user's area in a covered category who are not visited yet."""
+    ability = (
+        sa.select(AbilityAssessment.level)
+        .where(AbilityAssessment.person_id == Person.id)
+        .order_by(AbilityAssessment.assessed_on.desc(), AbilityAssessment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    covered = sa.or_(
+        Person.lives_alone,
+        Person.empty_nest,
+        Person.left_behind,
+        Person.special_family,
+        ability.in_(["moderate", "severe", "total"]),
+    )
+    active_targets = sa.select(CareTarget.person_id).where(CareTarget.active.is_(True))
+    stmt = (
+        sa.select(Person)
+        .where(
+            scope_clause(Person, user),
+            Person.death_date.is_(None),
+            covered,
+            Person.id.not_in(active_targets),
+        )
+        .order_by(Person.region_id, Person.name, Person.id)
+    )
+    if region is not None:
+        stmt = stmt.where(Person.region_id.in_(Region.subtree_ids(region)))
+    return stmt
+
+
+def set_override(target: CareTarget, tier: str | None, reason: str, by) -> CareTarget:
+    _require_manager(by, target)
+    if tier and not reason:
+        raise Invalid(errors={"reason": [_l("Say why the tier differs from the computed one.")]})
+    before = _snapshot(target)
+    target.override_tier = tier or None
+    target.override_reason = reason if tier else ""
+    target.override_by_id = by.id if tier else None
+    target.override_at = utcnow() if tier else None
+    refresh_due(target)
+    audit.record(
+        "care_target.tier_overridden" if tier else "care_target.override_cleared",
+        target,
+        actor=by,
+        region_id=target.person.region_id,
+        changes=audit.changes_between(before, _snapshot(target)),
+        note=reason,
+    )
+    return target
+
+
+def assignable_visitors(target: CareTarget, by) -> list[User]:
+    """Active visitor accounts of the person's county inside the acting user's area."""
+    area = by.region if by.region is not None else target.county
+    county = target.county
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Region, Region.id == User.region_id)
+            .where(
+                User.role == Role.VISITOR.value,
+                User.active.is_(True),
+                Region.code.startswith(area.prefix, autoescape=True),
+                Region.code.startswith(county.prefix, autoescape=True),
+            )
+            .order_by(User.display_name, User.id)
+        )
+    )
+
+
+def assign(target: CareTarget, visitor: User, by) -> CareAssignment:
+    _require_manager(by, target)
+    if not target.active:
+        raise Conflict(_l("This person is no longer visited."))
+    if visitor.id not in {v.id for v in assignable_visitors(target, by)}:
+        raise Invalid(errors={"visitor_id": [_l("Choose a visitor of this area.")]})
+    if is_assigned(visitor, target):
+        raise Conflict(_l("This visitor is already assigned."))
+    assignment = CareAssignment(target=target, visitor_id=visitor.id, assigned_by_id=by.id)
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record(
+        "care_target.visitor_assigned",
+        target,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={"visitor": [None, visitor.username]},
+    )
+    return assignment
+
+
+def unassign(target: CareTarget, visitor: User, by) -> None:
+    _require_manager(by, target)
+    assignment = next((a for a in target.assignments if a.visitor_id == visitor.id), None)
+    if assignment is None:
+        raise Conflict(_l("This visitor is not assigned."))
+    target.assignments.remove(assignment)
+    db.session.flush()
+    audit.record(
+        "care_target.visitor_unassigned",
+        target,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={"visitor": [visitor.username, None]},
+    )
+
+
+def end_target(target: CareTarget, reason: str, on: date, by, check: bool = True) -> CareTarget:
+    """Stop regular visits (death, moved away, ...); the history stays."""
+    if check:
+        _require_manager(by, target)
+    if not target.active:
+        raise Conflict(_l("This person is no longer visited."))
+    if on < target.enrolled_on:
+        raise Invalid(errors={"ended_on": [_l("The date is before the enrolment.")]})
+    before = _snapshot(target)
+    target.active = False
+    target.ended_on = on
+    target.end_reason = reason
+    refresh_due(target)
+    audit.record(
+        "care_target.ended",
+        target,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={**audit.changes_between(before, _snapshot(target)), "end_reason": [None, reason]},
+    )
+    return target
+
+
+def end_departed(today: date | None = None) -> int:
+    """End the plans of people the registry now records as dead (the registry may learn of a
+    death from funeral or household data, without passing through this feature)."""
+    rows = db.session.scalars(
+        sa.select(CareTarget)
+        .join(Person, Person.id == CareTarget.person_id)
+        .where(CareTarget.active.is_(True), Person.death_date.is_not(None))
+        .options(joinedload(CareTarget.person))
+    ).all()
+    for target in rows:
+        end_target(target, "death", max(target.person.death_date, target.enrolled_on), None, False)
+    return len(rows)
+
+
+# --- visits, events, follow-ups ---------------------------------------------------------------
+
+
+def lock_target(target_id: int) -> CareTarget:
+    """Serialise changes to one target's visit plan (two visitors recording at once)."""
+    target = db.session.scalar(
+        sa.select(CareTarget).where(CareTarget.id == target_id).with_for_update()
+    )
+    if target is None:
+        raise AppError(404)
+    return target
+
+
+def record_visit(target: CareTarget, data: dict, by) -> tuple[Visit, bool]:
+    """Record a visit; returns (visit, created). A form sent again with the same client
+    token (lost signal, signing in again) returns the visit already recorded."""
+    if not can_record(by, target):
+        raise AppError(403, _l("You do not have permission to do this."))
+    token = data.get("client_token")
+    if token:
+        earlier = db.session.scalar(sa.select(Visit).where(Visit.client_token == token))
+        if earlier is not None:
+            if earlier.target_id != target.id or earlier.visitor_id != by.id:
+                raise Conflict(_l("This form was already used for another visit."))
+            return earlier, False
+    target = lock_target(target.id)
+    if not target.active:
+        raise Conflict(_l("This person is no longer visited."))
+    visited_at = data["visited_at"].astimezone(UTC)
+    if local_date(visited_at) < target.enrolled_on:
+        raise Invalid(errors={"visited_at": [_l("The date is before the enrolment.")]})
+    visit = Visit(
+        target_id=target.id,
+        visitor_id=by.id,
+        visited_at=visited_at,
+        health_notes=data.get("health_notes") or None,
+        location_text=data.get("location_text") or None,
+        client_token=token,
+        **{name: data.get(name, "") for name in VISIT_FIELDS},
+    )
+    db.session.add(visit)
+    db.session.flush()
+    if data.get("follow_up"):
+        add_follow_up(
+            visit,
+            data["follow_up"],
+            data.get("follow_up_due_on") or local_today() + timedelta(days=7),
+            by,
+        )
+    # A visit after a major event answers it.
+    for event in db.session.scalars(
+        sa.select(MajorEvent).where(
+            MajorEvent.target_id == target.id,
+            MajorEvent.answered_by_visit_id.is_(None),
+            MajorEvent.occurred_at <= visited_at,
+        )
+    ):
+        event.answered_by_visit_id = visit.id
+    refresh_due(target)
+    audit.record(
+        "visit.recorded",
+        visit,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={
+            "visited_at": [None, visited_at],
+            "method": [None, visit.method],
+            "next_due_on": [None, target.next_due_on],
+        },
+    )
+    return visit, True
+
+
+def add_follow_up(visit: Visit, problem: str, due_on: date, by) -> FollowUp:
+    """A problem found on a visit: assigned to the township staff of the person's area
+    when there is one, else to whoever found it."""
+    target = visit.target
+    owner = township_staff_of(target.person.region)
+    follow_up = FollowUp(
+        visit_id=visit.id,
+        target_id=target.id,
+        problem=problem,
+        assigned_to_id=(owner[0].id if owner else by.id),
+        due_on=due_on,
+    )
+    db.session.add(follow_up)
+    db.session.flush()
+    audit.record(
+        "follow_up.opened",
+        follow_up,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={"due_on": [None, due_on]},
+    )
+    return follow_up
+
+
+def close_follow_up(follow_up: FollowUp, resolution: str, by) -> FollowUp:
+    # The person's visitors may close it too: they often settle it on the next visit.
+    if not (can_record(by, follow_up.target) or follow_up.assigned_to_id == by.id):
+        raise AppError(403, _l("You do not have permission to do this."))
+    if follow_up.closed_at is not None:
+        raise Conflict(_l("This follow-up is already closed."))
+    follow_up.closed_at = utcnow()
+    follow_up.closed_by_id = by.id
+    follow_up.resolution = resolution
+    db.session.flush()
+    audit.record(
+        "follow_up.closed",
+        follow_up,
+        actor=by,
+        region_id=follow_up.target.person.region_id,
+        changes={"closed_at": [None, follow_up.closed_at]},
+    )
+    return follow_up
+
+
+def report_event(target: CareTarget, data: dict, by) -> MajorEvent:
+    """A major event: a visit is due within the policy's hours, and the assigned visitors are
+    told at once (through the outbox, in this same transaction)."""
+    if not can_record(by, target):
+        raise AppError(403, _l("You do not have permission to do this."))
+    target = lock_target(target.id)
+    if not target.active:
+        raise Conflict(_l("This person is no longer visited."))
+    policy = policy_for(target.county_id)
+    occurred_at = data["occurred_at"].astimezone(UTC)
+    event = MajorEvent(
+        target_id=target.id,
+        kind=data["kind"],
+        occurred_at=occurred_at,
+        visit_due_at=occurred_at + timedelta(hours=policy.event_visit_hours),
+        note=data.get("note", ""),
+        reported_by_id=by.id,
+    )
+    db.session.add(event)
+    db.session.flush()
+    refresh_due(target, policy)
+    audit.record(
+        "visit_event.reported",
+        event,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={"kind": [None, event.kind], "visit_due_at": [None, event.visit_due_at]},
+    )
+    from eldercare.visits import notices
+
+    notices.event_reported(target, event)
+    return event
+
+
+# --- policy ---------------------------------------------------------------------------------
+
+
+def save_policy(county: Region, data: dict, by) -> VisitPolicy:
+    """Change a county's rules; every active plan of the county is recomputed at once."""
+    if role_of(by) not in (Role.ADMIN, Role.COUNTY_STAFF) or not is_visible(county, by):
+        raise AppError(403, _l("You do not have permission to do this."))
+    if county.level != Level.COUNTY.value:
+        raise Invalid(_l("Visit rules are set per county."))
+    policy = db.session.scalar(
+        sa.select(VisitPolicy).where(VisitPolicy.region_id == county.id).with_for_update()
+    )
+    before = {}
+    if policy is None:
+        policy = VisitPolicy.defaults(county.id)
+        db.session.add(policy)
+    else:
+        before = {k: getattr(policy, k) for k in data}
+    for key, value in data.items():
+        setattr(policy, key, value)
+    policy.updated_by_id = by.id
+    db.session.flush()
+    changed = recompute_county(county.id, policy)
+    audit.record(
+        "visit_policy.saved",
+        policy,
+        actor=by,
+        region_id=county.id,
+        changes=audit.changes_between(before, {k: getattr(policy, k) for k in data}),
+        note=str(changed),
+    )
+    return policy
+
+
+def recompute_county(county_id: int, policy: VisitPolicy | None = None, on=None) -> int:
+    """Recompute tier and due date of every active plan of a county; returns how many
+    plans changed."""
+    policy = policy or policy_for(county_id)
+    on = on or local_today()
+    targets = db.session.scalars(
+        sa.select(CareTarget)
+        .where(CareTarget.county_id == county_id, CareTarget.active.is_(True))
+        .options(joinedload(CareTarget.person))
+    ).all()
+    abilities = _abilities([t.person_id for t in targets])
+    changed = 0
+    for target in targets:
+        before = (target.computed_tier, target.next_due_on)
+        target.computed_tier = compute_tier(
+            target.person, abilities.get(target.person_id), target.categories or [], policy, on
+        )
+        target.next_due_on = due_dates(target, policy, target.last_visit_at)
+        changed += before != (target.computed_tier, target.next_due_on)
+    db.session.flush()
+    return changed
+
+
+def _abilities(person_ids: list[int]) -> dict[int, str]:
+    """Each person's newest assessment level, in chunks of one query each."""
+    out: dict[int, str] = {}
+    for start in range(0, len(person_ids), 5000):
+        chunk = person_ids[start : start + 5000]
+        ranked = (
+            sa.select(
+                AbilityAssessment.person_id,
+                AbilityAssessment.level,
+                sa.func.row_number()
+                .over(
+                    partition_by=AbilityAssessment.person_id,
+                    order_by=(AbilityAssessment.assessed_on.desc(), AbilityAssessment.id.desc()),
+                )
+                .label("rank"),
+            )
+            .where(AbilityAssessment.person_id.in_(chunk))
+            .subquery()
+        )
+        out.update(
+            db.session.execute(
+                sa.select(ranked.c.person_id, ranked.c.level).where(ranked.c.rank == 1)
+            ).all()
+        )
+    return out
+
+
+def recompute_all_tiers(on: date | None = None) -> int:
+    """Daily: ages cross thresholds with time (turning 80); recompute every county."""
+    counties = db.session.scalars(
+        sa.select(CareTarget.county_id).where(CareTarget.active.is_(True)).distinct()
+    ).all()
+    return sum(recompute_county(county_id, on=on) for county_id in counties)
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def township_staff_of(region: Region) -> list[User]:
+    """Active township staff of the township a village or township belongs to."""
+    node = region
+    while node is not None and node.level not in (Level.TOWNSHIP.value, Level.COUNTY.value):
+        node = node.parent
+    if node is None or node.level != Level.TOWNSHIP.value:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.role == Role.TOWNSHIP_STAFF.value,
+                User.active.is_(True),
+                User.region_id == node.id,
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def due_condition(today: date, now: datetime, soon_days: int):
+    """SQL for a plan whose visit is overdue or falls due within ``soon_days``."""
+    return sa.and_(
+        CareTarget.active.is_(True),
+        sa.or_(
+            CareTarget.next_due_on <= today + timedelta(days=soon_days),
+            CareTarget.urgent_due_at.is_not(None),
+        ),
+    )
+
+
+def status_condition(status: str, today: date, now: datetime, soon_days: int):
+    """SQL for one due status, the same as ``CareTarget.status_on`` (NULLs made explicit so
+    that a negation never drops a row)."""
+    overdue = sa.or_(
+        CareTarget.next_due_on < today,
+        sa.and_(CareTarget.urgent_due_at.is_not(None), CareTarget.urgent_due_at <= now),
+    )
+    visited_today = sa.and_(
+        CareTarget.last_visit_at.is_not(None), CareTarget.last_visit_at >= day_start(today)
+    )
+    soon = sa.or_(
+        CareTarget.next_due_on <= today + timedelta(days=soon_days),
+        CareTarget.urgent_due_at.is_not(None),
+    )
+    active = sa.and_(CareTarget.active.is_(True), CareTarget.next_due_on.is_not(None))
+    if status == DueStatus.OVERDUE:
+        return sa.and_(active, overdue)
+    if status == DueStatus.DONE:
+        return sa.and_(active, sa.not_(overdue), visited_today)
+    if status == DueStatus.DUE:
+        return sa.and_(active, sa.not_(overdue), sa.not_(visited_today), soon)
+    return sa.and_(active, sa.not_(overdue), sa.not_(visited_today), sa.not_(soon))
+
+
+def day_start(day: date) -> datetime:
+    """00:00 of a county day, as aware UTC."""
+    return datetime.combine(day, time.min, tzinfo=local_zone()).astimezone(UTC)
+
+
+@dataclass
+class DueList:
+    overdue: list[CareTarget]
+    due: list[CareTarget]
+    done: list[CareTarget]
+
+
+def due_list(user, today: date | None = None, now: datetime | None = None) -> DueList:
+    """A visitor's (or staff's) "today and overdue": overdue first (the longest waiting at
+    the top), then due soon, then those visited today."""
+    today = today or local_today()
+    now = now or utcnow()
+    soon = _soon_days_for(user)
+    rows = db.session.scalars(
+        sa.select(CareTarget)
+        .where(
+            scope_clause(CareTarget, user),
+            CareTarget.active.is_(True),
+            sa.or_(
+                due_condition(today, now, soon),
+                CareTarget.last_visit_at >= day_start(today),
+            ),
+        )
+        .options(joinedload(CareTarget.person).joinedload(Person.region))
+        .order_by(
+            CareTarget.urgent_due_at.asc().nulls_last(), CareTarget.next_due_on, CareTarget.id
+        )
+        .limit(500)
+    ).all()
+    out = DueList([], [], [])
+    for target in rows:
+        status = target.status_on(today, now, soon)
+        {
+            DueStatus.OVERDUE.value: out.overdue,
+            DueStatus.DUE.value: out.due,
+            DueStatus.DONE.value: out.done,
+        }.get(status, []).append(target)
+    return out
+
+
+def _soon_days_for(user) -> int:
+    region = user.region
+    if region is not None and region.level in ("county", "township", "village"):
+        return policy_for(county_of(region).id).due_soon_days
+    return VisitPolicy.defaults().due_soon_days
+
+
+def search_targets(user, args: dict, today: date | None = None) -> sa.Select:
+    today = today or local_today()
+    now = utcnow()
+    stmt = (
+        sa.select(CareTarget)
+        .join(Person, Person.id == CareTarget.person_id)
+        .where(scope_clause(CareTarget, user))
+        .options(
+            joinedload(CareTarget.person).joinedload(Person.region),
+            selectinload(CareTarget.assignments).joinedload(CareAssignment.visitor),
+        )
+    )
+    if not args.get("include_ended"):
+        stmt = stmt.where(CareTarget.active.is_(True))
+    if args.get("status"):
+        stmt = stmt.where(status_condition(args["status"], today, now, _soon_days_for(user)))
+    if args.get("tier"):
+        tier = sa.func.coalesce(CareTarget.override_tier, CareTarget.computed_tier)
+        stmt = stmt.where(tier == args["tier"])
+    if args.get("region_id"):
+        region = db.session.get(Region, args["region_id"])
+        if region is not None:
+            stmt = stmt.where(Person.region_id.in_(Region.subtree_ids(region)))
+    if args.get("visitor_id"):
+        stmt = stmt.where(
+            CareTarget.assignments.any(CareAssignment.visitor_id == args["visitor_id"])
+        )
+    if args.get("unassigned"):
+        stmt = stmt.where(~CareTarget.assignments.any())
+    if args.get("q"):
+        stmt = stmt.where(Person.name.contains(args["q"], autoescape=True))
+    return stmt.order_by(CareTarget.next_due_on.asc().nulls_last(), CareTarget.id)
+
+
+def visits_of(target: CareTarget, limit: int = 100) -> list[Visit]:
+    return list(
+        db.session.scalars(
+            sa.select(Visit)
+            .where(Visit.target_id == target.id)
+            .options(joinedload(Visit.visitor), selectinload(Visit.follow_ups))
+            .order_by(Visit.visited_at.desc(), Visit.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def events_of(target: CareTarget) -> list[MajorEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(MajorEvent)
+            .where(MajorEvent.target_id == target.id)
+            .order_by(MajorEvent.occurred_at.desc())
+        )
+    )
+
+
+def open_follow_ups(user, target: CareTarget | None = None) -> list[FollowUp]:
+    stmt = (
+        sa.select(FollowUp)
+        .where(scope_clause(FollowUp, user), FollowUp.closed_at.is_(None))
+        .options(joinedload(FollowUp.target).joinedload(CareTarget.person))
+        .order_by(FollowUp.due_on, FollowUp.id)
+    )
+    if target is not None:
+        stmt = stmt.where(FollowUp.target_id == target.id)
+    elif role_of(user) not in STAFF_ROLES | {Role.ADMIN}:
+        stmt = stmt.where(FollowUp.assigned_to_id == user.id)
+    return list(db.session.scalars(stmt.limit(200)))
+
+
+def age_of(person: Person, today: date) -> int:
+    return resident_id.age_on(person.birth_date, today)
+
+
+def visitors_in_area(user) -> list[User]:
+    """Active visitor accounts inside the user's area (all of them for admins)."""
+    stmt = sa.select(User).where(User.role == Role.VISITOR.value, User.active.is_(True))
+    if user.region is not None:
+        stmt = stmt.join(Region, Region.id == User.region_id).where(
+            Region.code.startswith(user.region.prefix, autoescape=True)
+        )
+    elif role_of(user) != Role.ADMIN:
+        return []
+    return list(db.session.scalars(stmt.order_by(User.display_name, User.id).limit(500)))

@@ -1,0 +1,27 @@
+"""Jobs for the scheduler's tests: each run of ``append_line`` appends "pid now" to the file
+named by $SCHEDULER_TEST_OUTPUT, so a test can tell which process ran it, and with what time."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from eldercare.scheduler import Job
+from tests.builders import build_region
+
+#: A province code no other test uses: the row the failing job writes before it fails.
+ROLLED_BACK_REGION = "650000000000"
+
+
+def append_line(now: datetime) -> int:
+    with open(os.environ["SCHEDULER_TEST_OUTPUT"], "a", encoding="utf-8") as output:
+        output.write(f"{os.getpid()} {now.isoformat()}\n")
+    return 1
+
+
+def write_then_fail(now: datetime) -> int:
+    build_region(ROLLED_BACK_REGION, "回滚")
+    raise RuntimeError("the job broke")
+
+
+JOBS = [Job("append-line", "tests.scheduler.jobs:append_line", "interval", when=1)]

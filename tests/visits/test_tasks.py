@@ -1,0 +1,175 @@
+"""The scheduler's visit jobs on a simulated clock: the morning digest lists exactly what is
+due, each reminder and escalation is put in the outbox once, and a scheduler that was down for
+days catches up once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from eldercare.core.db import local_today
+from eldercare.extensions import db
+from eldercare.notifications.models import OutboxMessage
+from eldercare.visits import operations as ops
+from eldercare.visits import tasks
+from tests.builders import build_person, build_user
+from tests.visits.helpers import BEIJING, admin, at, build_target, record
+
+TODAY = local_today()
+
+
+def morning(day, hour=7, minute=30) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=BEIJING).astimezone(UTC)
+
+
+def inapp(user, prefix: str) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            db.select(OutboxMessage)
+            .where(
+                OutboxMessage.user_id == user.id,
+                OutboxMessage.channel == "inapp",
+                OutboxMessage.idempotency_key.startswith(prefix),
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+@pytest.fixture
+def plans(world):
+    """Three people of one visitor: overdue, due in two days, due in a month; and one of
+    another visitor."""
+    visitor = world.user("visitor")
+    start = TODAY - timedelta(days=200)
+
+    def plan(name, last_visit_days_ago, visitors=(visitor,)):
+        person = build_person(world.village_a, name=name, born=TODAY.replace(year=1955))
+        person.lives_alone = True
+        target = build_target(person, list(visitors), enrolled_on=start)  # general: 90 days
+        record(target, admin(), at(TODAY - timedelta(days=last_visit_days_ago)))
+        return target
+
+    other = build_user("visitor", world.village_a)
+    return {
+        "visitor": visitor,
+        "other": other,
+        "overdue": plan("王秀兰", 95),
+        "soon": plan("刘桂芳", 88),
+        "later": plan("陈玉兰", 30),
+        "elsewhere": plan("孙淑珍", 95, visitors=(other,)),
+    }
+
+
+def test_digest_lists_exactly_the_visits_due(plans):
+    sent = tasks.send_daily_digests(morning(TODAY))
+    assert sent >= 2  # one per visitor at least (in-app, plus e-mail when they have one)
+    [digest] = inapp(plans["visitor"], "visit-digest:")
+    assert "1" in digest.subject
+    assert "王*兰" in digest.body and "刘*芳" in digest.body
+    assert "陈*兰" not in digest.body and "孙*珍" not in digest.body
+    assert "5" in digest.body  # five days overdue
+    [other] = inapp(plans["other"], "visit-digest:")
+    assert "孙*珍" in other.body and "王*兰" not in other.body
+
+
+def test_digest_once_a_day_and_again_the_next_morning(plans):
+    tasks.send_daily_digests(morning(TODAY))
+    assert tasks.send_daily_digests(morning(TODAY, 9)) == 0
+    tasks.send_daily_digests(morning(TODAY + timedelta(days=1)))
+    assert len(inapp(plans["visitor"], "visit-digest:")) == 2
+
+
+def test_a_visit_takes_the_person_off_the_next_digest(plans):
+    record(plans["overdue"], plans["visitor"])
+    record(plans["soon"], plans["visitor"])
+    tasks.send_daily_digests(morning(TODAY + timedelta(days=1)))
+    assert inapp(plans["visitor"], "visit-digest:") == []
+
+
+def test_overdue_reminder_is_sent_once_per_missed_date(plans):
+    tasks.remind_overdue(morning(TODAY, 8))
+    tasks.remind_overdue(morning(TODAY, 8, 5))
+    tasks.remind_overdue(morning(TODAY + timedelta(days=1), 8))
+    reminders = inapp(plans["visitor"], "visit-overdue:")
+    assert [m.link for m in reminders] == [f"/visits/targets/{plans['overdue'].id}"]
+    # Visited, then missed again: a new due date, a new reminder.
+    target = plans["overdue"]
+    record(target, plans["visitor"], at(TODAY - timedelta(days=1)))
+    later = TODAY + timedelta(days=95)
+    tasks.remind_overdue(morning(later, 8))
+    tasks.remind_overdue(morning(later, 9))
+    about_it = [
+        m
+        for m in inapp(plans["visitor"], "visit-overdue:")
+        if m.idempotency_key.startswith(f"visit-overdue:{target.id}:")
+    ]
+    assert len(about_it) == 2
+
+
+def test_scheduler_down_for_three_days_catches_up_once(plans):
+    # Nothing ran on the three days before; the first run after the restart sends one
+    # reminder per missed date and one digest for today, not one per missed day.
+    tasks.send_daily_digests(morning(TODAY))
+    tasks.remind_overdue(morning(TODAY))
+    tasks.remind_overdue(morning(TODAY))
+    assert len(inapp(plans["visitor"], "visit-overdue:")) == 1
+    assert len(inapp(plans["visitor"], "visit-digest:")) == 1
+
+
+def test_escalation_to_township_staff_once(world, plans):
+    staff = world.user("township_staff")
+    # Five days overdue: under the 7-day limit.
+    assert tasks.escalate_overdue(morning(TODAY, 8, 30)) == 0
+    tasks.escalate_overdue(morning(TODAY + timedelta(days=2), 8, 30))
+    [alert] = inapp(staff, "visit-escalation:")
+    assert "王*兰" in alert.body and "孙*珍" in alert.body and "刘*芳" not in alert.body
+    assert tasks.escalate_overdue(morning(TODAY + timedelta(days=3), 8, 30)) == 0
+    # The next plan crossing the limit is a new alert about it alone.
+    tasks.escalate_overdue(morning(TODAY + timedelta(days=9), 8, 30))
+    alerts = inapp(staff, "visit-escalation:")
+    assert len(alerts) == 2 and "刘*芳" in alerts[1].body and "王*兰" not in alerts[1].body
+
+
+def test_escalation_goes_to_the_county_when_the_township_has_no_staff(world, plans):
+    world.user("township_staff").active = False
+    db.session.flush()
+    tasks.escalate_overdue(morning(TODAY + timedelta(days=2), 8, 30))
+    assert len(inapp(world.user("county_staff"), "visit-escalation:")) == 1
+
+
+def test_policy_limits_are_per_county(world, plans):
+    ops.save_policy(world.county_a, {"escalation_days": 3}, admin())
+    tasks.escalate_overdue(morning(TODAY, 8, 30))
+    assert len(inapp(world.user("township_staff"), "visit-escalation:")) == 1
+
+
+def test_major_event_tells_the_visitors_at_once(world, plans):
+    target = plans["later"]
+    ops.report_event(target, {"kind": "fall", "occurred_at": datetime.now(UTC)}, admin())
+    [notice] = inapp(plans["visitor"], "visit-event:")
+    assert "陈*兰" in notice.subject
+    # Missed deadline: an overdue reminder and an immediate escalation.
+    tasks.remind_overdue(datetime.now(UTC) + timedelta(hours=25))
+    assert any("event" in m.idempotency_key for m in inapp(plans["visitor"], "visit-overdue:"))
+    tasks.escalate_overdue(datetime.now(UTC) + timedelta(hours=25))
+    assert "陈*兰" in inapp(world.user("township_staff"), "visit-escalation:")[0].body
+
+
+def test_the_digest_ends_plans_of_people_who_died(plans):
+    person = plans["overdue"].person
+    person.death_date = TODAY - timedelta(days=1)
+    db.session.flush()
+    tasks.send_daily_digests(morning(TODAY))
+    assert not plans["overdue"].active
+    [digest] = inapp(plans["visitor"], "visit-digest:")
+    assert "王*兰" not in digest.body
+
+
+def test_messages_are_written_in_the_recipients_language(plans):
+    plans["visitor"].locale = "en"
+    db.session.flush()
+    tasks.remind_overdue(morning(TODAY))
+    [reminder] = inapp(plans["visitor"], "visit-overdue:")
+    assert reminder.subject.startswith("Overdue visit")
