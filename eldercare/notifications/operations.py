@@ -45,7 +45,9 @@ UNSAFE_IN_LINK = re.compile(r"[\\\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class Notice:
-    """One notice for one user; ``key`` names the event (the channel is appended)."""
+    """One notice for one user. ``key`` names the notice, not only the event: it is unique
+    across all users (the channel is appended), so an event told to several people needs
+    the recipient in the key, e.g. f"visit-overdue:{visit_id}:{day}:{user_id}"."""
 
     user_id: int
     key: str  # e.g. "visit-overdue:123:2026-11-30"

@@ -141,7 +141,16 @@ def update_person(person: Person, data: dict, by) -> Person:
         # Two masked numbers can look alike; the correction itself must always show.
         changes["id_number"] = [before["id_number"], person.id_number_masked]
     audit.record("person.updated", person, actor=by, changes=changes)
+    _tell_visit_plan(person, by)
     return person
+
+
+def _tell_visit_plan(person: Person, by) -> None:
+    """A change of living situation, ability or death changes the visit tier or ends the
+    visits at once (imported here: the visit feature builds on the registry)."""
+    from eldercare.visits.operations import person_changed
+
+    person_changed(person, by)
 
 
 def _lives_in_a_facility(person_id: int) -> bool:
@@ -180,6 +189,8 @@ def add_assessment(person: Person, data: dict, by) -> AbilityAssessment:
             "assessed_on": [None, assessment.assessed_on],
         },
     )
+    db.session.flush()
+    _tell_visit_plan(person, by)
     return assessment
 
 

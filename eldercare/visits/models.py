@@ -117,7 +117,7 @@ FINDING_CHOICES: dict[str, dict[str, object]] = {
     "mood": {
         "good": _l("Good"),
         "fair": _l("Fair"),
-        "low": _l("Low"),
+        "low": _l("Low spirits"),
     },
     "family_support": {
         "fulfilled": _l("Family meets its duty"),

@@ -158,23 +158,30 @@ def refresh_due(target: CareTarget, policy: VisitPolicy | None = None) -> CareTa
 
 
 def recompute_tier(target: CareTarget, by=None, on: date | None = None) -> bool:
-    """Apply the county rules to the person's current data; refresh the due date when the
+    """Apply the county rules to the person's current data (categories the registry shows,
+    plus those only staff know, such as severe handicap); refresh the due date when the
     computed tier changed. True when it changed."""
     on = on or local_today()
     policy = policy_for(target.county_id)
     ability = current_ability(target.person_id)
-    computed = compute_tier(target.person, ability, target.categories or [], policy, on)
-    if computed == target.computed_tier:
+    manual = {Category.SEVERELY_HANDICAPPED.value} & set(target.categories or [])
+    categories = sorted(set(categories_of(target.person, ability)) | manual)
+    before = (target.computed_tier, ",".join(target.categories or []))
+    if categories:  # out of every category: staff decide whether visits end
+        target.categories = categories
+    target.computed_tier = compute_tier(
+        target.person, ability, target.categories or [], policy, on
+    )
+    after = (target.computed_tier, ",".join(target.categories or []))
+    if after == before:
         return False
-    before = target.computed_tier
-    target.computed_tier = computed
     refresh_due(target, policy)
     audit.record(
         "care_target.tier_recomputed",
         target,
         actor=by,
         region_id=target.person.region_id,
-        changes={"computed_tier": [before, computed]},
+        changes={"computed_tier": [before[0], after[0]], "categories": [before[1], after[1]]},
     )
     return True
 
@@ -865,3 +872,7 @@ def visitors_in_area(user) -> list[User]:
     elif role_of(user) != Role.ADMIN:
         return []
     return list(db.session.scalars(stmt.order_by(User.display_name, User.id).limit(500)))
+
+
+def plan_of(person: Person) -> CareTarget | None:
+    return db.session.scalar(sa.select(CareTarget).where(CareTarget.person_id == person.id))

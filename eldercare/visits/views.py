@@ -78,6 +78,12 @@ STATUS_COLOURS = {"overdue": "danger", "due": "warning", "upcoming": "secondary"
 TIER_COLOURS = {"high": "danger", "key": "warning", "general": "info"}
 
 
+@bp.app_context_processor
+def _plan_lookup():
+    """The registry's person page shows the person's visit plan (or offers to enrol)."""
+    return {"visit_plan_of": ops.plan_of}
+
+
 def _target(target_id: int) -> CareTarget:
     return get_visible_or_404(CareTarget, target_id)
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from eldercare.beds.models import Leave, Outage, Stay
+from eldercare.core.db import local_today
 from eldercare.dashboard.indicators import bed_indicators, sixty_on, trend_days
 from eldercare.extensions import db
 from tests.public.test_search import count_selects
@@ -98,7 +99,7 @@ def test_below_target_share(world, make_room, make_bed):
     room = make_room(world.facility_a)
     for care_type in ("nursing", "general", "dementia", "general"):
         make_bed(room, care_type=care_type)
-    t = bed_indicators(world.county_a, date.today()).total
+    t = bed_indicators(world.county_a, local_today()).total
     assert t.nursing_share == pytest.approx(0.25) and t.meets_nursing_target is False
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from eldercare.core import resident_id
 from eldercare.core.audit import AuditLog
+from eldercare.core.db import local_today
 from eldercare.extensions import db
 from eldercare.people.models import AbilityAssessment, FamilyLink, Person
 
@@ -74,7 +75,7 @@ def invalid_fields(html: str) -> set[str]:
 
 
 def years_ago(years: int, today: date | None = None) -> date:
-    today = today or date.today()
+    today = today or local_today()
     try:
         return today.replace(year=today.year - years)
     except ValueError:  # 29 February
@@ -85,4 +86,4 @@ def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-TOMORROW = date.today() + timedelta(days=1)
+TOMORROW = local_today() + timedelta(days=1)  # the county's tomorrow, as the app sees it

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from eldercare.core import crypto, resident_id
 from eldercare.core.audit import AuditLog
+from eldercare.core.db import local_today
 from eldercare.extensions import db
 from eldercare.people.models import AbilityAssessment, Person, id_number_index
 from eldercare.people.operations import find_by_id_number
@@ -714,7 +715,7 @@ def test_not_assessed_person_has_no_level(client, auth, world):
 @pytest.fixture
 def crowd(world, make_person, make_region):
     """People of known ages, flags and economic status in county A, and one in county B."""
-    today = date.today()
+    today = local_today()
     township2 = make_region("610302007000", "神农镇")
     village2 = make_region("610302007201", "神农村")
     people = {

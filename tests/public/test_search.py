@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from eldercare.beds import operations as bed_ops
 from eldercare.beds.models import BedStatus, Reservation
-from eldercare.core.db import utcnow
+from eldercare.core.db import local_today, utcnow
 from eldercare.extensions import db
 from tests.builders import LOW_RISKS
 
@@ -168,7 +168,7 @@ def test_facility_page_shows_no_resident_data(client, world, make_room, make_bed
     world.facility_a.contact_name = "值班员刘某"
     world.facility_a.contact_phone = "0917-1234567"
     (bed, _) = beds(make_room, make_bed, world.facility_a, ("nursing", 2000), ("general", 1800))
-    bed_ops.admit(bed, world.person_a, date.today(), LOW_RISKS, by=world.user("operator"))
+    bed_ops.admit(bed, world.person_a, local_today(), LOW_RISKS, by=world.user("operator"))
     db.session.flush()
     body = client.get(f"/public/facilities/{world.facility_a.id}").get_data(as_text=True)
     assert "马营镇敬老院" in body and "0917-1234567" in body and not_rated(client) in body

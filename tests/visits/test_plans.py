@@ -215,3 +215,18 @@ def test_policy_defaults_follow_the_provincial_scheme():
     policy = VisitPolicy.defaults()
     assert (policy.high_interval_days, policy.key_interval_days) == (7, 30)
     assert policy.general_interval_days == 90 and policy.event_visit_hours == 24
+
+
+def test_registry_changes_reach_the_plan_at_once(world, client, auth):
+    """Through the registry's own pages: a new assessment and a changed living situation."""
+    person = build_person(world.village_a, born=years_ago(82), empty_nest=True)
+    target = build_target(person)
+    assert target.tier == Tier.HIGH
+    auth.login_as(world.user("township_staff"))
+    response = client.post(
+        f"/people/{person.id}/assessments",
+        data={"assessed_on": TODAY.isoformat(), "level": "moderate"},
+    )
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    db.session.refresh(target)
+    assert "disabled" in target.categories
