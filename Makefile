@@ -11,7 +11,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_test
 PYTEST_ARGS ?=
 
-.PHONY: run test install translations extract-messages lint db demo serve test-sqlite test-postgres clean
+.PHONY: run test install translations extract-messages lint db demo serve test-sqlite test-postgres bench-visits clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ test-sqlite: install
 
 test-postgres: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks (not part of make test): a PostgreSQL database of their own, dropped and made anew.
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_bench
+bench-visits: install
+	./scripts/ensure-services.sh
+	psql "$(BENCH_DATABASE_URL:/eldercare_bench=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench WITH (FORCE)" -c "CREATE DATABASE eldercare_bench"
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/flask db upgrade
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/flask bench visits --json-out test-artifacts/bench-visits.json
 
 clean:
 	rm -rf $(VENV) instance/*.db* .pytest_cache

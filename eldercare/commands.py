@@ -102,6 +102,9 @@ def expire_reservations() -> None:
 
 
 def register(app: Flask) -> None:
+    from eldercare.bench import bench_cli
+
+    app.cli.add_command(bench_cli)
     from eldercare.scheduler import scheduler_cli
 
     app.cli.add_command(scheduler_cli)

@@ -10,7 +10,7 @@ import ssl
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from hashlib import sha256
 
 from flask import current_app
@@ -47,7 +47,7 @@ def email_for(message: OutboxMessage) -> EmailMessage:
     mail["Date"] = format_datetime(utcnow())
     # The same Message-ID on every attempt of one message: should a message be sent twice
     # (the database failed after the server took it), mail software can tell the copies.
-    domain = config["MAIL_FROM"].rpartition("@")[2] or "localhost"
+    domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     tag = sha256(message.idempotency_key.encode()).hexdigest()[:16]
     mail["Message-ID"] = f"<outbox.{message.id}.{tag}@{domain}>"
     mail.set_content(_text_with_link(message))

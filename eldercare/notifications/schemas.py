@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from eldercare.core.schemas import InputSchema, PageArgs, choice
@@ -9,7 +10,10 @@ from eldercare.notifications.models import Channel, OutboxStatus
 
 
 class InboxQuery(PageArgs):
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    per_page = fields.Integer(  # a phone screen's worth
+        load_default=20,
+        validate=validate.Range(min=1, max=200, error=_l("Page size must be between 1 and 200.")),
+    )
 
 
 class OutboxQuery(PageArgs):

@@ -100,10 +100,10 @@ def read_all():
 def open_message(message_id: int):
     """Follow a message's link, marking it read on the way."""
     message = _own_message(message_id)
-    result = submit_form(InputSchema(), lambda data: ops.mark_read(message, current_user))
-    if not result.ok or not message.link:
-        return _back(result)
-    return redirect(_safe_next(message.link))
+    result = submit_form(InputSchema(), lambda data: ops.mark_read(message, current_user).link)
+    if result.ok and result.value:
+        return redirect(_safe_next(result.value))
+    return _back(FormResult(errors=result.errors))  # no link: back to the inbox
 
 
 # --- the administrators' outbox -------------------------------------------------------------

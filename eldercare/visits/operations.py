@@ -169,9 +169,7 @@ def recompute_tier(target: CareTarget, by=None, on: date | None = None) -> bool:
     before = (target.computed_tier, ",".join(target.categories or []))
     if categories:  # out of every category: staff decide whether visits end
         target.categories = categories
-    target.computed_tier = compute_tier(
-        target.person, ability, target.categories or [], policy, on
-    )
+    target.computed_tier = compute_tier(target.person, ability, target.categories or [], policy, on)
     after = (target.computed_tier, ",".join(target.categories or []))
     if after == before:
         return False
@@ -670,12 +668,32 @@ def _abilities(person_ids: list[int]) -> dict[int, str]:
     return out
 
 
-def recompute_all_tiers(on: date | None = None) -> int:
-    """Daily: ages cross thresholds with time (turning 80); recompute every county."""
+def recompute_birthdays(on: date | None = None, window_days: int = 31) -> int:
+    """Daily: a person who reaches the county's high-risk age (turning 80) changes tier with
+    no change of data. Only plans whose person crossed that age in the last ``window_days``
+    are recomputed (a scheduler that was down for days still catches them); every other
+    cause of a tier change recomputes the plan when it happens."""
+    on = on or local_today()
+    changed = 0
     counties = db.session.scalars(
         sa.select(CareTarget.county_id).where(CareTarget.active.is_(True)).distinct()
     ).all()
-    return sum(recompute_county(county_id, on=on) for county_id in counties)
+    for county_id in counties:
+        policy = policy_for(county_id)
+        latest = resident_id.years_before(on, policy.high_risk_age)
+        targets = db.session.scalars(
+            sa.select(CareTarget)
+            .join(Person, Person.id == CareTarget.person_id)
+            .where(
+                CareTarget.county_id == county_id,
+                CareTarget.active.is_(True),
+                Person.birth_date <= latest,
+                Person.birth_date > latest - timedelta(days=window_days),
+            )
+            .options(joinedload(CareTarget.person))
+        ).all()
+        changed += sum(recompute_tier(target, None, on) for target in targets)
+    return changed
 
 
 # --- lists ----------------------------------------------------------------------------------

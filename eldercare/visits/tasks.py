@@ -93,10 +93,10 @@ def _line(row, today, now) -> DueLine:
 def send_daily_digests(now: datetime | None = None) -> int:
     """Morning digest to each visitor of the visits overdue or due within the county's
     "due soon" days. Plans of people who died are ended and tiers recomputed first (ages
-    cross thresholds with time), so the digest lists exactly what is due."""
+    cross thresholds with time: turning 80), so the digest lists exactly what is due."""
     now, today = _clock(now)
     ops.end_departed(today)
-    ops.recompute_all_tiers(today)
+    ops.recompute_birthdays(today)
     db.session.flush()
     policies = _policies()
     widest = max(

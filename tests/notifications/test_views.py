@@ -152,3 +152,13 @@ def test_the_outbox_message_page_shows_its_attempts(client, auth, world):
     assert "详情消息" in page and "连接被拒绝" in page and "host:1" in page
     assert "lisi@example.com" not in page and "li***@example.com" in page
     assert f"/admin/outbox/{message.id}/retry" in page
+
+
+def test_opening_a_message_without_a_link_returns_to_the_inbox(client, auth, world):
+    family = world.user("family")
+    message = inapp(family, "无链接")
+    auth.login_as(family)
+    response = client.post(f"/inbox/{message.id}/open")
+    assert response.status_code == 302 and response.location.endswith("/inbox")
+    db.session.refresh(message)
+    assert message.read_at is not None

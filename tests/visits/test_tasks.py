@@ -173,3 +173,19 @@ def test_messages_are_written_in_the_recipients_language(plans):
     tasks.remind_overdue(morning(TODAY))
     [reminder] = inapp(plans["visitor"], "visit-overdue:")
     assert reminder.subject.startswith("Overdue visit")
+
+
+def test_turning_80_makes_the_tier_high_the_next_morning(world):
+    """Nobody edits anything: the morning job notices the birthday."""
+    from eldercare.core import resident_id
+
+    born = resident_id.years_before(TODAY, 80) + timedelta(days=1)  # 80 tomorrow
+    person = build_person(world.village_a, born=born, lives_alone=True)
+    target = build_target(person, enrolled_on=TODAY - timedelta(days=30))
+    assert target.tier == "general"
+    tasks.send_daily_digests(morning(TODAY))
+    assert target.tier == "general"
+    tasks.send_daily_digests(morning(TODAY + timedelta(days=1)))
+    db.session.refresh(target)
+    assert target.tier == "high"
+    assert target.next_due_on == TODAY - timedelta(days=23)  # never visited: a week after enrolment
