@@ -1,0 +1,53 @@
+"""End to end through a real SMTP server: an overdue visit's reminder e-mail arrives once,
+however often the jobs run, and it waits in the outbox while the mail server is down."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from eldercare.core.db import local_today
+from eldercare.extensions import db
+from eldercare.notifications.tasks import dispatch_outbox
+from tests.builders import build_person
+from tests.notifications.conftest import mail_port, smtp, smtp_server  # noqa: F401 (fixtures)
+from tests.visits.helpers import admin, at, build_target, record
+
+TODAY = local_today()
+
+
+def _overdue_plan(world):
+    visitor = world.user("visitor")
+    visitor.email = "zhao.visitor@example.cn"
+    person = build_person(world.village_a, name="钱秀英", lives_alone=True)
+    target = build_target(person, [visitor], TODAY - timedelta(days=200))
+    record(target, admin(), at(TODAY - timedelta(days=100)))  # general: 10 days overdue
+    db.session.flush()
+    return visitor
+
+
+def test_the_overdue_reminder_e_mail_arrives_exactly_once(world, smtp):  # noqa: F811
+    from eldercare.visits import tasks
+
+    visitor = _overdue_plan(world)
+    now = datetime.now(UTC)
+    for _ in range(2):  # the job run twice (a second scheduler start, a catch-up)
+        tasks.remind_overdue(now)
+        dispatch_outbox(now=now)
+        dispatch_outbox(now=now + timedelta(minutes=1))
+    reminders = [m for m in smtp.to(visitor.email) if "钱*英" in m["Subject"]]
+    assert len(reminders) == 1
+    assert "探访逾期" in reminders[0]["Subject"]
+    assert "逾期 10 天" in reminders[0].get_content()
+
+
+def test_a_reminder_waits_while_the_mail_server_is_down(world, mail_port):  # noqa: F811
+    from eldercare.visits import tasks
+
+    visitor = _overdue_plan(world)
+    now = datetime.now(UTC)
+    tasks.remind_overdue(now)
+    assert dispatch_outbox(now=now) == 0  # nothing listens: the attempt fails, nothing lost
+    with smtp_server(mail_port) as mailbox:
+        dispatch_outbox(now=now + timedelta(hours=1))
+        dispatch_outbox(now=now + timedelta(hours=2))
+    assert len([m for m in mailbox.to(visitor.email) if "钱*英" in m["Subject"]]) == 1
