@@ -19,13 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
 from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -176,10 +177,29 @@ def execute(app: Flask, job: Job, now: datetime | None = None) -> int:
         return count
 
 
-def run_scheduled(app: Flask, job: Job) -> None:
-    """What the scheduler calls: a failed run is logged by execute and the scheduler goes on."""
-    with contextlib.suppress(Exception):
+#: A daily job that failed (the database was away, say) is tried again this much later, and
+#: again, until it succeeds: its day's reminders must not wait for tomorrow.
+RETRY_AFTER = timedelta(minutes=15)
+
+
+def run_scheduled(app: Flask, job: Job, scheduler: BaseScheduler | None = None) -> None:
+    """What the scheduler calls: a failed run is logged by execute and the scheduler goes on;
+    a failed daily job is tried again after RETRY_AFTER (every job is idempotent)."""
+    try:
         execute(app, job)
+    except Exception:
+        if scheduler is not None and job.kind == "daily":
+            scheduler.add_job(
+                run_scheduled,
+                "date",
+                run_date=datetime.now(UTC) + RETRY_AFTER,
+                args=(app, job, scheduler),
+                id=f"{job.name}-retry",
+                name=f"{job.name} (retry)",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+            log.warning("job %s: tried again at the latest in %s", job.name, RETRY_AFTER)
 
 
 # --- leadership ----------------------------------------------------------------------------
@@ -325,24 +345,38 @@ def leader_lock(app: Flask) -> LeaderLock:
 # --- the process ---------------------------------------------------------------------------
 
 
+def catch_up_time(job: Job, config: Mapping[str, Any], now: datetime) -> datetime:
+    """When a job first runs after this process takes the lead: interval jobs at once; a
+    daily job at once if its time of day has passed today (it missed today's run, or ran and
+    will add nothing: it is idempotent), else at that time (the morning digest never goes out
+    at 02:00 because the scheduler restarted then)."""
+    if job.kind != "daily":
+        return now
+    hour, minute = parse_clock(str(job.schedule(config)), job.name)
+    todays = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return now if now >= todays else todays
+
+
 def lead(app: Flask, jobs: list[Job], lock: LeaderLock, stop: threading.Event) -> None:
-    """Run the jobs until asked to stop or the lock is lost: first every job once, now (so a
-    scheduler that was down for days catches up exactly once), then each on its trigger."""
+    """Run the jobs until asked to stop or the lock is lost: first a catch-up run of each job
+    (see ``catch_up_time``: a scheduler that was down for days catches up exactly once), then
+    each on its trigger."""
     zone = ZoneInfo(app.config["TIMEZONE"])
     poll = app.config["SCHEDULER_STANDBY_POLL_SECONDS"]
     scheduler = BlockingScheduler(timezone=zone)
     now = datetime.now(zone)
     for job in jobs:
+        trigger = job.trigger(app.config)
         scheduler.add_job(
             run_scheduled,
-            job.trigger(app.config),
-            args=(app, job),
+            trigger,
+            args=(app, job, scheduler),
             id=job.name,
             name=job.name,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=job.misfire_grace_time(app.config),
-            next_run_time=now,
+            next_run_time=catch_up_time(job, app.config, now),
         )
 
     def watch() -> None:
@@ -357,7 +391,7 @@ def lead(app: Flask, jobs: list[Job], lock: LeaderLock, stop: threading.Event) -
         threading.Thread(target=watch, name="scheduler-watch", daemon=True).start()
 
     scheduler.add_listener(start_watching, EVENT_SCHEDULER_STARTED)
-    log.info("catching up: running each of %d jobs once now", len(jobs))
+    log.info("leading: %d jobs, each caught up once before its schedule", len(jobs))
     scheduler.start()  # blocks until watch() shuts it down
 
 

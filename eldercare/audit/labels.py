@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "care_target.visitor_assigned": _l("Visitor assigned"),
     "care_target.visitor_unassigned": _l("Visitor removed"),
     "care_target.ended": _l("Regular visits ended"),
+    "care_target.moved": _l("Visit plan moved to another county"),
     "visit.recorded": _l("Visit recorded"),
     "visit.ledger_exported": _l("Visit ledger exported"),
     "visit_event.reported": _l("Major event reported"),

@@ -284,11 +284,11 @@ class CareTarget(TimestampMixin, db.Model):
             return DueStatus.OVERDUE.value
         if self.next_due_on < today:
             return DueStatus.OVERDUE.value
+        if self.urgent_due_at is not None:  # a major event waits for its visit
+            return DueStatus.DUE.value
         if self.last_visit_at is not None and local_date(self.last_visit_at) == today:
             return DueStatus.DONE.value
-        if self.urgent_due_at is not None or self.next_due_on <= today + timedelta(
-            days=due_soon_days
-        ):
+        if self.next_due_on <= today + timedelta(days=due_soon_days):
             return DueStatus.DUE.value
         return DueStatus.UPCOMING.value
 

@@ -32,6 +32,8 @@ class DueLine:
     next_due_on: date | None
     overdue_days: int
     urgent: bool
+    #: What was missed: the due date, or the major event's deadline (for reminder keys).
+    missed: str = ""
 
 
 def _tier(tier: str) -> str:
@@ -97,7 +99,7 @@ def overdue(recipients: dict[int, str | None], pairs: Iterable[tuple[int, DueLin
     """One reminder per visitor, plan and missed due date (or missed event deadline)."""
     notices = []
     for user_id, item in pairs:
-        marker = f"event-{item.next_due_on}" if item.urgent else f"{item.next_due_on}"
+        marker = item.missed or f"{item.next_due_on}"
         with speaking(recipients.get(user_id)):
             if item.urgent:
                 subject = _("Overdue: visit %(name)s after the major event", name=item.name)

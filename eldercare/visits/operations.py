@@ -16,6 +16,7 @@ from eldercare.core import audit, resident_id
 from eldercare.core.db import local_date, local_today, local_zone, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import STAFF_ROLES, Role, is_visible, role_of, scope_clause
+from eldercare.core.templating import local_time
 from eldercare.extensions import db
 from eldercare.people.models import AbilityAssessment, Person
 from eldercare.regions.models import Level, Region
@@ -141,8 +142,11 @@ def refresh_due(target: CareTarget, policy: VisitPolicy | None = None) -> CareTa
     Called by every operation that changes one of them, so the status is always right."""
     policy = policy or policy_for(target.county_id)
     db.session.flush()
+    # Visits of an earlier enrolment (before the person moved away and back) do not count.
     target.last_visit_at = db.session.scalar(
-        sa.select(sa.func.max(Visit.visited_at)).where(Visit.target_id == target.id)
+        sa.select(sa.func.max(Visit.visited_at)).where(
+            Visit.target_id == target.id, Visit.visited_at >= day_start(target.enrolled_on)
+        )
     )
     if not target.active:
         target.next_due_on = None
@@ -192,7 +196,30 @@ def person_changed(person: Person, by=None) -> None:
     if person.death_date is not None:
         end_target(target, "death", person.death_date, by, check=False)
         return
+    county = county_of(person.region)
+    if county.id != target.county_id:
+        _moved_county(target, county, by)
     recompute_tier(target, by)
+
+
+def _moved_county(target: CareTarget, county: Region, by) -> None:
+    """The person moved to another county: its rules apply, and its visitors only."""
+    before = [a.visitor.username for a in target.assignments]
+    target.county_id = county.id
+    target.assignments[:] = [
+        a for a in target.assignments if a.visitor.region and county.contains(a.visitor.region)
+    ]
+    refresh_due(target)
+    audit.record(
+        "care_target.moved",
+        target,
+        actor=by,
+        region_id=target.person.region_id,
+        changes={
+            "county_id": [None, county.id],
+            "visitor": [",".join(before), ",".join(a.visitor.username for a in target.assignments)],
+        },
+    )
 
 
 # --- permissions ----------------------------------------------------------------------------
@@ -238,8 +265,8 @@ def _snapshot(target: CareTarget) -> dict:
 def enrol(person: Person, by, categories: Iterable[str] = (), on: date | None = None) -> CareTarget:
     """Enrol a registered person for regular visits (again, if an earlier plan ended)."""
     _require_manager(by)
-    if not is_visible(person, by):
-        raise Invalid(errors={"person_id": [_l("This person is outside your area.")]})
+    if not is_visible(person, by):  # the same answer as for a person who does not exist
+        raise Invalid(errors={"person_id": [_l("The page or record was not found.")]})
     if person.death_date is not None:
         raise Conflict(_l("This person has died."))
     on = on or local_today()
@@ -267,6 +294,13 @@ def enrol(person: Person, by, categories: Iterable[str] = (), on: date | None = 
     if target is None:
         target = CareTarget(person_id=person.id, person=person)
         db.session.add(target)
+    if before:  # enrolled again: a fresh plan (the old visits stay in the history)
+        target.override_tier = None
+        target.override_reason = ""
+        target.override_by_id = None
+        target.override_at = None
+        target.escalated_for = None
+        target.assignments.clear()
     target.county_id = county.id
     target.categories = chosen
     target.computed_tier = compute_tier(person, ability, chosen, policy, on)
@@ -306,6 +340,7 @@ def candidates(user, region: Region | None = None) -> sa.Select:
     active_targets = sa.select(CareTarget.person_id).where(CareTarget.active.is_(True))
     stmt = (
         sa.select(Person)
+        .options(joinedload(Person.region), selectinload(Person.assessments))
         .where(
             scope_clause(Person, user),
             Person.death_date.is_(None),
@@ -452,16 +487,32 @@ def record_visit(target: CareTarget, data: dict, by) -> tuple[Visit, bool]:
     if not can_record(by, target):
         raise AppError(403, _l("You do not have permission to do this."))
     token = data.get("client_token")
+    visited_at = data["visited_at"].astimezone(UTC)
+    # Under the plan's lock, so that two copies of one form sent at once meet here.
+    target = lock_target(target.id)
     if token:
         earlier = db.session.scalar(sa.select(Visit).where(Visit.client_token == token))
         if earlier is not None:
-            if earlier.target_id != target.id or earlier.visitor_id != by.id:
-                raise Conflict(_l("This form was already used for another visit."))
+            same = (
+                earlier.target_id == target.id
+                and earlier.visitor_id == by.id
+                and earlier.visited_at == visited_at
+            )
+            if not same:  # an old draft reused for a new visit: send it as a new form
+                raise Conflict(
+                    errors={
+                        "client_token": [
+                            _l(
+                                "This form was already sent for the visit of %(time)s. Check "
+                                "the entries and press Submit again to record a new visit.",
+                                time=local_time(earlier.visited_at),
+                            )
+                        ]
+                    }
+                )
             return earlier, False
-    target = lock_target(target.id)
     if not target.active:
         raise Conflict(_l("This person is no longer visited."))
-    visited_at = data["visited_at"].astimezone(UTC)
     if local_date(visited_at) < target.enrolled_on:
         raise Invalid(errors={"visited_at": [_l("The date is before the enrolment.")]})
     visit = Visit(
@@ -569,6 +620,13 @@ def report_event(target: CareTarget, data: dict, by) -> MajorEvent:
         reported_by_id=by.id,
     )
     db.session.add(event)
+    # Reported late: a visit already made after the event answers it.
+    event.answered_by_visit_id = db.session.scalar(
+        sa.select(Visit.id)
+        .where(Visit.target_id == target.id, Visit.visited_at >= occurred_at)
+        .order_by(Visit.visited_at)
+        .limit(1)
+    )
     db.session.flush()
     refresh_due(target, policy)
     audit.record(
@@ -589,7 +647,10 @@ def report_event(target: CareTarget, data: dict, by) -> MajorEvent:
 
 def save_policy(county: Region, data: dict, by) -> VisitPolicy:
     """Change a county's rules; every active plan of the county is recomputed at once."""
-    if role_of(by) not in (Role.ADMIN, Role.COUNTY_STAFF) or not is_visible(county, by):
+    allowed = role_of(by) == Role.ADMIN or (
+        role_of(by) == Role.COUNTY_STAFF and by.region is not None and by.region.contains(county)
+    )
+    if not allowed:
         raise AppError(403, _l("You do not have permission to do this."))
     if county.level != Level.COUNTY.value:
         raise Invalid(_l("Visit rules are set per county."))
@@ -627,6 +688,7 @@ def recompute_county(county_id: int, policy: VisitPolicy | None = None, on=None)
         sa.select(CareTarget)
         .where(CareTarget.county_id == county_id, CareTarget.active.is_(True))
         .options(joinedload(CareTarget.person))
+        .with_for_update(of=CareTarget)  # a visit recorded meanwhile waits, then counts
     ).all()
     abilities = _abilities([t.person_id for t in targets])
     changed = 0
@@ -738,7 +800,9 @@ def status_condition(status: str, today: date, now: datetime, soon_days: int):
         sa.and_(CareTarget.urgent_due_at.is_not(None), CareTarget.urgent_due_at <= now),
     )
     visited_today = sa.and_(
-        CareTarget.last_visit_at.is_not(None), CareTarget.last_visit_at >= day_start(today)
+        CareTarget.last_visit_at.is_not(None),
+        CareTarget.last_visit_at >= day_start(today),
+        CareTarget.urgent_due_at.is_(None),  # a major event still waits for its visit
     )
     soon = sa.or_(
         CareTarget.next_due_on <= today + timedelta(days=soon_days),
@@ -866,7 +930,10 @@ def open_follow_ups(user, target: CareTarget | None = None) -> list[FollowUp]:
     stmt = (
         sa.select(FollowUp)
         .where(scope_clause(FollowUp, user), FollowUp.closed_at.is_(None))
-        .options(joinedload(FollowUp.target).joinedload(CareTarget.person))
+        .options(
+            joinedload(FollowUp.target).joinedload(CareTarget.person),
+            joinedload(FollowUp.assigned_to),
+        )
         .order_by(FollowUp.due_on, FollowUp.id)
     )
     if target is not None:

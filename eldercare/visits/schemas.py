@@ -46,8 +46,8 @@ def _not_future(value: datetime) -> None:
 
 class EnrolSchema(InputSchema):
     person_id = id_field(required=True)
-    categories = fields.List(choice(Category), load_default=list)
-    #: Staff may enrol several people at once from the candidates list.
+    #: Only what the registry cannot show; the other categories come from the person's data.
+    categories = fields.List(choice([Category.SEVERELY_HANDICAPPED]), load_default=list)
 
 
 class EnrolManySchema(InputSchema):
@@ -126,6 +126,10 @@ class EventSchema(InputSchema):
     @validates("occurred_at")
     def _when(self, value: datetime, **kwargs):
         _not_future(value)
+        if value < datetime.now(UTC) - timedelta(days=BACKDATE_DAYS):
+            raise ValidationError(
+                _l("Events older than %(days)s days cannot be entered.", days=BACKDATE_DAYS)
+            )
 
 
 class CloseFollowUpSchema(InputSchema):

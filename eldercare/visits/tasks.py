@@ -87,6 +87,7 @@ def _line(row, today, now) -> DueLine:
         next_due_on=row.next_due_on,
         overdue_days=max(overdue_days, 0),
         urgent=urgent,
+        missed=_marker(row, now),
     )
 
 

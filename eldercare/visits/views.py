@@ -317,6 +317,7 @@ def record(target_id: int):
         abort(403)
     status = 200
     errors: dict = {}
+    form = request.form if request.method == "POST" else {}
     if request.method == "POST":
         result = submit_form(
             VisitSchema(), lambda data: ops.record_visit(found, data, current_user)
@@ -332,12 +333,16 @@ def record(target_id: int):
             return redirect(url_for("visits.due"))
         db.session.refresh(found)
         errors, status = result.errors, result.status
+        if "client_token" in errors:  # the page gives the form a fresh token
+            errors = {"_schema": errors.pop("client_token"), **errors}
+            form = request.form.copy()
+            form.pop("client_token", None)
     policy = ops.policy_for(found.county_id)
     return render_template(
         "visits/record.html",
         target=found,
         person=found.person,
-        form=request.form if request.method == "POST" else {},
+        form=form,
         errors=errors,
         uuid=uuid.uuid4().hex,
         now_local=local_time(utcnow(), "%Y-%m-%dT%H:%M"),

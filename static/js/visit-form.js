@@ -17,8 +17,6 @@
     if (withSignIn) {
       var link = document.createElement("a");
       link.href = box.getAttribute("data-sign-in-url");
-      link.target = "_blank";
-      link.rel = "noopener";
       link.className = "alert-link ms-1";
       link.textContent = box.getAttribute("data-sign-in-label");
       box.appendChild(link);

@@ -172,3 +172,34 @@ def test_beds_expire_ends_the_reservations_run_out_by_now(app, world, make_room,
     assert db.session.get(Bed, bed.id).status == "vacant"
     reservation = db.session.scalar(sa.select(Reservation).where(Reservation.bed_id == bed.id))
     assert reservation.end_reason == "expired"
+
+
+def test_a_daily_job_catches_up_only_once_its_time_of_day_has_passed():
+    from zoneinfo import ZoneInfo
+
+    from eldercare.scheduler import catch_up_time
+
+    zone = ZoneInfo("Asia/Shanghai")
+    digest = Job("digest", "tests.scheduler.jobs:append_line", "daily", when="07:30")
+    config = {"TIMEZONE": "Asia/Shanghai"}
+    at_two = datetime(2026, 12, 1, 2, 0, tzinfo=zone)
+    at_nine = datetime(2026, 12, 1, 9, 0, tzinfo=zone)
+    # Restarted at 02:00: the digest waits for 07:30 (never an SMS at two in the morning).
+    assert catch_up_time(digest, config, at_two) == datetime(2026, 12, 1, 7, 30, tzinfo=zone)
+    # Restarted at 09:00 after days down: today's missed digest goes out at once.
+    assert catch_up_time(digest, config, at_nine) == at_nine
+    every = Job("dispatch", "tests.scheduler.jobs:append_line", "interval", when=20)
+    assert catch_up_time(every, config, at_two) == at_two
+
+
+def test_a_failed_daily_job_is_tried_again_later(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    failing = Job("digest", "tests.scheduler.nowhere:job", "daily", when="07:30")
+    run_scheduled(app, failing, scheduler)
+    [retry] = scheduler.get_jobs()
+    assert retry.id == "digest-retry" and retry.args[1] is failing
+    # An interval job is simply due again at its next interval.
+    run_scheduled(app, Job("x", "tests.scheduler.nowhere:job", "interval", when=5), scheduler)
+    assert len(scheduler.get_jobs()) == 1

@@ -15,11 +15,22 @@ MANAGERS = frozenset({"admin", "county_staff", "township_staff"})
 
 
 def _outside(world, user):
-    """The nearest person the user may not see: the next township for township staff and
-    visitors, the other county for county staff."""
-    if user.role in ("township_staff", "visitor"):
+    """The nearest person the user may not see: for a visitor a neighbour in the same
+    village not assigned to them, for township staff the next township, for county staff
+    the other county."""
+    if user.role == "visitor":
+        return _neighbour(world)
+    if user.role == "township_staff":
         return world.person_a2
     return world.person_b
+
+
+def _neighbour(world):
+    from eldercare.people.models import Person
+
+    name = "同村未分配老人"
+    existing = db.session.scalar(db.select(Person).where(Person.name == name))
+    return existing or build_person(world.village_a, name=name, lives_alone=True)
 
 
 def _target_of(person, visitors=()):

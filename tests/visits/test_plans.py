@@ -52,12 +52,14 @@ def test_tier_from_ability_and_support(village):
 
 def test_county_rules_change_the_tier(world, village):
     person = build_person(village, born=years_ago(76), empty_nest=True)
-    target = build_target(person)
+    target = build_target(person, enrolled_on=TODAY - timedelta(days=30))
+    record(target, admin(), at(TODAY - timedelta(days=2)))
     assert target.tier == Tier.GENERAL
+    assert target.next_due_on == TODAY + timedelta(days=88)
     ops.save_policy(world.county_a, {"high_risk_age": 75}, admin())
     assert target.tier == Tier.HIGH
     # ...and the next visit moved to the weekly interval at once.
-    assert target.next_due_on == TODAY + timedelta(days=7)
+    assert target.next_due_on == TODAY + timedelta(days=5)
 
 
 def test_nobody_outside_a_covered_category_is_enrolled(village):
@@ -132,13 +134,17 @@ def test_override_changes_the_interval_and_needs_a_reason(village):
 
 
 def test_a_new_assessment_recomputes_the_tier(village):
-    target = build_target(build_person(village, born=years_ago(70), lives_alone=True))
-    assert target.tier == Tier.GENERAL
+    target = build_target(
+        build_person(village, born=years_ago(70), lives_alone=True),
+        enrolled_on=TODAY - timedelta(days=30),
+    )
+    record(target, admin(), at(TODAY - timedelta(days=2)))
+    assert target.tier == Tier.GENERAL and target.next_due_on == TODAY + timedelta(days=88)
     target.person.assessments.append(AbilityAssessment(assessed_on=TODAY, level="severe"))
     db.session.flush()
     ops.person_changed(target.person)
     assert target.tier == Tier.KEY
-    assert target.next_due_on == TODAY + timedelta(days=7)
+    assert target.next_due_on == TODAY + timedelta(days=28)
 
 
 def test_a_death_ends_the_plan(village):
@@ -154,7 +160,7 @@ def test_major_event_requires_a_visit_within_24_hours(world, village):
     target = build_target(
         build_person(village, lives_alone=True), [visitor], TODAY - timedelta(days=10)
     )
-    record(target, visitor, at(TODAY - timedelta(days=1)))
+    record(target, visitor, at(TODAY - timedelta(days=3)))
     occurred = datetime.now(UTC) - timedelta(hours=30)
     event = ops.report_event(target, {"kind": "fall", "occurred_at": occurred}, visitor)
     assert event.visit_due_at == occurred + timedelta(hours=24)
@@ -168,16 +174,9 @@ def test_major_event_requires_a_visit_within_24_hours(world, village):
 def test_the_same_form_sent_twice_records_one_visit(world, village):
     visitor = world.user("visitor")
     target = build_target(build_person(village, lives_alone=True), [visitor])
-    first, created = ops.record_visit(
-        target,
-        {**visit_data(), "client_token": "tok-1234567890"},
-        visitor,
-    )
-    again, created_again = ops.record_visit(
-        target,
-        {**visit_data(), "client_token": "tok-1234567890"},
-        visitor,
-    )
+    form = {**visit_data(), "client_token": "tok-1234567890"}
+    first, created = ops.record_visit(target, dict(form), visitor)
+    again, created_again = ops.record_visit(target, dict(form), visitor)
     assert created and not created_again and first.id == again.id
 
 
@@ -230,3 +229,61 @@ def test_registry_changes_reach_the_plan_at_once(world, client, auth):
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
     db.session.refresh(target)
     assert "disabled" in target.categories
+
+
+def test_a_major_event_after_todays_visit_still_calls_for_a_visit(world, village):
+    visitor = world.user("visitor")
+    target = build_target(
+        build_person(village, lives_alone=True), [visitor], TODAY - timedelta(days=10)
+    )
+    record(target, visitor, datetime.now(UTC) - timedelta(minutes=30))
+    assert target.status_on(TODAY, datetime.now(UTC)) == DueStatus.DONE
+    ops.report_event(target, {"kind": "fall", "occurred_at": datetime.now(UTC)}, visitor)
+    now = datetime.now(UTC)
+    assert target.status_on(TODAY, now) == DueStatus.DUE
+    assert [t.id for t in ops.due_list(visitor, TODAY, now).due] == [target.id]
+
+
+def test_an_event_reported_late_is_answered_by_the_visit_made_after_it(world, village):
+    target = build_target(build_person(village, lives_alone=True), [], TODAY - timedelta(days=10))
+    visit = record(target, admin(), datetime.now(UTC) - timedelta(hours=2))
+    event = ops.report_event(
+        target, {"kind": "illness", "occurred_at": datetime.now(UTC) - timedelta(hours=5)}, admin()
+    )
+    assert event.answered_by_visit_id == visit.id and target.urgent_due_at is None
+
+
+def test_enrolled_again_starts_afresh(world, village):
+    visitor = world.user("visitor")
+    target = build_target(
+        build_person(village, lives_alone=True), [visitor], TODAY - timedelta(days=300)
+    )
+    record(target, admin(), at(TODAY - timedelta(days=200)))
+    ops.set_override(target, "high", "近期跌倒", admin())
+    ops.end_target(target, "moved", TODAY - timedelta(days=100), admin())
+    again = ops.enrol(target.person, admin(), on=TODAY)
+    assert again.override_tier is None and again.visitors == []
+    assert again.last_visit_at is None
+    assert again.next_due_on == TODAY + timedelta(days=7)  # not 190 days overdue
+
+
+def test_moving_to_another_county_changes_rules_and_visitors(world, village):
+    visitor = world.user("visitor")
+    target = build_target(build_person(village, lives_alone=True), [visitor])
+    target.person.region_id = world.village_b.id
+    db.session.flush()
+    db.session.refresh(target.person)
+    ops.person_changed(target.person)
+    assert target.county_id == world.county_b.id and target.visitors == []
+
+
+def test_an_old_draft_reused_for_a_new_visit_is_refused_not_lost(world, village):
+    visitor = world.user("visitor")
+    target = build_target(
+        build_person(village, lives_alone=True), [visitor], TODAY - timedelta(days=10)
+    )
+    data = {**visit_data(at(TODAY - timedelta(days=3))), "client_token": "draft-token-1"}
+    ops.record_visit(target, data, visitor)
+    newer = {**visit_data(), "client_token": "draft-token-1", "summary": "new"}
+    with pytest.raises(Conflict):
+        ops.record_visit(target, newer, visitor)

@@ -66,10 +66,10 @@ def test_digest_lists_exactly_the_visits_due(plans):
     sent = tasks.send_daily_digests(morning(TODAY))
     assert sent >= 2  # one per visitor at least (in-app, plus e-mail when they have one)
     [digest] = inapp(plans["visitor"], "visit-digest:")
-    assert "1" in digest.subject
+    assert "逾期 1 人，即将到期 1 人" in digest.subject
     assert "王*兰" in digest.body and "刘*芳" in digest.body
     assert "陈*兰" not in digest.body and "孙*珍" not in digest.body
-    assert "5" in digest.body  # five days overdue
+    assert "已逾期 5 天" in digest.body
     [other] = inapp(plans["other"], "visit-digest:")
     assert "孙*珍" in other.body and "王*兰" not in other.body
 
@@ -109,13 +109,25 @@ def test_overdue_reminder_is_sent_once_per_missed_date(plans):
 
 
 def test_scheduler_down_for_three_days_catches_up_once(plans):
-    # Nothing ran on the three days before; the first run after the restart sends one
-    # reminder per missed date and one digest for today, not one per missed day.
+    # The scheduler last ran today; it is down for the next three days and restarts on the
+    # fourth: one reminder per missed due date (the one that fell due while it was down
+    # included), one digest for that day, not one per missed day; a second start adds nothing.
     tasks.send_daily_digests(morning(TODAY))
-    tasks.remind_overdue(morning(TODAY))
-    tasks.remind_overdue(morning(TODAY))
-    assert len(inapp(plans["visitor"], "visit-overdue:")) == 1
-    assert len(inapp(plans["visitor"], "visit-digest:")) == 1
+    tasks.remind_overdue(morning(TODAY, 8))
+    back = TODAY + timedelta(days=4)
+    for _start in range(2):
+        tasks.send_daily_digests(morning(back, 9))
+        tasks.remind_overdue(morning(back, 9))
+    keys = [m.idempotency_key for m in inapp(plans["visitor"], "visit-overdue:")]
+    assert sorted(keys) == sorted(
+        [
+            f"visit-overdue:{plans['overdue'].id}:{plans['overdue'].next_due_on}:"
+            f"{plans['visitor'].id}:inapp",
+            f"visit-overdue:{plans['soon'].id}:{plans['soon'].next_due_on}:"
+            f"{plans['visitor'].id}:inapp",
+        ]
+    )
+    assert len(inapp(plans["visitor"], "visit-digest:")) == 2  # today's and the restart's
 
 
 def test_escalation_to_township_staff_once(world, plans):
