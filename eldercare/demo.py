@@ -456,13 +456,15 @@ def _load_visits(rng: random.Random, regions: dict[str, Region], users: dict) ->
             CareAssignment(target=target, visitor_id=visitor.id, assigned_by_id=staff.id)
         )
         interval = visits.policy_for(target.county_id).interval_days(target.tier)
-        day = target.enrolled_on + timedelta(days=rng.randrange(0, 7))
-        # The last stretch decides today's state: about one in six is overdue.
-        last_gap = interval * rng.choice([0.3, 0.6, 0.9, 1.0, 1.2, 1.6])
-        stop = today - timedelta(days=int(last_gap))
-        while day <= stop:
-            if rng.random() > 0.07:  # a missed visit now and then
-                at = datetime.combine(day, time(rng.randrange(8, 18), rng.randrange(0, 60)))
+        # Today's state first: a few visited today, most within their interval, about one in
+        # seven overdue; then the earlier visits back to the enrolment, a few missed.
+        gap = int(interval * rng.choice([0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.15]))
+        day = today - timedelta(days=gap)
+        latest = True
+        while day >= target.enrolled_on:
+            if latest or rng.random() > 0.07:
+                hour = rng.randrange(8, 11) if day == today else rng.randrange(8, 18)
+                at = datetime.combine(day, time(hour, rng.randrange(0, 60)))
                 db.session.add(
                     Visit(
                         target_id=target.id,
@@ -479,7 +481,8 @@ def _load_visits(rng: random.Random, regions: dict[str, Region], users: dict) ->
                     )
                 )
                 made += 1
-            day += timedelta(days=interval + rng.randrange(-2, 3))
+            latest = False
+            day -= timedelta(days=interval + rng.randrange(-2, 3))
         visits.refresh_due(target)
     db.session.flush()
     return len(people), made

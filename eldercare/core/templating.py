@@ -46,12 +46,10 @@ NAV: list[NavItem] = [
     NavItem("people.links", _l("Family links"), STAFF),
     NavItem("facilities.index", _l("Facilities"), STAFF | {Role.OPERATOR}),
     NavItem("regions.index", _l("Regions"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
-    NavItem("visits.due", _l("Visits"), STAFF | {Role.VISITOR}),
-    NavItem("visits.coverage", _l("Visit coverage"), STAFF),
+    NavItem("visits.due", _l("Visit care"), STAFF | {Role.VISITOR}),
     NavItem("dashboard.beds", _l("Bed indicators"), STAFF),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     NavItem("auth.users", _l("Users"), frozenset({Role.ADMIN})),
-    NavItem("visits.policy", _l("Visit rules"), frozenset({Role.COUNTY_STAFF})),
     NavItem("notifications.outbox", _l("Outbox"), frozenset({Role.ADMIN})),
     NavItem("notifications.inbox", _l("Messages"), ALL_ROLES, badge=_unread_messages),
 ]
