@@ -61,6 +61,8 @@ def summary_for(user) -> dict:
         out["users"] = db.session.execute(
             sa.select(User.role, sa.func.count()).group_by(User.role).order_by(User.role)
         ).all()
+    if role == Role.VISITOR or role in STAFF_ROLES:
+        out["visits"] = _visits_today(user)
     if role == Role.OPERATOR:
         out["facility"] = user.facility
     if role == Role.FAMILY:
@@ -68,3 +70,17 @@ def summary_for(user) -> dict:
             sa.select(FamilyLink).where(scope_clause(FamilyLink, user)).order_by(FamilyLink.id)
         ).all()
     return out
+
+
+def _visits_today(user) -> dict:
+    """How many of the user's people are overdue, due soon, visited today."""
+    from eldercare.visits.models import CareTarget
+    from eldercare.visits.operations import due_list
+
+    lists = due_list(user)
+    return {
+        "people": _count(CareTarget, user, CareTarget.active.is_(True)),
+        "overdue": len(lists.overdue),
+        "due": len(lists.due),
+        "done": len(lists.done),
+    }

@@ -333,7 +333,15 @@ class CareAssignment(db.Model):
     __table_args__ = (sa.UniqueConstraint("target_id", "visitor_id"),)
 
 
-class Visit(TimestampMixin, db.Model):
+class OfTarget:
+    """A record that belongs to a care target is seen by whoever sees the target."""
+
+    @classmethod
+    def __scope__(cls, user):
+        return cls.target_id.in_(sa.select(CareTarget.id).where(CareTarget.__scope__(user)))
+
+
+class Visit(OfTarget, TimestampMixin, db.Model):
     """One visit (or call) with its structured findings."""
 
     __tablename__ = "visit"
@@ -396,12 +404,8 @@ class Visit(TimestampMixin, db.Model):
             out.append(str(_l("Safety hazards")) + ": " + self.safety_hazards)
         return out
 
-    @classmethod
-    def __scope__(cls, user):
-        return cls.target_id.in_(sa.select(CareTarget.id).where(CareTarget.__scope__(user)))
 
-
-class FollowUp(TimestampMixin, db.Model):
+class FollowUp(OfTarget, TimestampMixin, db.Model):
     """A problem found on a visit, assigned to someone, due, and closed with a resolution."""
 
     __tablename__ = "visit_follow_up"
@@ -428,12 +432,8 @@ class FollowUp(TimestampMixin, db.Model):
     def is_open(self) -> bool:
         return self.closed_at is None
 
-    @classmethod
-    def __scope__(cls, user):
-        return cls.target_id.in_(sa.select(CareTarget.id).where(CareTarget.__scope__(user)))
 
-
-class MajorEvent(TimestampMixin, db.Model):
+class MajorEvent(OfTarget, TimestampMixin, db.Model):
     """An illness, fall or disaster that calls for a visit within the policy's hours."""
 
     __tablename__ = "visit_event"
@@ -454,10 +454,6 @@ class MajorEvent(TimestampMixin, db.Model):
     @property
     def kind_label(self) -> str:
         return str(EVENT_LABELS[EventKind(self.kind)])
-
-    @classmethod
-    def __scope__(cls, user):
-        return cls.target_id.in_(sa.select(CareTarget.id).where(CareTarget.__scope__(user)))
 
 
 def ability_at_least(level: str | None, threshold: str) -> bool:

@@ -178,11 +178,10 @@ def recompute_tier(target: CareTarget, by=None, on: date | None = None) -> bool:
     if after == before:
         return False
     refresh_due(target, policy)
-    audit.record(
+    _audit(
         "care_target.tier_recomputed",
         target,
-        actor=by,
-        region_id=target.person.region_id,
+        by,
         changes={"computed_tier": [before[0], after[0]], "categories": [before[1], after[1]]},
     )
     return True
@@ -210,11 +209,10 @@ def _moved_county(target: CareTarget, county: Region, by) -> None:
         a for a in target.assignments if a.visitor.region and county.contains(a.visitor.region)
     ]
     refresh_due(target)
-    audit.record(
+    _audit(
         "care_target.moved",
         target,
-        actor=by,
-        region_id=target.person.region_id,
+        by,
         changes={
             "county_id": [None, county.id],
             "visitor": [",".join(before), ",".join(a.visitor.username for a in target.assignments)],
@@ -249,6 +247,11 @@ def can_record(user, target: CareTarget) -> bool:
 
 
 # --- enrolment, tier override, assignment, end -----------------------------------------------
+
+
+def _audit(action: str, target: CareTarget, by, **entry) -> None:
+    """An audit entry about a plan, filed under the person's area."""
+    audit.record(action, target, actor=by, region_id=target.person.region_id, **entry)
 
 
 def _snapshot(target: CareTarget) -> dict:
@@ -405,11 +408,10 @@ def assign(target: CareTarget, visitor: User, by) -> CareAssignment:
     assignment = CareAssignment(target=target, visitor_id=visitor.id, assigned_by_id=by.id)
     db.session.add(assignment)
     db.session.flush()
-    audit.record(
+    _audit(
         "care_target.visitor_assigned",
         target,
-        actor=by,
-        region_id=target.person.region_id,
+        by,
         changes={"visitor": [None, visitor.username]},
     )
     return assignment
@@ -422,11 +424,10 @@ def unassign(target: CareTarget, visitor: User, by) -> None:
         raise Conflict(_l("This visitor is not assigned."))
     target.assignments.remove(assignment)
     db.session.flush()
-    audit.record(
+    _audit(
         "care_target.visitor_unassigned",
         target,
-        actor=by,
-        region_id=target.person.region_id,
+        by,
         changes={"visitor": [visitor.username, None]},
     )
 
@@ -444,11 +445,10 @@ def end_target(target: CareTarget, reason: str, on: date, by, check: bool = True
     target.ended_on = on
     target.end_reason = reason
     refresh_due(target)
-    audit.record(
+    _audit(
         "care_target.ended",
         target,
-        actor=by,
-        region_id=target.person.region_id,
+        by,
         changes={**audit.changes_between(before, _snapshot(target)), "end_reason": [None, reason]},
     )
     return target
