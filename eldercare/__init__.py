@@ -154,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.public.views import bp as public_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
+    from eldercare.visits.api import blp as visits_api
     from eldercare.visits.views import bp as visits_bp
 
     for bp in (
@@ -171,7 +172,7 @@ def register_blueprints(app: Flask) -> None:
         api_docs_bp,
     ):
         app.register_blueprint(bp)
-    for blp in (auth_api, regions_api, people_api, facilities_api, beds_api):
+    for blp in (auth_api, regions_api, people_api, facilities_api, beds_api, visits_api):
         api.register_blueprint(blp)
 
 

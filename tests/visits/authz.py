@@ -8,7 +8,7 @@ from eldercare.extensions import db
 from eldercare.visits.models import CareTarget
 from tests.authz.matrix import Route
 from tests.builders import build_person, build_user
-from tests.visits.helpers import build_target, record, visit_form
+from tests.visits.helpers import build_target, record, visit_form, visit_json
 
 FIELD = frozenset({"admin", "county_staff", "township_staff", "visitor"})
 MANAGERS = frozenset({"admin", "county_staff", "township_staff"})
@@ -187,5 +187,16 @@ ROUTES = [
         arg="region_id",
         data=lambda w, u: POLICY,
         ok=(302,),
+    ),
+    Route("api_visits.due", allowed=FIELD, api=True),
+    Route(
+        "api_visits.record",
+        "POST",
+        allowed=FIELD,
+        api=True,
+        target=target,
+        arg="target_id",
+        data=lambda w, u: visit_json(),
+        ok=(201,),
     ),
 ]

@@ -67,3 +67,10 @@ def visit_form(when: datetime | None = None, **kw) -> dict:
     data = {k: v for k, v in visit_data(when, **kw).items() if k != "visited_at"}
     data["visited_at"] = when.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
     return data
+
+
+def visit_json(when: datetime | None = None, **kw) -> dict:
+    """The visit as a field app sends it to the API (an ISO time with its offset)."""
+    data = visit_data(when, **kw)
+    data["visited_at"] = data["visited_at"].isoformat()
+    return data
