@@ -75,6 +75,9 @@ class Config:
     ARGON2_PARALLELISM = 4
 
     ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("ROSTER_IMPORT_MAX_ROWS", "200000"))
+    # Day care: a center with no attendance recorded in this many days (up to today) is shown
+    # as not operating on the county roll-up; the page can change it for one view.
+    DAYCARE_IDLE_DAYS = int(os.environ.get("DAYCARE_IDLE_DAYS", "14"))
 
     # Notifications: e-mail over SMTP, SMS through a gateway, the outbox dispatcher's retries.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")

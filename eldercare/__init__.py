@@ -145,6 +145,8 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.beds.api import blp as beds_api
     from eldercare.beds.views import bp as beds_bp
     from eldercare.dashboard.views import bp as dashboard_bp
+    from eldercare.daycare.report_views import bp as daycare_reports_bp
+    from eldercare.daycare.views import bp as daycare_bp
     from eldercare.facilities.api import blp as facilities_api
     from eldercare.facilities.views import bp as facilities_bp
     from eldercare.home.views import bp as home_bp
@@ -164,6 +166,8 @@ def register_blueprints(app: Flask) -> None:
         people_bp,
         facilities_bp,
         beds_bp,
+        daycare_bp,
+        daycare_reports_bp,
         public_bp,
         dashboard_bp,
         visits_bp,

@@ -53,6 +53,22 @@ ACTION_LABELS = {
     "follow_up.opened": _l("Follow-up opened"),
     "follow_up.closed": _l("Follow-up closed"),
     "visit_policy.saved": _l("Visit rules changed"),
+    "daycare.center_saved": _l("Day-care settings changed"),
+    "daycare.closed_day_added": _l("Closed day added"),
+    "daycare.closed_day_removed": _l("Closed day removed"),
+    "daycare.member_added": _l("Day-care member added"),
+    "daycare.member_updated": _l("Day-care member changed"),
+    "daycare.member_left": _l("Day-care member left"),
+    "daycare.checked_in": _l("Checked in"),
+    "daycare.checked_out": _l("Checked out"),
+    "daycare.check_in_cancelled": _l("Check-in undone"),
+    "daycare.meal_served": _l("Meal served"),
+    "daycare.meal_removed": _l("Meal removed"),
+    "daycare.activity_added": _l("Activity recorded"),
+    "daycare.incident_reported": _l("Incident recorded"),
+    "daycare.incident_closed": _l("Incident closed"),
+    "daycare.report_exported": _l("Day-care monthly report exported"),
+    "daycare.overview_exported": _l("Day-care overview exported"),
 }
 
 ENTITY_LABELS = {
@@ -71,6 +87,13 @@ ENTITY_LABELS = {
     "FollowUp": _l("Follow-up"),
     "MajorEvent": _l("Major event"),
     "VisitPolicy": _l("Visit rules"),
+    "Center": _l("Day-care center"),
+    "ClosedDay": _l("Closed day"),
+    "Member": _l("Day-care member"),
+    "Attendance": _l("Attendance"),
+    "Meal": _l("Meal"),
+    "Activity": _l("Activity"),
+    "Incident": _l("Incident"),
 }
 
 FIELD_LABELS = {
@@ -122,6 +145,16 @@ FIELD_LABELS = {
     "due_on": _l("Due"),
     "closed_at": _l("Closed at"),
     "visit_due_at": _l("Visit due by"),
+    "walk_in": _l("Walk-in"),
+    "check_out_at": _l("Checked out at"),
+    "meal_type": _l("Meal"),
+    "subsidised": _l("Subsidised"),
+    "participants": _l("Participants"),
+    "risk": _l("Risk"),
+    "severity": _l("Severity"),
+    "left_on": _l("Left on"),
+    "day": _l("Day"),
+    "capacity": _l("Places (capacity)"),
 }
 
 

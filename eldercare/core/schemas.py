@@ -67,7 +67,18 @@ def load_form(schema: InputSchema, formdata: MultiDict) -> tuple[dict[str, Any],
     try:
         return schema.load(formdata), {}
     except ValidationError as err:
-        return {}, plain_messages(err.messages)
+        return {}, {field: _flat(m) for field, m in plain_messages(err.messages).items()}
+
+
+def _flat(messages) -> list[str]:
+    """A page shows a field's messages as a list; a list field's errors come keyed by the
+    position of the bad item ({"1": ["..."]}): the messages themselves, once each."""
+    if isinstance(messages, dict):
+        out: list[str] = []
+        for value in messages.values():
+            out.extend(m for m in _flat(value) if m not in out)
+        return out
+    return list(messages)
 
 
 def choice(values, **kwargs) -> fields.String:

@@ -187,10 +187,24 @@ class Person(TimestampMixin, db.Model):
             stay = sa.table(
                 "stay", sa.column("person_id"), sa.column("facility_id"), sa.column("discharged_on")
             )
-            return cls.id.in_(
-                sa.select(stay.c.person_id).where(
-                    stay.c.facility_id == user.facility_id, stay.c.discharged_on.is_(None)
-                )
+            member = sa.table(
+                "daycare_member",
+                sa.column("person_id"),
+                sa.column("facility_id"),
+                sa.column("left_on"),
+            )
+            # ...and the current members of its day-care center.
+            return sa.or_(
+                cls.id.in_(
+                    sa.select(stay.c.person_id).where(
+                        stay.c.facility_id == user.facility_id, stay.c.discharged_on.is_(None)
+                    )
+                ),
+                cls.id.in_(
+                    sa.select(member.c.person_id).where(
+                        member.c.facility_id == user.facility_id, member.c.left_on.is_(None)
+                    )
+                ),
             )
         if role == Role.VISITOR:
             # The people assigned to the visitor (the visits feature's tables, named here

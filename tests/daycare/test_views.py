@@ -1,0 +1,104 @@
+"""The front desk's pages through the test client: one tap per action, refusals explained,
+nothing typed lost on a refused form."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from eldercare.daycare.models import Attendance, Center, ClosedDay, Meal, Member
+from eldercare.extensions import db
+from tests.builders import build_person
+from tests.daycare.helpers import TODAY, make_center, make_member
+
+
+def _url(facility, path: str = "") -> str:
+    return f"/facilities/{facility.id}/daycare{path}"
+
+
+def test_check_in_and_lunch_with_one_tap_each(world, client, auth):
+    center = make_center(world.facility_a)
+    member = make_member(center)
+    auth.login_as(world.user("operator"))
+    roster = client.get(_url(center)).get_data(as_text=True)
+    assert member.person.name in roster and "签到" in roster
+    tap = {"day": TODAY.isoformat(), "person_id": member.person_id}
+    assert client.post(_url(center, "/check-in"), data=tap).status_code == 302
+    assert client.post(_url(center, "/meals"), data=tap | {"meal_type": "lunch"}).status_code == 302
+    roster = client.get(_url(center)).get_data(as_text=True)
+    assert "签退" in roster and "✓ 午餐" in roster
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meal)) == 1
+
+
+def test_a_walk_in_by_id_card(world, client, auth):
+    center = make_center(world.facility_a)
+    stranger = build_person(world.village_b, name="过路老人")
+    auth.login_as(world.user("operator"))
+    form = {"day": TODAY.isoformat(), "id_number": stranger.id_number, "name": "过路老人"}
+    assert client.post(_url(center, "/check-in"), data=form).status_code == 302
+    [attendance] = db.session.scalars(sa.select(Attendance)).all()
+    assert attendance.walk_in and attendance.person_id == stranger.id
+    wrong = {"day": TODAY.isoformat(), "id_number": stranger.id_number, "name": "别人"}
+    refused = client.post(_url(center, "/check-in"), data=wrong, follow_redirects=True)
+    assert "过路老人" in client.get(_url(center)).get_data(as_text=True)
+    assert refused.status_code == 200
+
+
+def test_a_refused_tap_says_why_and_writes_nothing(world, client, auth):
+    center = make_center(world.facility_a)
+    member = make_member(center)
+    db.session.add(ClosedDay(facility_id=center.id, day=TODAY, reason="停电"))
+    db.session.flush()
+    auth.login_as(world.user("operator"))
+    response = client.post(
+        _url(center, "/check-in"),
+        data={"day": TODAY.isoformat(), "person_id": member.person_id},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "这一天闭馆" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
+
+
+def test_a_refused_member_form_keeps_what_was_typed(world, client, auth):
+    center = make_center(world.facility_a)
+    person = build_person(world.village_a, name="马桂芝")
+    auth.login_as(world.user("operator"))
+    form = {
+        "name": "马桂芝",
+        "id_number": person.id_number,
+        "joined_on": TODAY.isoformat(),
+        "days": ["0", "9"],
+        "emergency_contact": "马小军",
+        "emergency_phone": "电话号码",
+    }
+    response = client.post(_url(center, "/members"), data=form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "马小军" in page and "不是有效的星期" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 0
+
+
+def test_settings_change_the_roster(world, client, auth):
+    center = make_center(world.facility_a)
+    auth.login_as(world.user("operator"))
+    form = {"capacity": "12", "open_days": ["5"], "meal_types": ["lunch"], "meal_price": "8.50"}
+    assert client.post(_url(center, "/settings"), data=form).status_code == 302
+    saved = db.session.scalar(sa.select(Center).where(Center.facility_id == center.id))
+    assert (saved.capacity, saved.open_days, saved.meal_price_fen) == (12, [5], 850)
+    bad = client.post(_url(center, "/settings"), data=form | {"meal_price": "十元"})
+    assert bad.status_code == 422
+
+
+def test_staff_read_but_do_not_act(world, client, auth):
+    center = make_center(world.facility_a)
+    make_member(center)
+    auth.login_as(world.user("township_staff"))
+    page = client.get(_url(center)).get_data(as_text=True)
+    assert 'action="/facilities' not in page.split('id="roster"')[1]
+    assert client.get(_url(center, "/members")).status_code == 200
+
+
+def test_a_facility_without_day_care_has_no_such_pages(world, client, auth):
+    auth.login_as(world.user("admin"))
+    assert world.facility_b.kind == "nursing_home"
+    assert client.get(_url(world.facility_b)).status_code == 404

@@ -1,0 +1,1 @@
+"""Day-care monthly reports and the county roll-up."""
