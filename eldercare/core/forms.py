@@ -46,6 +46,9 @@ def submit_form(schema: InputSchema, action: Callable[[dict], Any]) -> FormResul
         db.session.rollback()
         keep_refusal_on_record(err)
         return FormResult(errors=errors_of(err), status=err.code or 422)
+    except IntegrityError as err:  # a race caught at the operation's own flush
+        db.session.rollback()
+        return FormResult(errors=errors_of(conflict_for(err)), status=409)
     try:
         db.session.commit()
     except IntegrityError as err:  # a race the operation's own checks could not see

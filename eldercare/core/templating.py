@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare.core.i18n import html_lang
+from eldercare.core.masking import mask_phone
 from eldercare.core.permissions import ROLE_LABELS, Role, role_of
 
 
@@ -72,6 +73,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def install_template_globals(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["mask_phone"] = mask_phone
 
     @app.context_processor
     def _globals():

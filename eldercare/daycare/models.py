@@ -199,6 +199,13 @@ class Attendance(FacilityRecord, db.Model):
 
     person: Mapped[Person] = relationship()
 
+    @property
+    def entered_later(self) -> bool:
+        """Recorded on a later day from a paper sheet: its clock times are not the visit's."""
+        from eldercare.core.db import local_date
+
+        return local_date(self.check_in_at) != self.day
+
     __table_args__ = (
         sa.UniqueConstraint("facility_id", "day", "person_id"),
         sa.CheckConstraint(

@@ -3,8 +3,9 @@ meals, activities and incidents. Operators act on their own center; staff of the
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -12,7 +13,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from eldercare.core import audit
 from eldercare.core.db import local_today, utcnow
-from eldercare.core.errors import AppError, Conflict, Invalid
+from eldercare.core.errors import CONSTRAINT_MESSAGES, AppError, Conflict, Invalid
+from eldercare.core.masking import mask_phone
 from eldercare.core.permissions import Role, role_of
 from eldercare.daycare.models import (
     DAYCARE_KINDS,
@@ -27,6 +29,27 @@ from eldercare.daycare.models import (
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
+
+# A race past an operation's own check ends at the database: PostgreSQL names the constraint,
+# SQLite the columns.
+_TWICE = {
+    "attendance": (
+        ("facility_id", "day", "person_id"),
+        _l("Already checked in on this day."),
+    ),
+    "meal": (
+        ("facility_id", "day", "person_id", "meal_type"),
+        _l("This meal is already recorded."),
+    ),
+    "closed_day": (("facility_id", "day"), _l("This day is already closed.")),
+}
+for _table, (_columns, _message) in _TWICE.items():
+    CONSTRAINT_MESSAGES[f"uq_daycare_{_table}_{'_'.join(_columns)}"] = _message
+    CONSTRAINT_MESSAGES[", ".join(f"daycare_{_table}.{c}" for c in _columns)] = _message
+CONSTRAINT_MESSAGES["uq_daycare_member_current"] = _l("This person is already a member.")
+CONSTRAINT_MESSAGES["daycare_member.facility_id, daycare_member.person_id"] = _l(
+    "This person is already a member."
+)
 
 
 def runs_daycare(facility: Facility) -> bool:
@@ -59,6 +82,8 @@ def center_of(facility: Facility) -> Center:
 
 
 def _audit(action: str, record, by, facility_id: int, **entry) -> None:
+    """Filed under the center's area, so the county's staff find it in the audit log."""
+    entry["region_id"] = db.session.get(Facility, facility_id).region_id
     audit.record(action, record, actor=by, facility_id=facility_id, **entry)
 
 
@@ -101,6 +126,7 @@ def closed_days(facility_id: int, start: date, end: date) -> set[date]:
 
 def add_closed_day(facility: Facility, day: date, reason: str, by) -> ClosedDay:
     _require_operator(by, facility.id)
+    _still_editable(day)
     taken = db.session.scalar(
         sa.select(Attendance.id).where(Attendance.facility_id == facility.id, Attendance.day == day)
     )
@@ -119,6 +145,7 @@ def add_closed_day(facility: Facility, day: date, reason: str, by) -> ClosedDay:
 
 def remove_closed_day(closed: ClosedDay, by) -> None:
     _require_operator(by, closed.facility_id)
+    _still_editable(closed.day)
     _audit(
         "daycare.closed_day_removed",
         closed,
@@ -143,6 +170,18 @@ def current_member(facility_id: int, person_id: int) -> Member | None:
     )
 
 
+def member_on(facility_id: int, person_id: int, day: date) -> Member | None:
+    """The membership that covers a day (joined on or before it, not left before it)."""
+    return db.session.scalar(
+        sa.select(Member).where(
+            Member.facility_id == facility_id,
+            Member.person_id == person_id,
+            Member.joined_on <= day,
+            sa.or_(Member.left_on.is_(None), Member.left_on >= day),
+        )
+    )
+
+
 MEMBER_FIELDS = (
     "days",
     "transport",
@@ -154,11 +193,16 @@ MEMBER_FIELDS = (
 
 
 def _member_snapshot(member: Member) -> dict:
+    """Audit view of a membership: the phone masked, the dietary notes (health data) only as
+    a fingerprint that changes when they do."""
+    notes = member.dietary_notes or ""
     return {
         "days": ",".join(str(d) for d in sorted(member.days or [])),
         "transport": member.transport,
         "subsidised_meals": member.subsidised_meals,
         "emergency_contact": member.emergency_contact,
+        "emergency_phone": mask_phone(member.emergency_phone),
+        "dietary_notes": hashlib.sha256(notes.encode()).hexdigest()[:8] if notes else "",
         "left_on": member.left_on,
     }
 
@@ -186,7 +230,6 @@ def add_member(facility: Facility, person: Person, data: dict, by) -> Member:
         member,
         by,
         facility.id,
-        region_id=person.region_id,
         changes=audit.changes_between({}, _member_snapshot(member)),
     )
     return member
@@ -204,7 +247,6 @@ def update_member(member: Member, data: dict, by) -> Member:
         member,
         by,
         member.facility_id,
-        region_id=member.person.region_id,
         changes=audit.changes_between(before, _member_snapshot(member)),
     )
     return member
@@ -223,7 +265,6 @@ def end_membership(member: Member, on: date, by) -> Member:
         member,
         by,
         member.facility_id,
-        region_id=member.person.region_id,
         changes={"left_on": [None, on]},
     )
     return member
@@ -308,9 +349,28 @@ def roster(facility: Facility, day: date) -> Roster:
     )
 
 
+#: Attendance, meals and closed days older than this are history: the monthly reports that
+#: counted them have gone out as subsidy evidence.
+EDIT_WINDOW_DAYS = 62
+
+
 def _not_future(day: date, name: str = "day") -> None:
     if day > local_today():
         raise Invalid(errors={name: [_l("The date is in the future.")]})
+
+
+def _still_editable(day: date, name: str = "day") -> None:
+    if day < local_today() - timedelta(days=EDIT_WINDOW_DAYS):
+        raise Conflict(
+            errors={
+                name: [
+                    _l(
+                        "Records older than %(days)s days cannot be changed.",
+                        days=EDIT_WINDOW_DAYS,
+                    )
+                ]
+            }
+        )
 
 
 def _open_on(facility: Facility, day: date) -> None:
@@ -319,6 +379,10 @@ def _open_on(facility: Facility, day: date) -> None:
     )
     if closed is not None:
         raise Conflict(_l("The center is closed on this day."))
+    if day.weekday() not in (center_of(facility).open_days or []):
+        raise Conflict(
+            _l("The center does not open on this day of the week; change its opening days first.")
+        )
 
 
 def check_in(
@@ -330,6 +394,7 @@ def check_in(
     if not runs_daycare(facility):
         raise Conflict(_l("This facility does not run day care."))
     _not_future(day)
+    _still_editable(day)
     _open_on(facility, day)
     if person.death_date is not None and person.death_date <= day:
         raise Conflict(_l("This person has died."))
@@ -342,14 +407,7 @@ def check_in(
     )
     if existing is not None:
         raise Conflict(_l("Already checked in on this day."))
-    member = db.session.scalar(
-        sa.select(Member).where(
-            Member.facility_id == facility.id,
-            Member.person_id == person.id,
-            Member.joined_on <= day,
-            sa.or_(Member.left_on.is_(None), Member.left_on >= day),
-        )
-    )
+    member = member_on(facility.id, person.id, day)
     attendance = Attendance(
         facility_id=facility.id,
         person_id=person.id,
@@ -366,7 +424,6 @@ def check_in(
         attendance,
         by,
         facility.id,
-        region_id=person.region_id,
         changes={"day": [None, day], "walk_in": [None, attendance.walk_in]},
     )
     return attendance
@@ -392,6 +449,7 @@ def check_out(attendance: Attendance, by, at: datetime | None = None) -> Attenda
 def cancel_attendance(attendance: Attendance, by) -> None:
     """Undo a check-in tapped by mistake (the meals of that person that day go with it)."""
     _require_operator(by, attendance.facility_id)
+    _still_editable(attendance.day)
     for meal in db.session.scalars(
         sa.select(Meal).where(
             Meal.facility_id == attendance.facility_id,
@@ -425,6 +483,8 @@ def serve_meal(
     if not runs_daycare(facility):
         raise Conflict(_l("This facility does not run day care."))
     _not_future(day)
+    _still_editable(day)
+    _open_on(facility, day)
     center = center_of(facility)
     if meal_type not in (center.meal_types or []):
         raise Invalid(errors={"meal_type": [_l("This center does not serve this meal.")]})
@@ -438,8 +498,8 @@ def serve_meal(
     )
     if exists is not None:
         raise Conflict(_l("This meal is already recorded."))
-    if subsidised is None:
-        member = current_member(facility.id, person.id)
+    if subsidised is None:  # as the membership of that day says (a back-dated meal too)
+        member = member_on(facility.id, person.id, day)
         subsidised = bool(member and member.subsidised_meals)
     meal = Meal(
         facility_id=facility.id,
@@ -457,7 +517,6 @@ def serve_meal(
         meal,
         by,
         facility.id,
-        region_id=person.region_id,
         changes={"meal_type": [None, meal_type], "subsidised": [None, subsidised]},
     )
     return meal
@@ -465,6 +524,7 @@ def serve_meal(
 
 def remove_meal(meal: Meal, by) -> None:
     _require_operator(by, meal.facility_id)
+    _still_editable(meal.day)
     _audit(
         "daycare.meal_removed",
         meal,

@@ -76,8 +76,9 @@ def _of(model, record_id: int, facility: Facility):
     return record
 
 
-def _person(facility: Facility, person_id: int) -> Person:
-    """A person the operator may name here: a member, or someone checked in today."""
+def _person(facility: Facility, person_id: int, field: str = "person_id") -> Person:
+    """A person the operator may name here: a current member (or resident), or someone who
+    has been checked in at this center (a walk-in)."""
     person = db.session.get(Person, person_id)
     if person is None or not (
         is_visible(person, current_user)
@@ -87,7 +88,7 @@ def _person(facility: Facility, person_id: int) -> Person:
             )
         )
     ):
-        raise Invalid(errors={"person_id": [_("The page or record was not found.")]})
+        raise Invalid(errors={field: [_("The page or record was not found.")]})
     return person
 
 
@@ -309,7 +310,10 @@ def add_activity(facility_id: int):
         lambda d: ops.add_activity(
             facility,
             d,
-            [_person(facility, pid) for pid in dict.fromkeys(d["participant_ids"])],
+            [
+                _person(facility, pid, "participant_ids")
+                for pid in dict.fromkeys(d["participant_ids"])
+            ],
             current_user,
         ),
     )

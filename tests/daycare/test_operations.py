@@ -127,11 +127,40 @@ def test_the_roster_says_when_the_center_is_closed(world):
 
 
 def test_only_the_centers_operator_acts(world, center):
+    from tests.builders import build_user
+
     member = make_member(center)
-    for role in ("county_staff", "township_staff", "visitor"):
+    other_operator = build_user("operator", facility=world.facility_b)
+    for user in [world.user(r) for r in ("county_staff", "township_staff", "visitor")] + [
+        other_operator
+    ]:
         with pytest.raises(AppError) as refused:
-            ops.check_in(center, member.person, TODAY, world.user(role))
+            ops.check_in(center, member.person, TODAY, user)
         assert refused.value.code == 403
+
+
+def test_a_back_dated_meal_is_subsidised_as_that_days_membership_was(center):
+    member = make_member(center, subsidised_meals=True, joined=TODAY - timedelta(days=20))
+    ops.end_membership(member, TODAY - timedelta(days=10), admin())
+    ops.check_in(center, member.person, TODAY - timedelta(days=12), admin())
+    meal = ops.serve_meal(center, member.person, TODAY - timedelta(days=12), "lunch", admin())
+    assert meal.subsidised  # a member then, with subsidised meals
+    walk_in = ops.serve_meal(center, member.person, TODAY - timedelta(days=5), "lunch", admin())
+    assert not walk_in.subsidised  # no longer a member
+
+
+def test_history_beyond_the_window_stays_as_it_was(center):
+    member = make_member(center, joined=TODAY - timedelta(days=200))
+    with pytest.raises(Conflict):
+        ops.check_in(center, member.person, TODAY - timedelta(days=63), admin())
+
+
+def test_a_day_the_center_does_not_open_is_refused(world):
+    weekdays = make_center(world.facility_a, open_days=[0, 1, 2, 3, 4])
+    member = make_member(weekdays)
+    sunday = TODAY - timedelta(days=(TODAY.weekday() + 1) % 7)
+    with pytest.raises(Conflict):
+        ops.check_in(weekdays, member.person, sunday, admin())
 
 
 def test_activity_and_incident_with_health_data_encrypted(world, center):

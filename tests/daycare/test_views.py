@@ -37,10 +37,37 @@ def test_a_walk_in_by_id_card(world, client, auth):
     assert client.post(_url(center, "/check-in"), data=form).status_code == 302
     [attendance] = db.session.scalars(sa.select(Attendance)).all()
     assert attendance.walk_in and attendance.person_id == stranger.id
+
+
+def test_a_walk_in_with_the_wrong_name_is_refused(world, client, auth):
+    center = make_center(world.facility_a)
+    stranger = build_person(world.village_b, name="过路老人")
+    auth.login_as(world.user("operator"))
     wrong = {"day": TODAY.isoformat(), "id_number": stranger.id_number, "name": "别人"}
     refused = client.post(_url(center, "/check-in"), data=wrong, follow_redirects=True)
-    assert "过路老人" in client.get(_url(center)).get_data(as_text=True)
-    assert refused.status_code == 200
+    assert "alert-danger" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
+
+
+def test_another_centers_member_cannot_be_named(world, client, auth):
+    center = make_center(world.facility_a)
+    elsewhere = make_member(make_center(world.facility_b))
+    auth.login_as(world.user("operator"))
+    tap = {"day": TODAY.isoformat(), "person_id": elsewhere.person_id}
+    refused = client.post(_url(center, "/check-in"), data=tap, follow_redirects=True)
+    assert "alert-danger" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
+
+
+def test_staff_see_no_dietary_notes_and_a_masked_phone(world, client, auth):
+    center = make_center(world.facility_a)
+    member = make_member(center, dietary_notes="吞咽困难，流食", emergency_phone="13912345678")
+    auth.login_as(world.user("county_staff"))
+    page = client.get(_url(center, f"/members/{member.id}")).get_data(as_text=True)
+    assert "吞咽困难" not in page and "13912345678" not in page
+    auth.login_as(world.user("operator"))
+    page = client.get(_url(center, f"/members/{member.id}")).get_data(as_text=True)
+    assert "吞咽困难" in page and "13912345678" in page
 
 
 def test_a_refused_tap_says_why_and_writes_nothing(world, client, auth):
