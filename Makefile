@@ -34,6 +34,7 @@ lint: $(STAMP)
 
 db: install
 	$(BIN)/flask db upgrade
+	$(BIN)/flask ratings load-schemes
 
 demo: db
 	$(BIN)/flask demo

@@ -154,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.people.api import blp as people_api
     from eldercare.people.views import bp as people_bp
     from eldercare.public.views import bp as public_bp
+    from eldercare.ratings.views import bp as ratings_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
     from eldercare.visits.api import blp as visits_api
@@ -171,6 +172,7 @@ def register_blueprints(app: Flask) -> None:
         public_bp,
         dashboard_bp,
         visits_bp,
+        ratings_bp,
         audit_bp,
         notifications_bp,
         api_docs_bp,

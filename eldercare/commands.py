@@ -101,10 +101,28 @@ def expire_reservations() -> None:
     click.echo(f"{count} reservations expired")
 
 
+ratings_cli = AppGroup("ratings", help="Star ratings of facilities.")
+
+
+@ratings_cli.command("load-schemes")
+def load_schemes() -> None:
+    """Add the rating schemes shipped with the application (those not there yet)."""
+    from eldercare.ratings.operations import SchemeFileError, load_shipped_schemes
+
+    try:
+        added = load_shipped_schemes()
+    except SchemeFileError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err)) from None
+    db.session.commit()
+    click.echo(f"{added} rating schemes added")
+
+
 def register(app: Flask) -> None:
     from eldercare.bench import bench_cli
 
     app.cli.add_command(bench_cli)
+    app.cli.add_command(ratings_cli)
     from eldercare.scheduler import scheduler_cli
 
     app.cli.add_command(scheduler_cli)

@@ -281,6 +281,9 @@ def load_demo(people: int = 2000, seed: int = 2026) -> str:
     beds, residents = _load_beds(rng, regions)
     targets, visits = _load_visits(rng, regions, users)
     members, attendance = _load_daycare(rng, regions, users, facilities)
+    from eldercare.ratings.operations import load_shipped_schemes
+
+    load_shipped_schemes()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
     return (
         f"demo loaded: {len(regions)} regions, {len(FACILITIES)} facilities, "
