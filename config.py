@@ -103,6 +103,11 @@ class Config:
     VISIT_DIGEST_TIME = os.environ.get("VISIT_DIGEST_TIME", "07:30")
     VISIT_OVERDUE_TIME = os.environ.get("VISIT_OVERDUE_TIME", "08:00")
     VISIT_ESCALATION_TIME = os.environ.get("VISIT_ESCALATION_TIME", "08:30")
+    RATING_EXPIRY_TIME = os.environ.get("RATING_EXPIRY_TIME", "09:00")
+    # Results whose public notice ended the day before are published at this time.
+    RATING_PUBLISH_TIME = os.environ.get("RATING_PUBLISH_TIME", "00:30")
+    # County staff hear of a facility's grade this many days before it runs out.
+    RATING_EXPIRY_NOTICE_DAYS = int(os.environ.get("RATING_EXPIRY_NOTICE_DAYS", "90"))
     OUTBOX_DISPATCH_SECONDS = int(os.environ.get("OUTBOX_DISPATCH_SECONDS", "20"))
     # How often a standby copy tries to take the lead, and the leader checks it still has it.
     SCHEDULER_STANDBY_POLL_SECONDS = int(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "10"))

@@ -154,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.people.api import blp as people_api
     from eldercare.people.views import bp as people_bp
     from eldercare.public.views import bp as public_bp
+    from eldercare.ratings.overview import bp as ratings_overview_bp
     from eldercare.ratings.views import bp as ratings_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
@@ -173,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
         dashboard_bp,
         visits_bp,
         ratings_bp,
+        ratings_overview_bp,
         audit_bp,
         notifications_bp,
         api_docs_bp,

@@ -120,6 +120,19 @@ JOBS: list[Job] = [
         setting="OUTBOX_DISPATCH_SECONDS",
     ),
     Job("beds-expire", "eldercare.beds.tasks:expire_reservations", "interval", when=5 * 60),
+    Job(
+        "ratings-expiry",
+        "eldercare.ratings.tasks:remind_expiring",
+        "daily",
+        setting="RATING_EXPIRY_TIME",
+    ),
+    # A rating result whose public notice is over (objections all answered) is published.
+    Job(
+        "ratings-publish",
+        "eldercare.ratings.operations:publish_due",
+        "daily",
+        setting="RATING_PUBLISH_TIME",
+    ),
 ]
 
 

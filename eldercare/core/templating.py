@@ -50,7 +50,7 @@ NAV: list[NavItem] = [
     NavItem("visits.due", _l("Visit care"), STAFF | {Role.VISITOR}),
     NavItem("dashboard.beds", _l("Bed indicators"), STAFF),
     NavItem("daycare_reports.overview", _l("Day care"), STAFF),
-    NavItem("ratings.schemes", _l("Star ratings"), STAFF),
+    NavItem("ratings.rounds", _l("Star ratings"), STAFF),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     NavItem("auth.users", _l("Users"), frozenset({Role.ADMIN})),
     NavItem("notifications.outbox", _l("Outbox"), frozenset({Role.ADMIN})),

@@ -7,11 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from eldercare.core.db import local_today
 from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
 from eldercare.facilities import operations as ops
 from eldercare.facilities.models import KIND_LABELS, OWNERSHIP_LABELS, Facility
 from eldercare.facilities.schemas import FacilityQuery, FacilitySchema
+from eldercare.ratings import grades
 
 bp = Blueprint("facilities", __name__, url_prefix="/facilities")
 VIEWERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
@@ -64,7 +66,11 @@ def new():
 def show(facility_id: int):
     facility = get_visible_or_404(Facility, facility_id)
     return render_template(
-        "facilities/show.html", facility=facility, can_edit=ops.can_edit(current_user, facility)
+        "facilities/show.html",
+        facility=facility,
+        can_edit=ops.can_edit(current_user, facility),
+        grade=grades.grades_on([facility.id], local_today()).get(facility.id),
+        grade_history=grades.history(facility),
     )
 
 

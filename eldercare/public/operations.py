@@ -1,8 +1,8 @@
 """Public vacancy search: which facilities have free beds, of what care type, at what price.
 
-Everything here is open to anonymous visitors, so it reads only facility and bed rows (never
-stays, reservations' holders or people) and answers each page with a fixed handful of
-set-based queries, whatever the number of facilities.
+Everything here is open to anonymous visitors, so it reads only facility and bed rows and
+published grades (never stays, reservations' holders or people) and answers each page with a
+fixed handful of set-based queries, whatever the number of facilities.
 
 A bed is *free* when it is vacant, or reserved with a reservation that has already expired
 (the scheduler ends those, but until it runs the bed is free to anyone asking). Occupied,
@@ -12,14 +12,16 @@ held (resident on leave), out-of-service and validly reserved beds are not free.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from eldercare.beds.models import Bed, BedStatus, CareType, Reservation
-from eldercare.core.db import utcnow
+from eldercare.core.db import local_date, utcnow
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility, FacilityKind
+from eldercare.ratings.grades import grades_on, in_force_on, last_day
+from eldercare.ratings.models import Grade
 from eldercare.regions.models import PREFIX_LENGTH, Level, Region
 
 #: Kinds listed even before their beds are entered; other kinds appear once they have beds.
@@ -57,6 +59,8 @@ class FacilityVacancy:
     facility: Facility
     area: str
     by_care_type: dict[str, CareTypeVacancy] = field(default_factory=dict)
+    #: The published grade in force today, if any.
+    grade: Grade | None = None
 
     @property
     def free(self) -> int:
@@ -78,9 +82,14 @@ class FacilityVacancy:
         return (min(prices), max(prices)) if prices else None
 
     @property
-    def star_level(self) -> None:
-        """No ratings yet: every facility is unrated (未评级) until the ratings feature."""
-        return None
+    def star_level(self) -> int | None:
+        """Stars of the grade in force today; None: not rated (未评级)."""
+        return self.grade.level if self.grade else None
+
+    @property
+    def valid_until(self) -> date | None:
+        """The last day the grade in force is valid."""
+        return last_day(self.grade) if self.grade else None
 
 
 def region_choices() -> list[Region]:
@@ -128,9 +137,14 @@ def search_facilities(args: dict, now: datetime | None = None) -> sa.Select:
         stmt = stmt.where(Facility.region_id.in_(Region.subtree_ids(region)))
     if args.get("kind"):
         stmt = stmt.where(Facility.kind == args["kind"])
-    if args.get("star") and args["star"] != "unrated":
-        # No facility is rated yet (see schemas.STAR_CHOICES): a star level finds nothing.
-        stmt = stmt.where(sa.false())
+    today = local_date(now)
+    graded = sa.select(Grade.id).where(Grade.facility_id == Facility.id, in_force_on(today))
+    if args.get("star") == "unrated":
+        stmt = stmt.where(~graded.exists())
+    elif args.get("star"):
+        stmt = stmt.where(graded.where(Grade.level == int(args["star"])).exists())
+    if args.get("min_star"):
+        stmt = stmt.where(graded.where(Grade.level >= args["min_star"]).exists())
     bed_conditions = _bed_filters(args, now)
     if bed_conditions:
         stmt = stmt.where(
@@ -141,7 +155,7 @@ def search_facilities(args: dict, now: datetime | None = None) -> sa.Select:
 
 def vacancies(facilities: list[Facility], now: datetime | None = None) -> list[FacilityVacancy]:
     """Beds and free beds by care type for these facilities: one GROUP BY query, plus one
-    for the names of their areas."""
+    for the names of their areas and one for their grades in force today."""
     now = now or utcnow()
     if not facilities:
         return []
@@ -161,7 +175,10 @@ def vacancies(facilities: list[Facility], now: datetime | None = None) -> list[F
         .group_by(Bed.facility_id, Bed.care_type)
     ).all()
     areas = area_names(facilities)
-    result = {f.id: FacilityVacancy(f, areas.get(f.id, "")) for f in facilities}
+    grades = grades_on(ids, local_date(now))
+    result = {
+        f.id: FacilityVacancy(f, areas.get(f.id, ""), grade=grades.get(f.id)) for f in facilities
+    }
     order = [c.value for c in CareType]
     for facility_id, care_type, total, free, low, high in sorted(
         rows, key=lambda r: order.index(r[1])

@@ -9,8 +9,7 @@ from eldercare.beds.models import CareType
 from eldercare.core.schemas import PageArgs, choice, id_field
 from eldercare.facilities.models import FacilityKind
 
-#: Star levels a search may ask for. Ratings (养老机构等级评定) do not exist yet, so every
-#: facility is "unrated" and asking for 1-5 stars finds nothing until the ratings feature.
+#: Star levels a search may ask for: exactly this level of the grade in force today, or none.
 STAR_CHOICES = ("unrated", "1", "2", "3", "4", "5")
 MAX_PRICE_YUAN = 1_000_000
 
@@ -26,6 +25,10 @@ class VacancySearch(PageArgs):
         validate=validate.Range(min=0, max=MAX_PRICE_YUAN, error=_l("Not a valid price."))
     )
     star = choice(STAR_CHOICES)
+    min_star = fields.Integer(
+        strict=False,
+        validate=validate.Range(min=1, max=5, error=_l("Choose a star level from 1 to 5.")),
+    )
     free_only = fields.Boolean(load_default=False)
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
 

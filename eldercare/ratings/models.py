@@ -4,16 +4,19 @@ their maximum points and evidence, must-have items that block any grade, and the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eldercare.auth.models import User
 from eldercare.core.db import TimestampMixin, UTCDateTime
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
+from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
 
 
@@ -184,3 +187,226 @@ class Threshold(db.Model):
         sa.CheckConstraint("level BETWEEN 1 AND 5", name="level_in_range"),
         sa.CheckConstraint("min_total >= 0", name="total_not_negative"),
     )
+
+
+# --- rounds, applications, assessments -------------------------------------------------------
+
+
+class RoundStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ApplicationStatus(StrEnum):
+    """applied → self-assessed → assessed → approved (notice) → published, or no grade;
+    the committee may return an assessed application to the assessors."""
+
+    APPLIED = "applied"
+    SELF_ASSESSED = "self_assessed"
+    ASSESSED = "assessed"
+    IN_NOTICE = "in_notice"
+    PUBLISHED = "published"
+    NO_GRADE = "no_grade"
+    WITHDRAWN = "withdrawn"
+
+
+APPLICATION_LABELS = {
+    ApplicationStatus.APPLIED: _l("Applied"),
+    ApplicationStatus.SELF_ASSESSED: _l("Self-assessment submitted"),
+    ApplicationStatus.ASSESSED: _l("Assessed, awaiting the committee"),
+    ApplicationStatus.IN_NOTICE: _l("Approved, in public notice"),
+    ApplicationStatus.PUBLISHED: _l("Published"),
+    ApplicationStatus.NO_GRADE: _l("No grade"),
+    ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
+}
+#: A published grade is valid for three years (GB/T 37276).
+VALID_YEARS = 3
+
+
+class CountyRecord:
+    """Seen by admins and by staff of the county (township staff included)."""
+
+    @classmethod
+    def __scope__(cls, user):
+        role = role_of(user)
+        if role == Role.ADMIN:
+            return sa.true()
+        if role in STAFF_ROLES and user.region is not None:
+            return cls.region_id.in_(
+                sa.select(Region.id).where(Region.code.startswith(user.region.code[:6]))
+            )
+        return None
+
+
+class Round(CountyRecord, TimestampMixin, db.Model):
+    """A county's rating round for a year, with one scheme per kind of facility rated."""
+
+    __tablename__ = "rating_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    year: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(120))
+    scheme_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_scheme.id"))
+    notice_days: Mapped[int] = mapped_column(default=7)
+    status: Mapped[str] = mapped_column(sa.String(10), default=RoundStatus.OPEN.value)
+    opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    region: Mapped[Region] = relationship()
+    scheme: Mapped[Scheme] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("notice_days BETWEEN 1 AND 60", name="notice_days_in_range"),
+        sa.CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+    )
+
+
+class Grade(db.Model):
+    """A facility's published star level, valid for three years from publication."""
+
+    __tablename__ = "rating_grade"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(sa.ForeignKey("facility.id"), index=True)
+    level: Mapped[int]
+    valid_from: Mapped[date]
+    valid_until: Mapped[date] = mapped_column(index=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_round.id"))
+    scheme_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_scheme.id"))
+    total: Mapped[Decimal] = mapped_column(sa.Numeric(7, 1))
+
+    round: Mapped[Round] = relationship()
+    scheme: Mapped[Scheme] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("facility_id", "round_id"),
+        sa.CheckConstraint("level BETWEEN 1 AND 5", name="level_in_range"),
+        sa.CheckConstraint("valid_until > valid_from", name="valid_period"),
+    )
+
+    @classmethod
+    def __scope__(cls, user):
+        # Published grades are public (they are shown on the public facility pages).
+        return sa.true()
+
+
+class Application(TimestampMixin, db.Model):
+    """A facility in a round: its self-assessment, the assessors' scores, the committee's
+    decision, the notice and the result (which explains itself)."""
+
+    __tablename__ = "rating_application"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_round.id"), index=True)
+    facility_id: Mapped[int] = mapped_column(sa.ForeignKey("facility.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=ApplicationStatus.APPLIED.value)
+    #: The result the committee approved: level (None = no grade), totals and reasons.
+    level: Mapped[int | None]
+    total: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 1))
+    result: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notice_until: Mapped[date | None]
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    round: Mapped[Round] = relationship()
+    facility: Mapped[Facility] = relationship()
+    assessors: Mapped[list[User]] = relationship(secondary="rating_assessor", order_by="User.id")
+
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "facility_id"),
+        sa.CheckConstraint(
+            "status IN ('applied', 'self_assessed', 'assessed', 'in_notice', 'published',"
+            " 'no_grade', 'withdrawn')",
+            name="status_known",
+        ),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return str(APPLICATION_LABELS[ApplicationStatus(self.status)])
+
+    @classmethod
+    def __scope__(cls, user):
+        role = role_of(user)
+        if role == Role.ADMIN:
+            return sa.true()
+        if role == Role.OPERATOR:
+            return cls.facility_id == user.facility_id
+        if role in STAFF_ROLES and user.region is not None:
+            return cls.facility_id.in_(
+                sa.select(Facility.id).where(
+                    Facility.region_id.in_(Region.subtree_ids(user.region))
+                )
+            )
+        return None
+
+
+rating_assessor = sa.Table(
+    "rating_assessor",
+    db.metadata,
+    sa.Column("application_id", sa.ForeignKey("rating_application.id"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("user_account.id"), primary_key=True, index=True),
+)
+
+
+class AssessmentKind(StrEnum):
+    SELF = "self"
+    ASSESSOR = "assessor"
+
+
+class Assessment(TimestampMixin, db.Model):
+    """One set of item scores: the operator's self-assessment, or one assessor's."""
+
+    __tablename__ = "rating_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_application.id"))
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    by: Mapped[User] = relationship()
+    scores: Mapped[list[Score]] = relationship(
+        back_populates="assessment", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.UniqueConstraint("application_id", "kind", "by_id"),
+        sa.CheckConstraint("kind IN ('self', 'assessor')", name="kind_known"),
+    )
+
+
+class Score(db.Model):
+    """One item of one assessment: points (or met / not met), and the assessor's note."""
+
+    __tablename__ = "rating_score"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_assessment.id"))
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_item.id"))
+    points: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 1))
+    met: Mapped[bool | None]
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    assessment: Mapped[Assessment] = relationship(back_populates="scores")
+    item: Mapped[Item] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("assessment_id", "item_id"),
+        sa.CheckConstraint("points IS NULL OR points >= 0", name="points_not_negative"),
+    )
+
+
+class Objection(TimestampMixin, db.Model):
+    """An objection received during the public notice, and what was done about it."""
+
+    __tablename__ = "rating_objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_application.id"), index=True)
+    received_on: Mapped[date]
+    text: Mapped[str] = mapped_column(sa.String(1000))
+    resolution: Mapped[str] = mapped_column(sa.String(1000), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))

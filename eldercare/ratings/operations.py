@@ -6,22 +6,45 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from eldercare.auth.models import User
 from eldercare.core import audit
+from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import Role, is_visible, role_of, scope_clause
 from eldercare.extensions import db
-from eldercare.ratings.models import Item, Scheme, SchemeKind, Section, Threshold
+from eldercare.facilities.models import Facility
+from eldercare.ratings.models import (
+    FACILITY_KINDS,
+    VALID_YEARS,
+    Application,
+    ApplicationStatus,
+    Assessment,
+    AssessmentKind,
+    Grade,
+    Item,
+    Objection,
+    Round,
+    RoundStatus,
+    Scheme,
+    SchemeKind,
+    Score,
+    Section,
+    Threshold,
+)
 from eldercare.ratings.scoring import (
     ItemSpec,
     SchemeSpec,
     SectionSpec,
     ThresholdSpec,
     check,
+    score,
     spec_of,
 )
 from eldercare.regions.models import Level, Region
@@ -112,20 +135,15 @@ def load_shipped_schemes(directory: str = SHIPPED_DIR) -> int:
                 schemes.append(scheme_from_json(json.load(handle)))
             except (json.JSONDecodeError, SchemeFileError) as err:
                 raise SchemeFileError(f"{name}: {err}") from None
-    added = 0
-    for scheme in schemes:
-        exists = db.session.scalar(
-            sa.select(Scheme.id).where(
-                Scheme.code == scheme.code,
-                Scheme.version == scheme.version,
-                Scheme.region_id.is_(None),
-            )
-        )
-        if exists is None:
-            db.session.add(scheme)
-            added += 1
+    shipped = set(
+        db.session.execute(
+            sa.select(Scheme.code, Scheme.version).where(Scheme.region_id.is_(None))
+        ).all()
+    )
+    missing = [s for s in schemes if (s.code, s.version) not in shipped]
+    db.session.add_all(missing)
     db.session.flush()
-    return added
+    return len(missing)
 
 
 # --- county copies ----------------------------------------------------------------------------
@@ -251,8 +269,6 @@ def update_item(item: Item, data: dict, by) -> Item:
 def freeze(scheme: Scheme) -> None:
     """A round starts using the scheme: from now on it never changes."""
     if scheme.frozen_at is None:
-        from eldercare.core.db import utcnow
-
         scheme.frozen_at = utcnow()
 
 
@@ -275,3 +291,534 @@ def schemes_for(user) -> list[Scheme]:
             .order_by(Scheme.region_id.is_not(None), Scheme.kind, Scheme.code, Scheme.version)
         )
     )
+
+
+# --- rounds ----------------------------------------------------------------------------------
+
+
+def _require_county_staff(by, county: Region) -> None:
+    role = role_of(by)
+    if role == Role.ADMIN:
+        return
+    if role != Role.COUNTY_STAFF or by.region is None or not by.region.contains(county):
+        raise AppError(403, _l("You do not have permission to do this."))
+
+
+def open_round(county: Region, data: dict, by) -> Round:
+    """A county opens a round with a scheme; the scheme is frozen from now on."""
+    _require_county_staff(by, county)
+    scheme = db.session.get(Scheme, data["scheme_id"])
+    if (
+        scheme is None
+        or not is_visible(scheme, by)
+        or (scheme.region_id is not None and scheme.region_id != county.id)
+    ):
+        raise Invalid(
+            errors={"scheme_id": [_l("Choose a scheme of your county or a shipped one.")]}
+        )
+    rnd = Round(
+        region_id=county.id,
+        year=data["year"],
+        name=data["name"],
+        scheme_id=scheme.id,
+        notice_days=data["notice_days"],
+        opened_by_id=by.id,
+    )
+    db.session.add(rnd)
+    freeze(scheme)
+    db.session.flush()
+    audit.record(
+        "rating_round.opened",
+        rnd,
+        actor=by,
+        region_id=county.id,
+        changes={"year": [None, rnd.year], "scheme": [None, f"{scheme.code} v{scheme.version}"]},
+    )
+    return rnd
+
+
+def add_application(rnd: Round, facility: Facility, by) -> Application:
+    """A facility that applied joins the round (its kind must be the scheme's)."""
+    _require_county_staff(by, rnd.region)
+    if not rnd.region.contains(facility.region):
+        raise Invalid(errors={"facility_id": [_l("Choose a facility of the county.")]})
+    if facility.kind not in FACILITY_KINDS[SchemeKind(rnd.scheme.kind)]:
+        raise Invalid(
+            errors={"facility_id": [_l("This scheme does not rate this kind of facility.")]}
+        )
+    if rnd.status != RoundStatus.OPEN.value:
+        raise Conflict(_l("This round is closed."))
+    exists = db.session.scalar(
+        sa.select(Application.id).where(
+            Application.round_id == rnd.id, Application.facility_id == facility.id
+        )
+    )
+    if exists is not None:
+        raise Conflict(_l("This facility is already in the round."))
+    application = Application(
+        round_id=rnd.id, facility_id=facility.id, round=rnd, facility=facility
+    )
+    db.session.add(application)
+    db.session.flush()
+    _audit_application("rating_application.added", application, by)
+    return application
+
+
+def _audit_application(action: str, application: Application, by, **entry) -> None:
+    audit.record(
+        action,
+        application,
+        actor=by,
+        region_id=application.round.region_id,
+        facility_id=application.facility_id,
+        **entry,
+    )
+
+
+def appoint_assessor(application: Application, assessor: User, by) -> None:
+    """County staff (or, later, external assessors) of the county score the facility;
+    never an operator, and never someone of the facility itself."""
+    _require_county_staff(by, application.round.region)
+    county = application.round.region
+    if (
+        role_of(assessor) != Role.COUNTY_STAFF
+        or assessor.region is None
+        or not county.contains(assessor.region)
+    ):
+        raise Invalid(errors={"user_id": [_l("Choose a member of the county's staff.")]})
+    if assessor in application.assessors:
+        raise Conflict(_l("Already an assessor of this facility."))
+    if application.status not in (
+        ApplicationStatus.APPLIED.value,
+        ApplicationStatus.SELF_ASSESSED.value,
+    ):
+        raise Conflict(_l("The assessment of this facility is already over."))
+    application.assessors.append(assessor)
+    db.session.flush()
+    _audit_application(
+        "rating_application.assessor_appointed",
+        application,
+        by,
+        changes={"assessor": [None, assessor.username]},
+    )
+
+
+# --- scores ------------------------------------------------------------------------------------
+
+
+def _assessment(application: Application, kind: str, by) -> Assessment:
+    found = db.session.scalar(
+        sa.select(Assessment).where(
+            Assessment.application_id == application.id,
+            Assessment.kind == kind,
+            Assessment.by_id == by.id,
+        )
+    )
+    if found is None:
+        found = Assessment(application_id=application.id, kind=kind, by_id=by.id)
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def may_score(by, application: Application, kind: str) -> bool:
+    """Self-assessment: the facility's own operators. Assessors: those appointed, who are
+    never the facility's operators (separation of duties)."""
+    if kind == AssessmentKind.SELF:
+        return role_of(by) == Role.OPERATOR and by.facility_id == application.facility_id
+    return role_of(by) != Role.OPERATOR and any(a.id == by.id for a in application.assessors)
+
+
+def _value_key(item: Item) -> str:
+    return f"{item.section.code}/{item.code}"
+
+
+def save_scores(application: Application, kind: str, entries: dict, by, submit: bool) -> Assessment:
+    """Record item scores (``entries``: item id -> {"points"|"met", "note"}), every change
+    audited; ``submit`` hands the assessment in (checked by the engine first)."""
+    if not may_score(by, application, kind):
+        raise AppError(403, _l("You do not have permission to do this."))
+    allowed = (
+        (ApplicationStatus.APPLIED.value, ApplicationStatus.SELF_ASSESSED.value)
+        if kind == AssessmentKind.SELF
+        else (ApplicationStatus.SELF_ASSESSED.value,)
+    )
+    if application.status not in allowed:
+        message = (
+            _l("Wait for the facility's self-assessment.")
+            if kind == AssessmentKind.ASSESSOR and application.status == "applied"
+            else _l("Scores of this facility can no longer change.")
+        )
+        raise Conflict(message)
+    assessment = _assessment(application, kind, by)
+    if assessment.submitted_at is not None:
+        raise Conflict(_l("This assessment was handed in; it can no longer change."))
+    scheme = application.round.scheme
+    items = {i.id: i for s in scheme.sections for i in s.items}
+    current = {s.item_id: s for s in assessment.scores}
+    changes: dict[str, list] = {}
+    errors: dict[str, list] = {}
+    for item_id, entry in entries.items():
+        item = items.get(item_id)
+        if item is None:
+            errors[f"item-{item_id}"] = [_l("Not an item of this scheme.")]
+            continue
+        score = current.get(item_id)
+        if score is None:
+            score = Score(item_id=item_id)
+            assessment.scores.append(score)
+        old = score.met if item.must_have else score.points
+        if item.must_have:
+            score.met = entry.get("met")
+        else:
+            points = entry.get("points")
+            if points is not None and not (
+                0 <= points <= item.max_points and points % Decimal("0.5") == 0
+            ):
+                errors[f"item-{item_id}"] = [
+                    _l("Between 0 and %(max)s, in whole or half points.", max=item.max_points)
+                ]
+                continue
+            score.points = points
+        score.note = entry.get("note", score.note or "")
+        new = score.met if item.must_have else score.points
+        if old != new:
+            changes[_value_key(item)] = [_plain(old), _plain(new)]
+        current[item_id] = score
+    if errors:
+        raise Invalid(errors=errors)
+    if submit:
+        missing = [
+            _value_key(i)
+            for i in items.values()
+            if (current.get(i.id) is None)
+            or (i.must_have and current[i.id].met is None)
+            or (not i.must_have and current[i.id].points is None)
+        ]
+        if missing:
+            raise Invalid(
+                _l("Score every item before handing in: %(n)s are missing.", n=len(missing))
+            )
+        assessment.submitted_at = utcnow()
+    db.session.flush()
+    _audit_application(
+        "rating_score.changed" if not submit else "rating_assessment.submitted",
+        application,
+        by,
+        changes=changes,
+        note=kind,
+    )
+    _advance(application)
+    return assessment
+
+
+def _plain(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _advance(application: Application) -> None:
+    """Self-assessment handed in → assessors may score; every assessor handed in → the
+    committee may decide."""
+    submitted = db.session.execute(
+        sa.select(Assessment.kind, Assessment.by_id).where(
+            Assessment.application_id == application.id, Assessment.submitted_at.is_not(None)
+        )
+    ).all()
+    kinds = {k for k, _ in submitted}
+    by_assessor = {b for k, b in submitted if k == AssessmentKind.ASSESSOR}
+    if application.status == ApplicationStatus.APPLIED and AssessmentKind.SELF in kinds:
+        application.status = ApplicationStatus.SELF_ASSESSED.value
+    if (
+        application.status == ApplicationStatus.SELF_ASSESSED
+        and application.assessors
+        and {a.id for a in application.assessors} <= by_assessor
+    ):
+        application.status = ApplicationStatus.ASSESSED.value
+
+
+@dataclass
+class Comparison:
+    item: Item
+    values: list  # one per assessor, in the order of ``assessors``
+    self_value: object
+    differs: bool
+
+
+def compare(application: Application) -> tuple[list[User], list[Comparison]]:
+    """Every item with each assessor's score beside the self-assessment; ``differs`` where
+    assessors disagree on a must-have or by a fifth of the item's points or more."""
+    assessments = db.session.scalars(
+        sa.select(Assessment)
+        .where(Assessment.application_id == application.id)
+        .options(selectinload(Assessment.scores))
+    ).all()
+    assessors = list(application.assessors)
+    by_user = {a.by_id: a for a in assessments if a.kind == AssessmentKind.ASSESSOR}
+    self_assessment = next((a for a in assessments if a.kind == AssessmentKind.SELF), None)
+
+    def value(assessment, item):
+        if assessment is None:
+            return None
+        score = next((s for s in assessment.scores if s.item_id == item.id), None)
+        if score is None:
+            return None
+        return score.met if item.must_have else score.points
+
+    rows = []
+    for section in application.round.scheme.sections:
+        for item in section.items:
+            values = [value(by_user.get(a.id), item) for a in assessors]
+            given = [v for v in values if v is not None]
+            if item.must_have:
+                differs = len(set(given)) > 1
+            else:
+                differs = bool(given) and (max(given) - min(given)) * 5 >= item.max_points
+            rows.append(Comparison(item, values, value(self_assessment, item), differs))
+    return assessors, rows
+
+
+def combined(application: Application):
+    """The assessors' scores as one: each item the mean of the assessors (rounded down to a
+    half point), a must-have met only if every assessor found it met; rated by the engine."""
+    _assessors, rows = compare(application)
+    scheme = application.round.scheme
+    spec = spec_of(scheme)
+    scores = {}
+    for row in rows:
+        key = _value_key(row.item)
+        given = [v for v in row.values if v is not None]
+        if not given:
+            continue
+        if row.item.must_have:
+            scores[key] = all(v is True for v in given)
+        else:
+            mean = sum(given, Decimal(0)) / len(given)
+            scores[key] = (mean * 2).to_integral_value(rounding="ROUND_FLOOR") / 2
+    return score(spec, scores)
+
+
+def decide(application: Application, approve: bool, note: str, by) -> Application:
+    """The committee: county staff who did not assess this facility approve the combined
+    result (into public notice, or no grade) or return it to the assessors."""
+    _require_county_staff(by, application.round.region)
+    if any(a.id == by.id for a in application.assessors):
+        raise AppError(403, _l("An assessor of this facility cannot decide on its scores."))
+    if application.status != ApplicationStatus.ASSESSED:
+        raise Conflict(_l("This facility is not waiting for the committee."))
+    if not approve:
+        application.status = ApplicationStatus.SELF_ASSESSED.value
+        application.return_note = note
+        for assessment in db.session.scalars(
+            sa.select(Assessment).where(
+                Assessment.application_id == application.id,
+                Assessment.kind == AssessmentKind.ASSESSOR,
+            )
+        ):
+            assessment.submitted_at = None
+        db.session.flush()
+        _audit_application("rating_application.returned", application, by, note=note[:255])
+        return application
+    result = combined(application)
+    application.level = result.level
+    application.total = result.total
+    application.result = explain(result)
+    application.decided_by_id = by.id
+    application.decided_at = utcnow()
+    if result.level is None:
+        application.status = ApplicationStatus.NO_GRADE.value
+    else:
+        application.status = ApplicationStatus.IN_NOTICE.value
+        application.notice_until = local_today() + timedelta(days=application.round.notice_days)
+    db.session.flush()
+    _audit_application(
+        "rating_application.approved",
+        application,
+        by,
+        changes={"level": [None, result.level], "total": [None, str(result.total)]},
+    )
+    return application
+
+
+def explain(result) -> dict:
+    """The result as stored: section and total scores, failed must-haves, the level, and
+    what stopped the next one."""
+    return {
+        "sections": {k: str(v) for k, v in result.sections.items()},
+        "total": str(result.total),
+        "failed_must_haves": result.failed_must_haves,
+        "level": result.level,
+        "stopped_by": [
+            {
+                "level": s.level,
+                "kind": s.kind,
+                "target": s.target,
+                "needed": str(s.needed),
+                "got": str(s.got),
+            }
+            for s in result.stopped_by
+        ],
+    }
+
+
+def record_objection(application: Application, data: dict, by) -> Objection:
+    _require_county_staff(by, application.round.region)
+    if application.status != ApplicationStatus.IN_NOTICE:
+        raise Conflict(_l("Objections are recorded during the public notice."))
+    objection = Objection(
+        application_id=application.id,
+        received_on=data["received_on"],
+        text=data["text"],
+        resolution=data.get("resolution", ""),
+        recorded_by_id=by.id,
+    )
+    db.session.add(objection)
+    db.session.flush()
+    _audit_application("rating_objection.recorded", application, by)
+    return objection
+
+
+def publish(application: Application, by=None, today: date | None = None) -> Grade:
+    """After the notice, with every objection answered, the grade is published: valid for
+    three years from today."""
+    today = today or local_today()
+    if by is not None:
+        _require_county_staff(by, application.round.region)
+    if application.status != ApplicationStatus.IN_NOTICE:
+        raise Conflict(_l("Only a result in public notice can be published."))
+    if application.notice_until is None or today <= application.notice_until:
+        raise Conflict(_l("The public notice runs until %(day)s.", day=application.notice_until))
+    open_objections = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Objection)
+        .where(Objection.application_id == application.id, Objection.resolution == "")
+    )
+    if open_objections:
+        raise Conflict(_l("Answer every objection before publishing."))
+    grade = Grade(
+        facility_id=application.facility_id,
+        level=application.level,
+        valid_from=today,
+        valid_until=today.replace(year=today.year + VALID_YEARS)
+        if not (today.month == 2 and today.day == 29)
+        else today.replace(year=today.year + VALID_YEARS, day=28),
+        round_id=application.round_id,
+        scheme_id=application.round.scheme_id,
+        total=application.total,
+    )
+    db.session.add(grade)
+    application.status = ApplicationStatus.PUBLISHED.value
+    application.published_at = utcnow()
+    db.session.flush()
+    _audit_application(
+        "rating_application.published", application, by, changes={"level": [None, grade.level]}
+    )
+    return grade
+
+
+def publish_due(now=None) -> int:
+    """Scheduled: publish every result whose notice is over and whose objections are all
+    answered (others wait)."""
+    from eldercare.core.db import local_date
+
+    today = local_date(now) if now else local_today()
+    count = 0
+    for application in db.session.scalars(
+        sa.select(Application).where(
+            Application.status == ApplicationStatus.IN_NOTICE.value,
+            Application.notice_until < today,
+        )
+    ):
+        try:
+            with db.session.begin_nested():
+                publish(application, None, today)
+            count += 1
+        except Conflict:
+            continue
+    db.session.commit()
+    return count
+
+
+# --- helpers for the pages --------------------------------------------------------------------
+
+
+def can_manage_round(user, rnd: Round) -> bool:
+    role = role_of(user)
+    return role == Role.ADMIN or (
+        role == Role.COUNTY_STAFF and user.region is not None and user.region.contains(rnd.region)
+    )
+
+
+def candidates_for(rnd: Round) -> list[Facility]:
+    """Active facilities of the county, of a kind the round's scheme rates, not in it yet."""
+    kinds = FACILITY_KINDS[SchemeKind(rnd.scheme.kind)]
+    taken = sa.select(Application.facility_id).where(Application.round_id == rnd.id)
+    return list(
+        db.session.scalars(
+            sa.select(Facility)
+            .where(
+                Facility.region_id.in_(Region.subtree_ids(rnd.region)),
+                Facility.kind.in_(kinds),
+                Facility.active.is_(True),
+                Facility.id.not_in(taken),
+            )
+            .order_by(Facility.name)
+        )
+    )
+
+
+def staff_of(county: Region) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Region, Region.id == User.region_id)
+            .where(
+                User.role == Role.COUNTY_STAFF.value,
+                User.active.is_(True),
+                Region.code.startswith(county.prefix, autoescape=True),
+            )
+            .order_by(User.display_name)
+        )
+    )
+
+
+def current_scores(application: Application, kind: str, by) -> dict[int, Score]:
+    assessment = db.session.scalar(
+        sa.select(Assessment)
+        .where(
+            Assessment.application_id == application.id,
+            Assessment.kind == kind,
+            Assessment.by_id == by.id,
+        )
+        .options(selectinload(Assessment.scores))
+    )
+    return {s.item_id: s for s in assessment.scores} if assessment else {}
+
+
+def entries_from_form(form, application: Application) -> dict:
+    """The scoring form as entries: ``score-<item>`` (points, empty = not scored yet),
+    ``met-<item>`` ("1" met, "0" not met, empty = not decided), ``note-<item>``."""
+    entries: dict[int, dict] = {}
+    errors: dict[str, list] = {}
+    for section in application.round.scheme.sections:
+        for item in section.items:
+            note = (form.get(f"note-{item.id}") or "").strip()[:500]
+            if item.must_have:
+                raw = form.get(f"met-{item.id}", "")
+                met = {"1": True, "0": False}.get(raw)
+                entries[item.id] = {"met": met, "note": note}
+                continue
+            raw = (form.get(f"score-{item.id}") or "").strip()
+            points = None
+            if raw:
+                try:
+                    points = Decimal(raw)
+                except ArithmeticError:
+                    errors[f"item-{item.id}"] = [_l("Not a valid number.")]
+                    continue
+                if not points.is_finite():
+                    errors[f"item-{item.id}"] = [_l("Not a valid number.")]
+                    continue
+            entries[item.id] = {"points": points, "note": note}
+    if errors:
+        raise Invalid(errors=errors)
+    return entries

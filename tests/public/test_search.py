@@ -113,7 +113,7 @@ def test_price_range_applies_to_free_beds(client, world, make_room, make_bed):
     assert "1,500" in cheap  # the price of the free bed is shown, in yuan
 
 
-def test_star_level_filter_only_knows_unrated(client, world):
+def test_star_level_filter_without_grades(client, world):
     unrated = names(client, star="unrated")
     assert "马营镇敬老院" in unrated and not_rated(client) in unrated
     assert "马营镇敬老院" not in names(client, star="3")

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from eldercare.extensions import db
 from eldercare.ratings import operations as ops
-from eldercare.ratings.models import Scheme
+from eldercare.ratings.models import Application, Round, Scheme
 from tests.authz.matrix import STAFF, Route
 
 KEEPERS = frozenset({"admin", "county_staff"})
@@ -66,5 +66,160 @@ ROUTES = [
         target=item,
         data=lambda w, u: {"text": "修改后的要求"},
         ok=(302,),
+    ),
+]
+
+
+# --- rounds and applications -------------------------------------------------------------------
+
+
+def _round_in(county) -> Round:
+    existing = db.session.scalar(sa.select(Round).where(Round.region_id == county.id))
+    if existing is not None:
+        return existing
+    from tests.visits.helpers import admin
+
+    scheme = db.session.scalar(
+        sa.select(Scheme).where(Scheme.region_id.is_(None), Scheme.kind == "nursing_home")
+    ) or (
+        _shipped()
+        and db.session.scalar(
+            sa.select(Scheme).where(Scheme.region_id.is_(None), Scheme.kind == "nursing_home")
+        )
+    )
+    return ops.open_round(
+        county, {"year": 2026, "name": "评定", "scheme_id": scheme.id, "notice_days": 7}, admin()
+    )
+
+
+def _application_of(facility, county) -> Application:
+    existing = db.session.scalar(
+        sa.select(Application).where(Application.facility_id == facility.id)
+    )
+    if existing is not None:
+        return existing
+    from tests.visits.helpers import admin
+
+    facility.kind = "nursing_home"
+    db.session.flush()
+    return ops.add_application(_round_in(county), facility, admin())
+
+
+def round_target(world, user):
+    return _round_in(world.county_a).id, _round_in(world.county_b).id
+
+
+def _outside_facility(world, user):
+    if user.role in ("operator", "township_staff"):
+        return world.facility_a2, world.county_a
+    return world.facility_b, world.county_b
+
+
+def application_target(world, user):
+    inside = _application_of(world.facility_a, world.county_a)
+    facility, county = _outside_facility(world, user)
+    return inside.id, _application_of(facility, county).id
+
+
+def _self_scores(world, user):
+    return {"action": "save"}
+
+
+def _staff_member(world, user):
+    from tests.builders import build_user
+
+    return {"user_id": build_user("county_staff", world.county_a).id}
+
+
+ROUTES += [
+    Route("ratings.rounds", allowed=STAFF),
+    Route(
+        "ratings.open_round",
+        "POST",
+        allowed=KEEPERS,
+        # The target only loads the shipped schemes before the per-role savepoints (the
+        # page ignores the extra query argument).
+        target=shipped,
+        arg="loaded",
+        data=lambda w, u: {
+            "county_id": w.county_a.id,
+            "name": "新一轮评定",
+            "year": "2027",
+            "scheme_id": _shipped().id,
+            "notice_days": "7",
+        },
+        ok=(302,),
+    ),
+    Route("ratings.round_page", allowed=STAFF, target=round_target, arg="round_id"),
+    Route(
+        "ratings.add_application",
+        "POST",
+        allowed=KEEPERS,
+        target=round_target,
+        arg="round_id",
+        data=lambda w, u: {"facility_id": w.facility_a.id},
+        ok=(302, 303),
+        note="303 when the facility is already in the round: still in scope",
+    ),
+    Route(
+        "ratings.application",
+        allowed=STAFF | {"operator"},
+        target=application_target,
+        arg="application_id",
+    ),
+    Route(
+        "ratings.appoint",
+        "POST",
+        allowed=KEEPERS,
+        target=application_target,
+        arg="application_id",
+        data=_staff_member,
+        ok=(302,),
+    ),
+    Route(
+        "ratings.scores",
+        allowed=frozenset({"operator"}),
+        target=application_target,
+        arg="application_id",
+        extra_args={"kind": "self"},
+    ),
+    Route(
+        "ratings.scores",
+        "POST",
+        allowed=frozenset({"operator"}),
+        target=application_target,
+        arg="application_id",
+        extra_args={"kind": "self"},
+        data=_self_scores,
+        ok=(302,),
+    ),
+    Route(
+        "ratings.decide",
+        "POST",
+        allowed=KEEPERS,
+        target=application_target,
+        arg="application_id",
+        data=lambda w, u: {"decision": "approve"},
+        ok=(303,),
+        note="not assessed yet: refused with a message, in scope",
+    ),
+    Route(
+        "ratings.objection",
+        "POST",
+        allowed=KEEPERS,
+        target=application_target,
+        arg="application_id",
+        data=lambda w, u: {"received_on": "2026-01-01", "text": "异议"},
+        ok=(303,),
+        note="not in notice: refused with a message, in scope",
+    ),
+    Route(
+        "ratings.publish",
+        "POST",
+        allowed=KEEPERS,
+        target=application_target,
+        arg="application_id",
+        ok=(303,),
+        note="not in notice: refused with a message, in scope",
     ),
 ]

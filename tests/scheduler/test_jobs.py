@@ -59,12 +59,16 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         "visits-escalate",
         "outbox-dispatch",
         "beds-expire",
+        "ratings-expiry",
+        "ratings-publish",
     ]
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
     for name, hour, minute in [
         ("visits-digest", 7, 30),
         ("visits-overdue", 8, 0),
         ("visits-escalate", 8, 30),
+        ("ratings-expiry", 9, 0),
+        ("ratings-publish", 0, 30),
     ]:
         fires = jobs[name].trigger(app.config).get_next_fire_time(None, noon)
         assert fires == datetime(2026, 3, 2, hour, minute, tzinfo=SHANGHAI)
