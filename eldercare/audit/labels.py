@@ -64,6 +64,8 @@ ACTION_LABELS = {
     "rating_application.approved": _l("Rating approved by the committee"),
     "rating_objection.recorded": _l("Objection to a rating recorded"),
     "rating_application.published": _l("Star grade published"),
+    "rating_application.reopened": _l("Rating reopened after an objection"),
+    "rating_objection.answered": _l("Objection answered"),
     "rating_scheme.item_changed": _l("Rating scheme item changed"),
     "rating.overview_exported": _l("Star ratings overview exported"),
     "daycare.closed_day_added": _l("Closed day added"),

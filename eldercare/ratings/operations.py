@@ -407,13 +407,14 @@ def appoint_assessor(application: Application, assessor: User, by) -> None:
 
 
 def _assessment(application: Application, kind: str, by) -> Assessment:
-    found = db.session.scalar(
-        sa.select(Assessment).where(
-            Assessment.application_id == application.id,
-            Assessment.kind == kind,
-            Assessment.by_id == by.id,
-        )
+    """An assessor's own scores; the facility's one self-assessment, whichever of its
+    operators works on it."""
+    stmt = sa.select(Assessment).where(
+        Assessment.application_id == application.id, Assessment.kind == kind
     )
+    if kind == AssessmentKind.ASSESSOR:
+        stmt = stmt.where(Assessment.by_id == by.id)
+    found = db.session.scalar(stmt)
     if found is None:
         found = Assessment(application_id=application.id, kind=kind, by_id=by.id)
         db.session.add(found)
@@ -433,11 +434,26 @@ def _value_key(item: Item) -> str:
     return f"{item.section.code}/{item.code}"
 
 
+def lock_application(application: Application) -> Application:
+    """Serialise changes to one application (two assessors handing in, two committee
+    members deciding, a publish racing the scheduled job)."""
+    db.session.execute(
+        sa.select(Application.id).where(Application.id == application.id).with_for_update()
+    )
+    db.session.refresh(application)
+    return application
+
+
+#: At least this many assessors score a facility independently.
+MIN_ASSESSORS = 2
+
+
 def save_scores(application: Application, kind: str, entries: dict, by, submit: bool) -> Assessment:
     """Record item scores (``entries``: item id -> {"points"|"met", "note"}), every change
     audited; ``submit`` hands the assessment in (checked by the engine first)."""
     if not may_score(by, application, kind):
         raise AppError(403, _l("You do not have permission to do this."))
+    lock_application(application)
     allowed = (
         (ApplicationStatus.APPLIED.value, ApplicationStatus.SELF_ASSESSED.value)
         if kind == AssessmentKind.SELF
@@ -472,8 +488,12 @@ def save_scores(application: Application, kind: str, entries: dict, by, submit: 
             score.met = entry.get("met")
         else:
             points = entry.get("points")
+            if points is not None:
+                points = Decimal(str(points))
             if points is not None and not (
-                0 <= points <= item.max_points and points % Decimal("0.5") == 0
+                points.is_finite()
+                and 0 <= points <= item.max_points
+                and points == (points * 2).to_integral_value() / 2
             ):
                 errors[f"item-{item_id}"] = [
                     _l("Between 0 and %(max)s, in whole or half points.", max=item.max_points)
@@ -530,7 +550,7 @@ def _advance(application: Application) -> None:
         application.status = ApplicationStatus.SELF_ASSESSED.value
     if (
         application.status == ApplicationStatus.SELF_ASSESSED
-        and application.assessors
+        and len(application.assessors) >= MIN_ASSESSORS
         and {a.id for a in application.assessors} <= by_assessor
     ):
         application.status = ApplicationStatus.ASSESSED.value
@@ -603,6 +623,7 @@ def decide(application: Application, approve: bool, note: str, by) -> Applicatio
     _require_county_staff(by, application.round.region)
     if any(a.id == by.id for a in application.assessors):
         raise AppError(403, _l("An assessor of this facility cannot decide on its scores."))
+    lock_application(application)
     if application.status != ApplicationStatus.ASSESSED:
         raise Conflict(_l("This facility is not waiting for the committee."))
     if not approve:
@@ -677,12 +698,47 @@ def record_objection(application: Application, data: dict, by) -> Objection:
     return objection
 
 
+def answer_objection(objection: Objection, resolution: str, by) -> Objection:
+    """Record what was done about an objection (the grade waits until every one has an
+    answer); an objection that is upheld is answered by reopening the result."""
+    application = db.session.get(Application, objection.application_id)
+    _require_county_staff(by, application.round.region)
+    if application.status != ApplicationStatus.IN_NOTICE:
+        raise Conflict(_l("Objections are recorded during the public notice."))
+    before = objection.resolution
+    objection.resolution = resolution
+    db.session.flush()
+    _audit_application(
+        "rating_objection.answered", application, by, changes={"resolution": [before, resolution]}
+    )
+    return objection
+
+
+def reopen(application: Application, note: str, by) -> Application:
+    """An objection upheld during the notice: the result goes back to the committee (as
+    assessed) to be decided again."""
+    _require_county_staff(by, application.round.region)
+    lock_application(application)
+    if application.status != ApplicationStatus.IN_NOTICE:
+        raise Conflict(_l("Only a result in public notice can be reopened."))
+    application.status = ApplicationStatus.ASSESSED.value
+    application.level = None
+    application.total = None
+    application.result = {}
+    application.notice_until = None
+    application.return_note = note
+    db.session.flush()
+    _audit_application("rating_application.reopened", application, by, note=note[:255])
+    return application
+
+
 def publish(application: Application, by=None, today: date | None = None) -> Grade:
     """After the notice, with every objection answered, the grade is published: valid for
     three years from today."""
     today = today or local_today()
     if by is not None:
         _require_county_staff(by, application.round.region)
+    lock_application(application)
     if application.status != ApplicationStatus.IN_NOTICE:
         raise Conflict(_l("Only a result in public notice can be published."))
     if application.notice_until is None or today <= application.notice_until:
@@ -698,9 +754,7 @@ def publish(application: Application, by=None, today: date | None = None) -> Gra
         facility_id=application.facility_id,
         level=application.level,
         valid_from=today,
-        valid_until=today.replace(year=today.year + VALID_YEARS)
-        if not (today.month == 2 and today.day == 29)
-        else today.replace(year=today.year + VALID_YEARS, day=28),
+        valid_until=_years_later(today, VALID_YEARS),
         round_id=application.round_id,
         scheme_id=application.round.scheme_id,
         total=application.total,
@@ -713,6 +767,14 @@ def publish(application: Application, by=None, today: date | None = None) -> Gra
         "rating_application.published", application, by, changes={"level": [None, grade.level]}
     )
     return grade
+
+
+def _years_later(day: date, years: int) -> date:
+    """The same date so many years on; 29 February becomes 1 March (the full period)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
 
 
 def publish_due(now=None) -> int:
@@ -732,7 +794,7 @@ def publish_due(now=None) -> int:
             with db.session.begin_nested():
                 publish(application, None, today)
             count += 1
-        except Conflict:
+        except (Conflict, sa.exc.IntegrityError):  # waiting for an answer, or published already
             continue
     db.session.commit()
     return count
@@ -782,15 +844,14 @@ def staff_of(county: Region) -> list[User]:
 
 
 def current_scores(application: Application, kind: str, by) -> dict[int, Score]:
-    assessment = db.session.scalar(
+    stmt = (
         sa.select(Assessment)
-        .where(
-            Assessment.application_id == application.id,
-            Assessment.kind == kind,
-            Assessment.by_id == by.id,
-        )
+        .where(Assessment.application_id == application.id, Assessment.kind == kind)
         .options(selectinload(Assessment.scores))
     )
+    if kind == AssessmentKind.ASSESSOR:
+        stmt = stmt.where(Assessment.by_id == by.id)
+    assessment = db.session.scalar(stmt)
     return {s.item_id: s for s in assessment.scores} if assessment else {}
 
 
@@ -822,3 +883,24 @@ def entries_from_form(form, application: Application) -> dict:
     if errors:
         raise Invalid(errors=errors)
     return entries
+
+
+def may_see_scores(user, application: Application) -> bool:
+    """The side-by-side scores: county staff who are not assessors of the facility; an
+    assessor once their own scores are handed in; never the operator."""
+    role = role_of(user)
+    if role == Role.OPERATOR:
+        return False
+    if not any(a.id == user.id for a in application.assessors):
+        return True
+    return (
+        db.session.scalar(
+            sa.select(Assessment.id).where(
+                Assessment.application_id == application.id,
+                Assessment.kind == AssessmentKind.ASSESSOR,
+                Assessment.by_id == user.id,
+                Assessment.submitted_at.is_not(None),
+            )
+        )
+        is not None
+    )

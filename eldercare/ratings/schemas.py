@@ -21,6 +21,7 @@ class ItemSchema(InputSchema):
 
 
 class RoundSchema(InputSchema):
+    county_id = id_field(load_default=None, allow_none=True)
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     scheme_id = id_field(required=True)
@@ -54,3 +55,7 @@ class ObjectionSchema(InputSchema):
 class ScoresSchema(InputSchema):
     """The scoring form's fields are named per item (score-<id>, met-<id>, note-<id>) and read
     by ``operations.entries_from_form``; the engine and the operation check them."""
+
+
+class AnswerSchema(InputSchema):
+    resolution = fields.String(required=True, validate=validate.Length(min=1, max=1000))

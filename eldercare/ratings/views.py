@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from eldercare.auth.models import User
 from eldercare.core.db import local_today
@@ -18,6 +19,7 @@ from eldercare.facilities.models import Facility
 from eldercare.ratings import operations as ops
 from eldercare.ratings.models import Application, Item, Objection, Round, Scheme
 from eldercare.ratings.schemas import (
+    AnswerSchema,
     ApplicationSchema,
     AppointSchema,
     CopySchema,
@@ -130,7 +132,7 @@ def open_round():
     def action(data):
         county = _county()
         if role_of(current_user) == Role.ADMIN:
-            county = db.session.get(Region, int(request.form.get("county_id") or 0) or 0)
+            county = db.session.get(Region, data["county_id"]) if data.get("county_id") else None
         if county is None or county.level != "county":
             raise Invalid(errors={"county_id": [_("Choose a county.")]})
         return ops.open_round(county, data, current_user)
@@ -155,6 +157,7 @@ def round_page(round_id: int):
         applications=db.session.scalars(
             visible(Application, current_user)
             .where(Application.round_id == rnd.id)
+            .options(selectinload(Application.facility), selectinload(Application.assessors))
             .order_by(Application.id)
         ).all(),
         candidates=ops.candidates_for(rnd),
@@ -195,6 +198,10 @@ def application(application_id: int):
     assessors, rows = ops.compare(found)
     preview = ops.combined(found) if found.status == "assessed" else None
     staff = role_of(current_user) in KEEPERS
+    if not ops.may_see_scores(current_user, found):
+        # Independent scoring: an assessor sees the others' scores only once their own is in.
+        rows = [ops.Comparison(r.item, [], r.self_value, False) for r in rows]
+        assessors = []
     return render_template(
         "ratings/application.html",
         app_=found,
@@ -283,6 +290,35 @@ def decide(application_id: int):
 def objection(application_id: int):
     found = _application(application_id)
     result = submit_form(ObjectionSchema(), lambda d: ops.record_objection(found, d, current_user))
+    _flash_errors(result)
+    return redirect(url_for("ratings.application", application_id=found.id)), (
+        302 if result.ok else 303
+    )
+
+
+@bp.route("/objections/<int:objection_id>/answer", methods=["POST"])
+@roles_required(*KEEPERS)
+def answer_objection(objection_id: int):
+    found = db.session.get(Objection, objection_id)
+    if found is None:
+        abort(404)
+    application = _application(found.application_id)
+    result = submit_form(
+        AnswerSchema(), lambda d: ops.answer_objection(found, d["resolution"], current_user)
+    )
+    _flash_errors(result)
+    return redirect(url_for("ratings.application", application_id=application.id)), (
+        302 if result.ok else 303
+    )
+
+
+@bp.route("/applications/<int:application_id>/reopen", methods=["POST"])
+@roles_required(*KEEPERS)
+def reopen(application_id: int):
+    found = _application(application_id)
+    result = submit_form(AnswerSchema(), lambda d: ops.reopen(found, d["resolution"], current_user))
+    if result.ok:
+        flash(_("The result is back with the committee."), "info")
     _flash_errors(result)
     return redirect(url_for("ratings.application", application_id=found.id)), (
         302 if result.ok else 303

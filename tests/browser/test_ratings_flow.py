@@ -23,19 +23,28 @@ pytestmark = [pytest.mark.browser, pytest.mark.no_transaction]
 
 
 def _assessor() -> None:
-    if db.session.scalar(sa.select(User).where(User.username == "assessor1")) is None:
-        county = db.session.scalar(sa.select(Region).where(Region.code == "610302000000"))
-        db.session.add(
-            User(
-                username="assessor1",
-                display_name="评估专家 周老师",
-                role="county_staff",
-                region_id=county.id,
-                password_hash=hash_password(DEMO_PASSWORD),
+    county = db.session.scalar(sa.select(Region).where(Region.code == "610302000000"))
+    for username, name in (("assessor1", "评估专家 周老师"), ("assessor2", "评估专家 吴老师")):
+        if db.session.scalar(sa.select(User).where(User.username == username)) is None:
+            db.session.add(
+                User(
+                    username=username,
+                    display_name=name,
+                    role="county_staff",
+                    region_id=county.id,
+                    password_hash=hash_password(DEMO_PASSWORD),
+                )
             )
-        )
     ops.load_shipped_schemes()
     db.session.commit()
+
+
+def _all_met(scheme) -> dict:
+    return {
+        item.id: {"met": True} if item.must_have else {"points": item.max_points}
+        for section in scheme.sections
+        for item in section.items
+    }
 
 
 def _self_assess(facility_name: str) -> int:
@@ -45,15 +54,8 @@ def _self_assess(facility_name: str) -> int:
     )
     operator = db.session.scalar(
         sa.select(User).where(User.facility_id == facility.id, User.role == "operator")
-    ) or db.session.scalar(sa.select(User).where(User.username == "admin"))
-    entries = {}
-    for section in application.round.scheme.sections:
-        for item in section.items:
-            entries[item.id] = {"met": True} if item.must_have else {"points": item.max_points}
-    if operator.role == "operator":
-        ops.save_scores(application, "self", entries, operator, True)
-    else:  # no operator account: the self-assessment is entered for the home
-        application.status = "self_assessed"
+    )
+    ops.save_scores(application, "self", _all_met(application.round.scheme), operator, True)
     db.session.commit()
     return application.id
 
@@ -73,20 +75,22 @@ def test_from_round_to_public_stars(pages, live_server):
     with page.expect_navigation():
         page.get_by_role("link", name="宝鸡市渭滨区社会福利院").click()
     application_url = page.url
-    page.select_option("select[name=user_id]", label="评估专家 周老师")
-    with page.expect_navigation():
-        page.get_by_role("button", name="指定评估员").click()
+    for name in ("评估专家 周老师", "评估专家 吴老师"):
+        page.select_option("select[name=user_id]", label=name)
+        with page.expect_navigation():
+            page.get_by_role("button", name="指定评估员").click()
     application_id = live_server.query(lambda: _self_assess("宝鸡市渭滨区社会福利院"))
 
-    assessor = pages.new()
-    login(assessor, "assessor1")
-    assessor.goto(f"/ratings/applications/{application_id}/scores/assessor")
-    for field in assessor.locator("input[type=number]").all():
-        field.fill(field.get_attribute("max"))
-    for choice in assessor.locator("select[name^=met-]").all():
-        choice.select_option("1")
-    with assessor.expect_navigation():
-        assessor.get_by_role("button", name="提交").click()
+    for username in ("assessor1", "assessor2"):
+        assessor = pages.new()
+        login(assessor, username)
+        assessor.goto(f"/ratings/applications/{application_id}/scores/assessor")
+        for field in assessor.locator("input[type=number]").all():
+            field.fill(field.get_attribute("max"))
+        for choice in assessor.locator("select[name^=met-]").all():
+            choice.select_option("1")
+        with assessor.expect_navigation():
+            assessor.get_by_role("button", name="提交").click()
     screenshot(assessor, "ratings-assessor-after")
 
     page.goto(application_url)
@@ -120,7 +124,9 @@ def _no_grade_home() -> int:
     """颐养园 fails a must-have item (the assessor finds no fire-safety approval)."""
     county = db.session.scalar(sa.select(Region).where(Region.code == "610302000000"))
     staff = db.session.scalar(sa.select(User).where(User.username == "county"))
-    assessor = db.session.scalar(sa.select(User).where(User.username == "assessor1"))
+    assessors = db.session.scalars(
+        sa.select(User).where(User.username.in_(["assessor1", "assessor2"]))
+    ).all()
     facility = db.session.scalar(sa.select(Facility).where(Facility.name == "渭滨区颐养园养老中心"))
     from eldercare.ratings.models import Scheme
 
@@ -131,8 +137,21 @@ def _no_grade_home() -> int:
         county, {"year": 2026, "name": "专项评定", "scheme_id": scheme.id, "notice_days": 7}, staff
     )
     application = ops.add_application(rnd, facility, staff)
-    ops.appoint_assessor(application, assessor, staff)
-    application.status = "self_assessed"
+    for assessor in assessors:
+        ops.appoint_assessor(application, assessor, staff)
+    operator = db.session.scalar(
+        sa.select(User).where(User.facility_id == facility.id, User.role == "operator")
+    )
+    if operator is None:  # this home has no account in the demo: one is made for it
+        operator = User(
+            username="yiyangyuan",
+            display_name="颐养园 经办人",
+            role="operator",
+            facility_id=facility.id,
+            password_hash=hash_password(DEMO_PASSWORD),
+        )
+        db.session.add(operator)
+        db.session.flush()
     entries = {}
     failing = None
     for section in rnd.scheme.sections:
@@ -142,7 +161,9 @@ def _no_grade_home() -> int:
                 entries[item.id] = {"met": False}
             else:
                 entries[item.id] = {"met": True} if item.must_have else {"points": item.max_points}
-    ops.save_scores(application, "assessor", entries, assessor, True)
+    ops.save_scores(application, "self", _all_met(rnd.scheme), operator, True)
+    for assessor in assessors:
+        ops.save_scores(application, "assessor", entries, assessor, True)
     ops.decide(application, True, "", staff)
     db.session.commit()
     return application.id

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from eldercare.extensions import db
 from eldercare.ratings import operations as ops
-from eldercare.ratings.models import Application, Round, Scheme
+from eldercare.ratings.models import Application, Objection, Round, Scheme
 from tests.authz.matrix import STAFF, Route
 
 KEEPERS = frozenset({"admin", "county_staff"})
@@ -219,6 +219,45 @@ ROUTES += [
         allowed=KEEPERS,
         target=application_target,
         arg="application_id",
+        ok=(303,),
+        note="not in notice: refused with a message, in scope",
+    ),
+]
+
+
+def objection_target(world, user):
+    from datetime import date
+
+    def of(application_id):
+        objection = Objection(
+            application_id=application_id, received_on=date(2026, 1, 5), text="异议"
+        )
+        db.session.add(objection)
+        db.session.flush()
+        return objection.id
+
+    inside, outside = application_target(world, user)
+    return of(inside), of(outside)
+
+
+ROUTES += [
+    Route(
+        "ratings.answer_objection",
+        "POST",
+        allowed=KEEPERS,
+        target=objection_target,
+        arg="objection_id",
+        data=lambda w, u: {"resolution": "已答复"},
+        ok=(303,),
+        note="the result is not in notice: refused with a message, in scope",
+    ),
+    Route(
+        "ratings.reopen",
+        "POST",
+        allowed=KEEPERS,
+        target=application_target,
+        arg="application_id",
+        data=lambda w, u: {"resolution": "异议属实"},
         ok=(303,),
         note="not in notice: refused with a message, in scope",
     ),

@@ -95,8 +95,9 @@ def test_separation_of_duties(world, rnd):
     staff = world.user("county_staff")
     application = ops.add_application(rnd, world.facility_a, staff)
     # The operator scores only its own self-assessment, never as an assessor.
-    with pytest.raises(AppError):
+    with pytest.raises(AppError) as refused:
         ops.save_scores(application, "assessor", {}, world.user("operator"), False)
+    assert refused.value.code == 403
     with pytest.raises(Invalid):
         ops.appoint_assessor(application, world.user("operator"), staff)
 
@@ -153,3 +154,64 @@ def test_differences_between_assessors_are_flagged(world, rnd):
     _assessors, rows = ops.compare(application)
     flagged = [r.item.id for r in rows if r.differs]
     assert flagged == [item.id]
+
+
+def test_one_assessor_is_not_enough(world, rnd):
+    staff = world.user("county_staff")
+    application = ops.add_application(rnd, world.facility_a, staff)
+    alone = build_user("county_staff", world.county_a)
+    ops.appoint_assessor(application, alone, staff)
+    ops.save_scores(application, "self", full_marks(application), world.user("operator"), True)
+    ops.save_scores(application, "assessor", full_marks(application), alone, True)
+    assert application.status == "self_assessed"  # waits for a second, independent assessor
+
+
+def test_an_objection_answered_or_upheld(world, rnd):
+    application, _ = assessed(world, rnd)
+    staff = world.user("county_staff")
+    ops.decide(application, True, "", staff)
+    objection = ops.record_objection(
+        application, {"received_on": TODAY, "text": "护理员不足"}, staff
+    )
+    ops.reopen(application, "异议属实，重新审定", staff)
+    assert application.status == "assessed" and application.level is None
+    ops.decide(application, True, "", staff)
+    ops.answer_objection(objection, "已补充护理员并复核", staff)
+    grade = ops.publish(application, None, TODAY + timedelta(days=8))
+    assert grade.level == 5
+
+
+def test_half_points_that_underflow_are_refused(world, rnd):
+    staff = world.user("county_staff")
+    application = ops.add_application(rnd, world.facility_a, staff)
+    item = next(i for s in rnd.scheme.sections for i in s.items if not i.must_have)
+    for bad in ("1e-999999999", "0.25", "NaN"):
+        with pytest.raises(Invalid):
+            ops.save_scores(
+                application,
+                "self",
+                {item.id: {"points": Decimal(bad)}},
+                world.user("operator"),
+                False,
+            )
+
+
+def test_an_assessor_sees_the_others_only_after_handing_in(world, rnd):
+    staff = world.user("county_staff")
+    application = ops.add_application(rnd, world.facility_a, staff)
+    first = build_user("county_staff", world.county_a)
+    second = build_user("county_staff", world.county_a)
+    ops.appoint_assessor(application, first, staff)
+    ops.appoint_assessor(application, second, staff)
+    assert ops.may_see_scores(staff, application)
+    assert not ops.may_see_scores(first, application)
+    assert not ops.may_see_scores(world.user("operator"), application)
+    ops.save_scores(application, "self", full_marks(application), world.user("operator"), True)
+    ops.save_scores(application, "assessor", full_marks(application), first, True)
+    assert ops.may_see_scores(first, application) and not ops.may_see_scores(second, application)
+
+
+def test_a_grade_published_on_29_february_runs_three_full_years():
+    from datetime import date
+
+    assert ops._years_later(date(2028, 2, 29), 3) == date(2031, 3, 1)

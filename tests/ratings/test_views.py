@@ -30,6 +30,7 @@ def test_a_round_from_opening_to_stars(world, client, auth):
     scheme = db.session.scalar(sa.select(Scheme).where(Scheme.kind == "nursing_home"))
     world.facility_a.kind = "nursing_home"
     assessor = build_user("county_staff", world.county_a, display_name="评估员甲")
+    second = build_user("county_staff", world.county_a, display_name="评估员乙")
     db.session.flush()
     staff = world.user("county_staff")
     auth.login_as(staff)
@@ -41,7 +42,11 @@ def test_a_round_from_opening_to_stars(world, client, auth):
     rnd = db.session.scalar(sa.select(Round))
     client.post(f"/ratings/rounds/{rnd.id}/applications", data={"facility_id": world.facility_a.id})
     application = db.session.scalar(sa.select(Application))
-    client.post(f"/ratings/applications/{application.id}/assessors", data={"user_id": assessor.id})
+    for person in (assessor, second):
+        response = client.post(
+            f"/ratings/applications/{application.id}/assessors", data={"user_id": person.id}
+        )
+        assert response.status_code == 302
 
     auth.login_as(world.user("operator"))
     page = client.get(f"/ratings/applications/{application.id}/scores/self")
@@ -50,9 +55,11 @@ def test_a_round_from_opening_to_stars(world, client, auth):
     partial = _form_for(application)
     first_scored = next(k for k in partial if k.startswith("score-"))
     partial[first_scored] = ""
-    partial[next(k for k in partial if k.startswith("note-") or k.startswith("met-"))] = "1"
+    first_item = int(first_scored.split("-")[1])
+    partial[f"note-{first_item}"] = "现场未见记录"
     refused = client.post(f"/ratings/applications/{application.id}/scores/self", data=partial)
     assert refused.status_code == 422
+    assert "现场未见记录" in refused.get_data(as_text=True)  # what was typed is kept
     assert (
         client.post(
             f"/ratings/applications/{application.id}/scores/self", data=_form_for(application)
@@ -61,15 +68,20 @@ def test_a_round_from_opening_to_stars(world, client, auth):
     )
     assert client.get(f"/ratings/applications/{application.id}/scores/assessor").status_code == 403
 
-    auth.login_as(assessor)
-    assert (
-        client.post(
+    for person in (assessor, second):
+        auth.login_as(person)
+        response = client.post(
             f"/ratings/applications/{application.id}/scores/assessor", data=_form_for(application)
-        ).status_code
-        == 302
+        )
+        assert response.status_code == 302
+    # An assessor may not decide on its own scores.
+    auth.login_as(assessor)
+    refused = client.post(
+        f"/ratings/applications/{application.id}/decision",
+        data={"decision": "approve"},
+        follow_redirects=True,
     )
-    # The assessor may not decide on its own scores.
-    client.post(f"/ratings/applications/{application.id}/decision", data={"decision": "approve"})
+    assert "不能审定" in refused.get_data(as_text=True)
     db.session.refresh(application)
     assert application.status == "assessed"
 
@@ -96,17 +108,22 @@ def test_no_grade_names_the_failed_must_have(world, client, auth):
     )
     application = ops.add_application(rnd, world.facility_a, staff)
     assessor = build_user("county_staff", world.county_a)
+    other = build_user("county_staff", world.county_a)
     ops.appoint_assessor(application, assessor, staff)
+    ops.appoint_assessor(application, other, staff)
     must = next(i for s in scheme.sections for i in s.items if i.must_have)
     auth.login_as(world.user("operator"))
     client.post(f"/ratings/applications/{application.id}/scores/self", data=_form_for(application))
-    auth.login_as(assessor)
-    client.post(
-        f"/ratings/applications/{application.id}/scores/assessor",
-        data=_form_for(application, must.code),
-    )
+    for person in (assessor, other):
+        auth.login_as(person)
+        client.post(
+            f"/ratings/applications/{application.id}/scores/assessor",
+            data=_form_for(application, must.code),
+        )
     auth.login_as(staff)
     client.post(f"/ratings/applications/{application.id}/decision", data={"decision": "approve"})
+    db.session.refresh(application)
+    assert application.status == "no_grade"
     page = client.get(f"/ratings/applications/{application.id}").get_data(as_text=True)
     assert "不予评级" in page or "No grade" in page
     assert f"{must.section.code}/{must.code}" in page
