@@ -14,11 +14,9 @@ from eldercare.auth.models import User
 from eldercare.beds.models import RISKS
 from eldercare.core.crypto import EncryptedString
 from eldercare.core.db import TimestampMixin, UTCDateTime, one_of
-from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
-from eldercare.facilities.models import Facility, FacilityKind
+from eldercare.facilities.models import Facility, FacilityKind, OfFacility
 from eldercare.people.models import Person
-from eldercare.regions.models import Region
 
 #: Facility kinds that run day care: members, attendance, meals.
 DAYCARE_KINDS = (
@@ -80,23 +78,8 @@ SEVERITY_LABELS = {
 }
 
 
-class FacilityRecord:
-    """Seen by the facility's operators, by staff of its area, and by admins."""
-
-    @classmethod
-    def __scope__(cls, user):
-        role = role_of(user)
-        if role == Role.ADMIN:
-            return sa.true()
-        if role == Role.OPERATOR:
-            return cls.facility_id == user.facility_id
-        if role in STAFF_ROLES and user.region is not None:
-            return cls.facility_id.in_(
-                sa.select(Facility.id).where(
-                    Facility.region_id.in_(Region.subtree_ids(user.region))
-                )
-            )
-        return None
+#: Day-care records are scoped like every record of a facility.
+FacilityRecord = OfFacility
 
 
 class Center(FacilityRecord, TimestampMixin, db.Model):

@@ -99,3 +99,23 @@ class Facility(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Facility {self.id} {self.name}>"
+
+
+class OfFacility:
+    """A record that belongs to a facility (``facility_id``): seen by the facility's own
+    operators, by staff of the area it is in, and by admins."""
+
+    @classmethod
+    def __scope__(cls, user):
+        role = role_of(user)
+        if role == Role.ADMIN:
+            return sa.true()
+        if role == Role.OPERATOR:
+            return cls.facility_id == user.facility_id
+        if role in STAFF_ROLES and user.region is not None:
+            return cls.facility_id.in_(
+                sa.select(Facility.id).where(
+                    Facility.region_id.in_(Region.subtree_ids(user.region))
+                )
+            )
+        return None

@@ -16,7 +16,7 @@ from eldercare.auth.models import User
 from eldercare.core.db import TimestampMixin, UTCDateTime
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
-from eldercare.facilities.models import Facility
+from eldercare.facilities.models import Facility, OfFacility
 from eldercare.regions.models import Region
 
 
@@ -290,7 +290,7 @@ class Grade(db.Model):
         return sa.true()
 
 
-class Application(TimestampMixin, db.Model):
+class Application(OfFacility, TimestampMixin, db.Model):
     """A facility in a round: its self-assessment, the assessors' scores, the committee's
     decision, the notice and the result (which explains itself)."""
 
@@ -326,21 +326,6 @@ class Application(TimestampMixin, db.Model):
     @property
     def status_label(self) -> str:
         return str(APPLICATION_LABELS[ApplicationStatus(self.status)])
-
-    @classmethod
-    def __scope__(cls, user):
-        role = role_of(user)
-        if role == Role.ADMIN:
-            return sa.true()
-        if role == Role.OPERATOR:
-            return cls.facility_id == user.facility_id
-        if role in STAFF_ROLES and user.region is not None:
-            return cls.facility_id.in_(
-                sa.select(Facility.id).where(
-                    Facility.region_id.in_(Region.subtree_ids(user.region))
-                )
-            )
-        return None
 
 
 rating_assessor = sa.Table(
