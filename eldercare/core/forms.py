@@ -23,6 +23,15 @@ class FormResult:
     def ok(self) -> bool:
         return not self.errors
 
+    def flash_errors(self) -> None:
+        """Show a refusal as messages, for actions that go back to a list of buttons (a
+        roster, a plan page) rather than re-render a form."""
+        from flask import flash
+
+        for messages in self.errors.values():
+            for message in messages if isinstance(messages, list) else [messages]:
+                flash(str(message), "danger")
+
 
 def errors_of(err: AppError) -> dict[str, list[str]]:
     """An operation's refusal as form errors (a general message goes under ``_schema``)."""

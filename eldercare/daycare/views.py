@@ -106,9 +106,7 @@ def _common(facility: Facility) -> dict:
 def _back(result: FormResult, facility: Facility, day=None, endpoint: str = "daycare.roster"):
     """After an action: flash what went wrong (the roster is a list of one-tap buttons, so
     its refusals come back as messages) and return to the page."""
-    for messages in result.errors.values():
-        for message in messages if isinstance(messages, list) else [messages]:
-            flash(str(message), "danger")
+    result.flash_errors()
     values = {"facility_id": facility.id}
     if day is not None and day != local_today():
         values["day"] = day.isoformat()

@@ -50,9 +50,7 @@ def _own_message(message_id: int) -> OutboxMessage:
 
 def _back(result: FormResult):
     if not result.ok:
-        for messages in result.errors.values():
-            for message in messages:
-                flash(message, "danger")
+        result.flash_errors()
         return redirect(url_for("notifications.inbox"))
     target = result.value
     return redirect(_safe_next(target) if target else url_for("notifications.inbox"))
@@ -147,7 +145,5 @@ def retry(message_id: int):
     if result.ok:
         flash(_("The message will be sent again shortly."), "success")
     else:
-        for messages in result.errors.values():
-            for text in messages:
-                flash(text, "danger")
+        result.flash_errors()
     return redirect(url_for("notifications.outbox_message", message_id=message_id))

@@ -139,9 +139,7 @@ def open_round():
 
     result = submit_form(RoundSchema(), action)
     if not result.ok:
-        for messages in result.errors.values():
-            for message in messages:
-                flash(str(message), "danger")
+        result.flash_errors()
         return redirect(url_for("ratings.rounds")), 303
     flash(_("Round opened; its scheme is frozen."), "success")
     return redirect(url_for("ratings.round_page", round_id=result.value.id))
@@ -177,14 +175,8 @@ def add_application(round_id: int):
         return ops.add_application(rnd, facility, current_user)
 
     result = submit_form(ApplicationSchema(), action)
-    _flash_errors(result)
+    result.flash_errors()
     return redirect(url_for("ratings.round_page", round_id=rnd.id)), (302 if result.ok else 303)
-
-
-def _flash_errors(result) -> None:
-    for messages in result.errors.values():
-        for message in messages if isinstance(messages, list) else [messages]:
-            flash(str(message), "danger")
 
 
 def _application(application_id: int) -> Application:
@@ -233,7 +225,7 @@ def appoint(application_id: int):
         return ops.appoint_assessor(found, user, current_user)
 
     result = submit_form(AppointSchema(), action)
-    _flash_errors(result)
+    result.flash_errors()
     return redirect(url_for("ratings.application", application_id=found.id)), (
         302 if result.ok else 303
     )
@@ -279,7 +271,7 @@ def decide(application_id: int):
         DecisionSchema(),
         lambda d: ops.decide(found, d["decision"] == "approve", d["note"], current_user),
     )
-    _flash_errors(result)
+    result.flash_errors()
     return redirect(url_for("ratings.application", application_id=found.id)), (
         302 if result.ok else 303
     )
@@ -290,7 +282,7 @@ def decide(application_id: int):
 def objection(application_id: int):
     found = _application(application_id)
     result = submit_form(ObjectionSchema(), lambda d: ops.record_objection(found, d, current_user))
-    _flash_errors(result)
+    result.flash_errors()
     return redirect(url_for("ratings.application", application_id=found.id)), (
         302 if result.ok else 303
     )
@@ -306,7 +298,7 @@ def answer_objection(objection_id: int):
     result = submit_form(
         AnswerSchema(), lambda d: ops.answer_objection(found, d["resolution"], current_user)
     )
-    _flash_errors(result)
+    result.flash_errors()
     return redirect(url_for("ratings.application", application_id=application.id)), (
         302 if result.ok else 303
     )
@@ -319,7 +311,7 @@ def reopen(application_id: int):
     result = submit_form(AnswerSchema(), lambda d: ops.reopen(found, d["resolution"], current_user))
     if result.ok:
         flash(_("The result is back with the committee."), "info")
-    _flash_errors(result)
+    result.flash_errors()
     return redirect(url_for("ratings.application", application_id=found.id)), (
         302 if result.ok else 303
     )
@@ -332,7 +324,7 @@ def publish(application_id: int):
     result = submit_form(ScoresSchema(), lambda d: ops.publish(found, current_user))
     if result.ok:
         flash(_("Published: the facility's pages show its stars."), "success")
-    _flash_errors(result)
+    result.flash_errors()
     return redirect(url_for("ratings.application", application_id=found.id)), (
         302 if result.ok else 303
     )

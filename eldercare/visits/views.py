@@ -164,9 +164,7 @@ def enrol_many():
 
     result = submit_form(EnrolManySchema(), action)
     if not result.ok:
-        for messages in result.errors.values():
-            for message in messages if isinstance(messages, list) else [messages]:
-                flash(str(message), "danger")
+        result.flash_errors()
         return redirect(url_for("visits.candidates")), 303
     flash(_("%(n)s people enrolled for regular visits.", n=len(result.value)), "success")
     return redirect(url_for("visits.targets", unassigned=1))
@@ -183,9 +181,7 @@ def enrol():
 
     result = submit_form(EnrolSchema(), action)
     if not result.ok:
-        for messages in result.errors.values():
-            for message in messages if isinstance(messages, list) else [messages]:
-                flash(str(message), "danger")
+        result.flash_errors()
         back = request.form.get("person_id", "")
         if back.isdigit():
             return redirect(url_for("people.show", person_id=int(back))), 303
@@ -372,9 +368,7 @@ def close_follow_up(follow_up_id: int):
         lambda data: ops.close_follow_up(follow_up, data["resolution"], current_user),
     )
     if not result.ok:
-        for messages in result.errors.values():
-            for message in messages if isinstance(messages, list) else [messages]:
-                flash(str(message), "danger")
+        result.flash_errors()
         return redirect(url_for("visits.target", target_id=follow_up.target_id)), 303
     flash(_("Follow-up closed."), "success")
     return redirect(url_for("visits.target", target_id=follow_up.target_id))

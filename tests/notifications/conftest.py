@@ -97,7 +97,7 @@ def sms_gateway() -> Iterator[tuple[Gateway, str]]:
             self.end_headers()
 
         def log_message(self, *args):
-            pass
+            """Quiet: the test reads the requests from ``gateway``, not from stderr."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
