@@ -11,7 +11,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_test
 PYTEST_ARGS ?=
 
-.PHONY: run test install translations extract-messages lint db demo serve test-sqlite test-postgres bench-visits clean
+.PHONY: run test install translations extract-messages lint db demo serve test-sqlite test-postgres bench-visits bench-subsidies clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,15 @@ bench-visits: install
 	psql "$(BENCH_DATABASE_URL:/eldercare_bench=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench WITH (FORCE)" -c "CREATE DATABASE eldercare_bench"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/flask db upgrade
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/flask bench visits --json-out test-artifacts/bench-visits.json
+
+# A month's subsidy batch for a city's 300,000 enrolments; add BENCH_ARGS=--explain for the plan.
+BENCH_SUBSIDIES_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_bench_subsidies
+BENCH_ARGS ?=
+bench-subsidies: install
+	./scripts/ensure-services.sh
+	psql "$(BENCH_SUBSIDIES_DATABASE_URL:/eldercare_bench_subsidies=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench_subsidies WITH (FORCE)" -c "CREATE DATABASE eldercare_bench_subsidies"
+	DATABASE_URL=$(BENCH_SUBSIDIES_DATABASE_URL) $(BIN)/flask db upgrade
+	DATABASE_URL=$(BENCH_SUBSIDIES_DATABASE_URL) $(BIN)/flask bench subsidies $(BENCH_ARGS) --json-out test-artifacts/bench-subsidies.json
 
 clean:
 	rm -rf $(VENV) instance/*.db* .pytest_cache

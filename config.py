@@ -108,6 +108,12 @@ class Config:
     RATING_PUBLISH_TIME = os.environ.get("RATING_PUBLISH_TIME", "00:30")
     # County staff hear of a facility's grade this many days before it runs out.
     RATING_EXPIRY_NOTICE_DAYS = int(os.environ.get("RATING_EXPIRY_NOTICE_DAYS", "90"))
+    # Evidence files of rating scores (photos, PDFs): the largest accepted, and where they are
+    # kept (None: evidence/ in the instance folder). MAX_CONTENT_LENGTH caps any request.
+    RATING_EVIDENCE_MAX_BYTES = int(
+        os.environ.get("RATING_EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024))
+    )
+    RATING_EVIDENCE_DIR = os.environ.get("RATING_EVIDENCE_DIR") or None
     OUTBOX_DISPATCH_SECONDS = int(os.environ.get("OUTBOX_DISPATCH_SECONDS", "20"))
     # How often a standby copy tries to take the lead, and the leader checks it still has it.
     SCHEDULER_STANDBY_POLL_SECONDS = int(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", "10"))

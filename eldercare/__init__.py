@@ -158,6 +158,8 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.ratings.views import bp as ratings_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
+    from eldercare.subsidies.report_views import bp as subsidy_files_bp
+    from eldercare.subsidies.views import bp as subsidies_bp
     from eldercare.visits.api import blp as visits_api
     from eldercare.visits.views import bp as visits_bp
 
@@ -175,6 +177,8 @@ def register_blueprints(app: Flask) -> None:
         visits_bp,
         ratings_bp,
         ratings_overview_bp,
+        subsidies_bp,
+        subsidy_files_bp,
         audit_bp,
         notifications_bp,
         api_docs_bp,
@@ -225,7 +229,18 @@ def _register_request_hooks(app: Flask) -> None:
         )
         # Pages with personal data (residents' names, ID numbers) are never cached.
         if request.path.startswith(
-            ("/people", "/api/", "/facilities", "/audit", "/auth", "/visits", "/inbox", "/admin")
+            (
+                "/people",
+                "/api/",
+                "/facilities",
+                "/audit",
+                "/auth",
+                "/visits",
+                "/inbox",
+                "/admin",
+                "/subsidies",
+                "/dashboard",
+            )
         ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -1,12 +1,13 @@
 """Benchmarks, kept out of the test run: `flask bench visits` builds a county-sized (or city-
-sized) set of care plans in a database of its own and times the scheduler's visit jobs."""
+sized) set of care plans in a database of its own and times the scheduler's visit jobs;
+`flask bench subsidies` builds a city's enrolments and times a month's subsidy batch."""
 
 from __future__ import annotations
 
 import json
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import click
 import sqlalchemy as sa
@@ -233,3 +234,292 @@ def bench_visits(targets: int, json_out: str | None) -> None:
     if json_out:
         with open(json_out, "w", encoding="utf-8") as handle:
             json.dump({"targets": targets, "jobs": rows, "outbox": outbox}, handle, indent=2)
+
+
+# --- subsidies -------------------------------------------------------------------------------
+
+#: Shanghai's 老年综合津贴 bands in fen (DOMAIN.md 3.4).
+AGE_BANDS = [
+    {"min_age": 65, "max_age": 69, "amount_fen": 7500},
+    {"min_age": 70, "max_age": 79, "amount_fen": 15000},
+    {"min_age": 80, "max_age": 89, "amount_fen": 18000},
+    {"min_age": 90, "max_age": 99, "amount_fen": 35000},
+    {"min_age": 100, "max_age": None, "amount_fen": 60000},
+]
+BARE_PERIOD = date(1999, 1, 1)  # a period no enrolment is ever paid for: no conflict
+
+
+def build_enrolments(people: int, period: date, seed: int = 11) -> dict:
+    """``people`` people of 65 to 104 with valid ID numbers, each actively enrolled in an
+    age allowance of one county: bulk INSERTs, nothing row by row. Fernet is slow, so each
+    distinct birth date is encrypted once (its ID number stands for everyone born that day;
+    the blind index, which must be unique, is made per person)."""
+    from eldercare.core import resident_id
+    from eldercare.subsidies import operations as ops
+    from eldercare.subsidies.models import Enrolment
+
+    rng = random.Random(seed)
+    villages = _regions(townships=max(people // 10000, 1), villages=20)
+    county = villages[0].parent.parent
+    staff = []
+    for name in ("maker", "checker"):
+        user = User(
+            username=f"bench-{name}",
+            display_name=f"县民政局{name}",
+            role="county_staff",
+            region_id=county.id,
+            password_hash="!",  # noqa: S106 (no password: the account cannot sign in)
+        )
+        db.session.add(user)
+        staff.append(user)
+    db.session.flush()
+    program = ops.create_program(
+        county,
+        {"code": "GL", "name": "高龄津贴", "kind": "age_allowance", "basis": "person"},
+        staff[0],
+    )
+    ops.save_rule_table(program, date(2020, 1, 1), AGE_BANDS, "", staff[0])
+    reference = period - timedelta(days=1)
+    tokens: dict[date, tuple[str, str]] = {}
+    account = encrypt("6228480402564890018")
+    start_id = (db.session.scalar(sa.select(sa.func.max(Person.id))) or 0) + 1
+    now = utcnow()
+    started = time.perf_counter()
+    person_rows, enrolment_rows = [], []
+    for n in range(people):
+        pid = start_id + n
+        born = reference - timedelta(days=rng.randrange(65 * 366, 104 * 365))
+        if born not in tokens:
+            number = resident_id.synthesise("619900", born, "F", rng)
+            tokens[born] = (encrypt(number), resident_id.mask(number))
+        token, masked = tokens[born]
+        village = villages[n % len(villages)]
+        person_rows.append(
+            {
+                "id": pid,
+                "name": f"老人{pid}",
+                "id_number": token,
+                "id_number_index": f"bench{pid:059d}",
+                "id_number_masked": masked,
+                "birth_date": born,
+                "sex": "F",
+                "region_id": village.id,
+                "lives_alone": False,
+                "empty_nest": False,
+                "left_behind": False,
+                "special_family": False,
+                "economic_status": "none",
+                "hukou_type": "local",
+                "address": "",
+                "hukou_address": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        enrolment_rows.append(
+            {
+                "program_id": program.id,
+                "region_id": village.id,
+                "person_id": pid,
+                "status": "active",
+                "applied_on": date(2019, 12, 2),
+                "start_month": date(2020, 1, 1),
+                "id_birth_date": born,  # checked against the ID number when enrolled
+                "account_kind": "bank",
+                "bank_name": "农业银行",
+                "account_holder": f"老人{pid}",
+                "account_number": account,
+                "account_masked": "6228***********0018",
+                "note": "",
+                "decision_note": "",
+                "activated_on": date(2019, 12, 20),
+                "next_review_on": date(2026, 12, 20),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    prepared = time.perf_counter() - started
+    # Plain columns: the values are ciphertexts already (the models' columns would encrypt
+    # them again).
+    _insert(_raw(Person.__table__.name, person_rows[0]), person_rows)
+    _insert(_raw(Enrolment.__table__.name, enrolment_rows[0]), enrolment_rows)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT setval('person_id_seq', (SELECT max(id) FROM person))"))
+    db.session.commit()
+    _analyze()
+    return {
+        "people": people,
+        "program_id": program.id,
+        "maker_id": staff[0].id,
+        "checker_id": staff[1].id,
+        "distinct_ciphertexts": len(tokens),
+        "prepare_s": round(prepared, 2),
+    }
+
+
+def _raw(name: str, row: dict) -> sa.TableClause:
+    return sa.table(name, *(sa.column(key) for key in row))
+
+
+def _analyze() -> None:
+    """Fresh planner statistics (and no dead rows) before anything is timed."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+
+
+#: The same rows with a constant amount: no join, no rule, no conflict check (the columns
+#: that have defaults are written too, as generation's INSERT writes them).
+BARE_INSERT = sa.text(
+    "INSERT INTO subsidy_payment (batch_id, enrolment_id, program_id, region_id, person_id,"
+    " period, kind, status, quantity, amount_fen, created_at, override_reason,"
+    " account_holder, bank_name, account_masked, bank_note, note)"
+    " SELECT :batch, e.id, e.program_id, e.region_id, e.person_id, :period, 'regular',"
+    " 'pending', 1, 7500, :now, '', '', '', '', '', ''"
+    " FROM subsidy_enrolment e WHERE e.program_id = :program"
+)
+
+
+def _step(name: str, fn) -> dict:
+    started = time.perf_counter()
+    rows = fn()
+    db.session.commit()
+    return {"step": name, "seconds": round(time.perf_counter() - started, 3), "rows": rows}
+
+
+def run_subsidy_steps(built: dict, period: date, explain: bool = False) -> dict:
+    """Time each step of a month's batch on the enrolments ``build_enrolments`` made."""
+    import os
+
+    from eldercare.subsidies import bankfile, generation
+    from eldercare.subsidies import operations as ops
+    from eldercare.subsidies.models import Batch, Program
+
+    program = db.session.get(Program, built["program_id"])
+    maker = db.session.get(User, built["maker_id"])
+    checker = db.session.get(User, built["checker_id"])
+    batch = ops.batch_for(program, period, maker)
+    db.session.commit()
+    steps = []
+
+    # (b) first, then removed and vacuumed: (a) then meets the table as it will be in use.
+    bare = _step(
+        "bare INSERT ... SELECT",
+        lambda: (
+            db.session.execute(
+                BARE_INSERT,
+                {"batch": batch.id, "period": BARE_PERIOD, "now": utcnow(), "program": program.id},
+            ).rowcount
+        ),
+    )
+    # Only the bare rows are there yet. TRUNCATE, not DELETE: deleting a payment makes
+    # PostgreSQL look for payments re-issuing it, and reissue_of_id has no index (a scan
+    # of the table per deleted row).
+    others = db.session.scalar(
+        sa.text("SELECT count(*) FROM subsidy_payment WHERE period <> :p"), {"p": BARE_PERIOD}
+    )
+    if others:
+        raise click.ClickException("payments other than the bare INSERT's are in the table")
+    db.session.execute(sa.text("TRUNCATE subsidy_payment"))
+    _analyze()
+    batch = db.session.get(Batch, batch.id)
+    plan = []
+    if explain:
+        plan = explain_fill(batch)
+        _analyze()  # the rolled-back rows' pages would change the timed run's plan
+        batch = db.session.get(Batch, batch.id)
+    fill = _step("generation.fill", lambda: generation.fill(batch))
+    steps += [fill, bare]
+    steps.append(_step("generation.fill again", lambda: generation.fill(batch)))
+    steps.append(_step("hold_suspicious", lambda: generation.hold_suspicious(batch)))
+    steps.append(_step("exclude_ineligible", lambda: generation.exclude_ineligible(batch)))
+    steps.append(_step("approve", lambda: int(ops.approve(batch, checker).approved)))
+    for fmt in ("csv", "xlsx"):
+
+        def export(fmt=fmt):
+            file = bankfile.export(batch, fmt, checker)
+            size = os.path.getsize(file.path)
+            os.unlink(file.path)
+            return {"payments": file.count, "bytes": size}
+
+        steps.append(_step(f"bank file .{fmt}", export))
+    ratio = fill["seconds"] / bare["seconds"] if bare["seconds"] else None
+    out = {"steps": steps, "fill_to_bare_ratio": round(ratio, 2) if ratio else None}
+    if plan:
+        out["explain"] = plan
+    return out
+
+
+def explain_fill(batch) -> list[str]:
+    """EXPLAIN ANALYZE of generation's own INSERT ... SELECT for the batch, on the database
+    as it is (run, then rolled back): the statement is caught on its way to the server."""
+    from eldercare.subsidies import generation
+
+    plan: list[str] = []
+    engine = db.session.get_bind().engine
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if not plan and statement.startswith("INSERT INTO subsidy_payment"):
+            plan.append("-- " + statement.split(" SELECT ")[0])
+            return "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
+        return statement, parameters
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("EXPLAIN"):
+            plan.extend(row[0] for row in cursor.fetchall())
+
+    sa.event.listen(engine, "before_cursor_execute", before, retval=True)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        generation.fill(batch)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+        db.session.rollback()
+    return plan
+
+
+@bench_cli.command("subsidies")
+@click.option("--people", default=300_000, show_default=True, help="Enrolments to build.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="EXPLAIN ANALYZE generation's INSERT first (run and rolled back: twice the time).",
+)
+@click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the figures here.")
+def bench_subsidies(people: int, explain: bool, json_out: str | None) -> None:
+    """Time a month's subsidy batch for many enrolments: generation against a bare INSERT
+    ... SELECT, the checks, approval and the bank file (use an empty database of its own:
+    it is filled with synthetic people)."""
+    from eldercare.subsidies.models import Enrolment
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment)):
+        raise click.ClickException("the database already holds enrolments; use an empty one")
+    period = local_today().replace(day=1)
+    started = time.perf_counter()
+    built = build_enrolments(people, period)
+    click.echo(
+        f"built {people} people and enrolments in {time.perf_counter() - started:.1f} s"
+        f" ({built['distinct_ciphertexts']} ID ciphertexts;"
+        f" {db.session.get_bind().dialect.name})"
+    )
+    result = run_subsidy_steps(built, period, explain)
+    click.echo(f"{'step':<26}{'seconds':>10}  rows")
+    for s in result["steps"]:
+        click.echo(f"{s['step']:<26}{s['seconds']:>10.3f}  {s['rows']}")
+    click.echo(f"generation / bare INSERT: {result['fill_to_bare_ratio']}x (target <= 3x)")
+    for line in result.get("explain", []):
+        click.echo(line)
+    if json_out:
+        import os
+
+        os.makedirs(os.path.dirname(os.path.abspath(json_out)), exist_ok=True)
+        with open(json_out, "w", encoding="utf-8") as handle:
+            json.dump(
+                {"people": people, "period": period.isoformat(), "build": built, **result},
+                handle,
+                indent=2,
+                ensure_ascii=False,
+            )

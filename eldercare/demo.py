@@ -103,6 +103,8 @@ USERS = [
     ("operator", "渭滨区社会福利院 刘院长", "operator", "welfare"),
     ("daycare", "经二路日间照料中心 孙主任", "operator", "jingerlu"),
     ("family", "家属 陈女士", "family", None),
+    # A third-party rating assessor of 渭滨区 (the demo has no round to appoint it to yet).
+    ("assessor", "宝鸡市养老服务评估中心 郑评估师", "assessor", "610302000000"),
 ]
 
 FACILITIES = [

@@ -133,6 +133,15 @@ JOBS: list[Job] = [
         "daily",
         setting="RATING_PUBLISH_TIME",
     ),
+    # After midnight: the dead are stopped before notices that ended yesterday activate.
+    Job(
+        "subsidies-stop-deceased",
+        "eldercare.subsidies.tasks:stop_deceased",
+        "daily",
+        when="00:15",
+    ),
+    Job("subsidies-activate", "eldercare.subsidies.tasks:activate_due", "daily", when="00:20"),
+    Job("subsidies-reminders", "eldercare.subsidies.tasks:send_reminders", "daily", when="08:45"),
 ]
 
 

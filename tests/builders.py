@@ -99,7 +99,8 @@ def build_person(region: Region, **kw) -> Person:
 @dataclass
 class World:
     """County A (in scope for the users) and county B (out of scope), each with a township,
-    a village, a facility and a person; one user of every role bound inside county A.
+    a village, a facility and a person; one user of every role bound inside county A (the
+    external assessor is appointed to nothing: the ratings tests appoint it where needed).
     With ``second_township``, county A also has a township ``*_a2`` beside the township
     staff's own."""
 
@@ -141,6 +142,7 @@ def build_world(second_township: bool = False) -> World:
         "visitor": build_user("visitor", village_a, username="w_visitor"),
         "operator": build_user("operator", facility=facility_a, username="w_operator"),
         "family": build_user("family", username="w_family"),
+        "assessor": build_user("assessor", county_a, username="w_assessor"),
     }
     db.session.add(
         FamilyLink(

@@ -15,7 +15,7 @@ from eldercare import create_app
 from eldercare.core.db import AppSession
 from eldercare.extensions import db, limiter
 
-pytest_plugins = ["tests.builders"]
+pytest_plugins = ["tests.builders", "tests.chromium"]
 
 
 def postgres_url_for_worker(base: str, worker_id: str) -> str:
@@ -64,7 +64,14 @@ def app(tmp_path_factory, worker_id):
     from flask_migrate import upgrade
 
     url = test_database_url(tmp_path_factory, worker_id)
-    application = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    application = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": url,
+            # Evidence files of the run go to a temporary folder, never to instance/.
+            "RATING_EVIDENCE_DIR": str(tmp_path_factory.mktemp("evidence")),
+        }
+    )
     application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()  # the schema comes from the migrations, never from create_all

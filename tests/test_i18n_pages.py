@@ -92,6 +92,7 @@ PAGES = {
     "visitor": ["/"],
     "operator": ["/", "/facilities/"],
     "family": ["/", "/people/links/request"],
+    "assessor": ["/", "/ratings/mine", "/auth/tokens"],
 }
 
 

@@ -41,7 +41,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     __table_args__ = (
         one_of("role", Role, "role_known"),
         sa.CheckConstraint(
-            "(role IN ('county_staff', 'township_staff', 'visitor') AND region_id IS NOT NULL"
+            "(role IN ('county_staff', 'township_staff', 'visitor', 'assessor')"
+            " AND region_id IS NOT NULL"
             " AND facility_id IS NULL)"
             " OR (role = 'operator' AND facility_id IS NOT NULL AND region_id IS NULL)"
             " OR (role IN ('admin', 'family') AND facility_id IS NULL)",

@@ -95,6 +95,7 @@ def _check_scope_target(data: dict) -> None:
             Role.COUNTY_STAFF: ("county",),
             Role.TOWNSHIP_STAFF: ("township",),
             Role.VISITOR: ("township", "village"),
+            Role.ASSESSOR: ("county",),
         }[role]
         if region.level not in expected:
             raise Invalid(errors={"region_id": [_l("This role needs a region of another level.")]})

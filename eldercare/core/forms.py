@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import request
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
 
 from eldercare.core.errors import AppError, conflict_for, keep_refusal_on_record
 from eldercare.core.schemas import InputSchema, load_form
@@ -41,12 +42,15 @@ def errors_of(err: AppError) -> dict[str, list[str]]:
     return errors or {"_schema": [str(err.description or err.code)]}
 
 
-def submit_form(schema: InputSchema, action: Callable[[dict], Any]) -> FormResult:
-    """Validate ``request.form`` and run ``action(data)``; commit on success, roll back on a
-    refusal. Invalid input is 422; a refused operation keeps its own status (409, 403...)."""
+def submit_form(
+    schema: InputSchema, action: Callable[[dict], Any], formdata: MultiDict | None = None
+) -> FormResult:
+    """Validate ``request.form`` (or ``formdata``: the form with its files) and run
+    ``action(data)``; commit on success, roll back on a refusal. Invalid input is 422; a
+    refused operation keeps its own status (409, 403...)."""
     from eldercare.extensions import db
 
-    data, errors = load_form(schema, request.form)
+    data, errors = load_form(schema, request.form if formdata is None else formdata)
     if errors:
         return FormResult(errors=errors, status=422)
     try:

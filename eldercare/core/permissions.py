@@ -25,6 +25,9 @@ class Role(StrEnum):
     VISITOR = "visitor"
     OPERATOR = "operator"
     FAMILY = "family"
+    #: An external (third-party) rating assessor bound to a county: sees only the rating
+    #: applications it is appointed to, nothing else.
+    ASSESSOR = "assessor"
 
 
 ROLE_LABELS = {
@@ -34,13 +37,15 @@ ROLE_LABELS = {
     Role.VISITOR: _l("Visitor"),
     Role.OPERATOR: _l("Facility operator"),
     Role.FAMILY: _l("Family member"),
+    Role.ASSESSOR: _l("External assessor"),
 }
 
-#: Roles whose scope is a region (and its subtree).
-REGION_ROLES = frozenset({Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.VISITOR})
+#: Roles whose account is bound to a region. Not a grant of what they see there: an external
+#: assessor bound to a county sees only what it is appointed to.
+REGION_ROLES = frozenset({Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.VISITOR, Role.ASSESSOR})
 #: Roles whose scope is one facility.
 FACILITY_ROLES = frozenset({Role.OPERATOR})
-#: Civil-affairs staff who work on the registry of their region.
+#: Civil-affairs staff who work on the registry of their region (never external assessors).
 STAFF_ROLES = frozenset({Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
 
 

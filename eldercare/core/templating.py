@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,11 @@ NAV: list[NavItem] = [
     NavItem("dashboard.beds", _l("Bed indicators"), STAFF),
     NavItem("daycare_reports.overview", _l("Day care"), STAFF),
     NavItem("ratings.rounds", _l("Star ratings"), STAFF),
+    NavItem("subsidies.programs", _l("Subsidies"), STAFF),
+    # An external assessor works only here: the applications it is appointed to.
+    NavItem(
+        "ratings.my_applications", _l("Star ratings"), frozenset({Role.OPERATOR, Role.ASSESSOR})
+    ),
     NavItem("audit.index", _l("Audit log"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     NavItem("auth.users", _l("Users"), frozenset({Role.ADMIN})),
     NavItem("notifications.outbox", _l("Outbox"), frozenset({Role.ADMIN})),
@@ -72,8 +77,24 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(tz).strftime(fmt)
 
 
+def yuan(fen: int | None, grouped: bool = True) -> str:
+    """Integer fen as yuan with two decimals (18000 -> 180.00, 1234567 -> 12,345.67)."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{whole:,}.{cents:02d}" if grouped else f"{sign}{whole}.{cents:02d}"
+
+
+def month(day: date | None) -> str:
+    """A period or month as YYYY-MM."""
+    return f"{day.year}-{day.month:02d}" if day else ""
+
+
 def install_template_globals(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.filters["month"] = month
     app.jinja_env.filters["mask_phone"] = mask_phone
 
     @app.context_processor

@@ -100,3 +100,65 @@ def beds_by_area(areas: list[Area], title: str) -> go.Figure:
         yaxis={"title": _("Beds")},
         xaxis={"tickangle": -30, "automargin": True},
     )
+
+
+def indicator_trend(indicator) -> go.Figure:
+    """An overview indicator's last 12 months as a line, with its target as a dashed line.
+    Shares are drawn in percent, amounts in yuan."""
+    scale = {"share": 100, "fen": 0.01}.get(indicator.unit, 1)
+    fig = go.Figure(
+        go.Scatter(
+            x=[p.month.strftime("%Y-%m") for p in indicator.trend],
+            y=[None if p.value is None else p.value * scale for p in indicator.trend],
+            mode="lines+markers",
+            line={"color": "#0d6efd"},
+            connectgaps=False,
+            hovertemplate="%{x}: %{y:.1f}<extra></extra>",
+        )
+    )
+    if indicator.target is not None and indicator.unit == "share":
+        fig.add_hline(y=indicator.target * scale, line_dash="dash", line_color="#dc3545")
+    fig = _layout(fig)  # the card above the chart names it
+    fig.update_layout(height=200, margin={"l": 40, "r": 12, "t": 12, "b": 36}, showlegend=False)
+    if indicator.unit == "share":
+        fig.update_yaxes(range=[0, 105], ticksuffix="%")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def star_levels(stars) -> go.Figure:
+    """Facilities by star level now and at the comparison (the previous round)."""
+    from eldercare.ratings.grades import star_label
+
+    levels = [5, 4, 3, 2, 1, None]
+    labels = [star_label(level) for level in levels]
+    fig = go.Figure(
+        go.Bar(
+            name=_("Now"),
+            x=labels,
+            y=[stars.total.now.by_level.get(level, 0) for level in levels],
+            marker_color="#0d6efd",
+        )
+    )
+    if stars.compared:
+        fig.add_bar(
+            name=_("Before"),
+            x=labels,
+            y=[stars.total.before.by_level.get(level, 0) for level in levels],
+            marker_color="#adb5bd",
+        )
+    return _layout(fig, title={"text": _("Facilities by star level"), "font": {"size": 15}})
+
+
+def program_amounts(programs) -> go.Figure:
+    """The month's subsidy amounts (yuan) by program."""
+    fig = go.Figure(
+        go.Bar(
+            x=[p.name for p in programs],
+            y=[p.fen / 100 for p in programs],
+            text=[f"{p.fen / 100:,.2f}" for p in programs],
+            textposition="auto",
+            marker_color="#198754",
+        )
+    )
+    return _layout(fig, title={"text": _("Subsidies by program (yuan)"), "font": {"size": 15}})

@@ -143,8 +143,9 @@ def _child_code(code: str, level: Level) -> str:
     return code[:keep].ljust(12, "0")
 
 
-def bed_indicators(region: Region, day: date) -> Indicators:
-    """Every bed indicator of ``region`` on ``day`` (see the module docstring)."""
+def bed_indicators(region: Region, day: date, with_trend: bool = True) -> Indicators:
+    """Every bed indicator of ``region`` on ``day`` (see the module docstring); without the
+    occupancy trend when the caller takes the figures of each month itself."""
     facility_ids = _facility_ids(region)
     facilities = db.session.execute(
         sa.select(Facility.id, Facility.name, Region.code)
@@ -220,7 +221,7 @@ def bed_indicators(region: Region, day: date) -> Indicators:
         total=total,
         by_subregion=list(subregions.values()),
         by_facility=by_facility,
-        trend=occupancy_trend(region, day),
+        trend=occupancy_trend(region, day) if with_trend else [],
     )
 
 

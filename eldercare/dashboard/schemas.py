@@ -9,6 +9,7 @@ from marshmallow import ValidationError, fields, validates
 
 from eldercare.core.db import local_today
 from eldercare.core.schemas import InputSchema, id_field
+from eldercare.visits.schemas import MonthField
 
 
 class IndicatorQuery(InputSchema):
@@ -21,3 +22,8 @@ class IndicatorQuery(InputSchema):
             raise ValidationError(_l("The date is in the future."))
         if value.year < 2000:
             raise ValidationError(_l("Choose a date from 2000 on."))
+
+
+class OverviewQuery(InputSchema):
+    region_id = id_field()
+    month = MonthField()

@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 
 import plotly
-from flask import Blueprint, abort, flash, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,8 +24,10 @@ from eldercare.core.permissions import Role, roles_required
 from eldercare.core.schemas import load_form
 from eldercare.dashboard import figures
 from eldercare.dashboard import operations as ops
+from eldercare.dashboard.export import overview_workbook
 from eldercare.dashboard.indicators import bed_indicators
-from eldercare.dashboard.schemas import IndicatorQuery
+from eldercare.dashboard.overview import county_overview
+from eldercare.dashboard.schemas import IndicatorQuery, OverviewQuery
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 PLOTLY_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
@@ -58,3 +69,65 @@ def beds():
         plotly_version=plotly.__version__,
         today=local_today(),
     )
+
+
+def _overview_args():
+    args, errors = load_form(OverviewQuery(), request.args)
+    if errors:
+        flash(_("Some filters were not valid and were ignored."), "warning")
+        args = {}
+    if args.get("region_id"):
+        region = ops.region_in_scope(current_user, args["region_id"])
+    else:
+        region = ops.default_region(current_user)
+    if region is None:
+        abort(404)
+    month = args.get("month") or local_today().replace(day=1)
+    return region, month
+
+
+def _overview(region, month):
+    return county_overview(
+        region,
+        month,
+        local_today(),
+        idle_days=current_app.config["DAYCARE_IDLE_DAYS"],
+        user=current_user,
+    )
+
+
+@bp.route("/overview")
+@roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+def overview():
+    region, month = _overview_args()
+    result = _overview(region, month)
+    printing = request.args.get("print") == "1"
+    charts = {ind.key: figures.indicator_trend(ind).to_json() for ind in result.indicators}
+    charts["stars"] = figures.star_levels(result.stars).to_json()
+    charts["programs"] = figures.program_amounts(result.programs).to_json()
+    return render_template(
+        "dashboard/overview.html",
+        ov=result,
+        charts=charts,
+        printing=printing,
+        regions=ops.region_choices(current_user),
+        parent=_parent_in_scope(region),
+        plotly_version=plotly.__version__,
+        this_month=local_today().replace(day=1),
+    )
+
+
+@bp.route("/overview.xlsx")
+@roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+def overview_xlsx():
+    region, month = _overview_args()
+    path = overview_workbook(_overview(region, month))
+    name = f"overview-{region.code}-{month.strftime('%Y-%m')}.xlsx"
+    return send_file(path, as_attachment=True, download_name=name, max_age=0)
+
+
+def _parent_in_scope(region):
+    parent = region.parent
+    if parent is None or ops.region_in_scope(current_user, parent.id) is None:
+        return None
+    return parent

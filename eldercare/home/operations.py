@@ -65,6 +65,8 @@ def summary_for(user) -> dict:
         out["visits"] = _visits_today(user)
     if role == Role.OPERATOR:
         out["facility"] = user.facility
+    if role == Role.ASSESSOR:
+        out["assignments"] = _open_assignments(user)
     if role == Role.FAMILY:
         out["links"] = db.session.scalars(
             sa.select(FamilyLink).where(scope_clause(FamilyLink, user)).order_by(FamilyLink.id)
@@ -84,3 +86,11 @@ def _visits_today(user) -> dict:
         "due": len(lists.due),
         "done": len(lists.done),
     }
+
+
+def _open_assignments(user) -> int:
+    """Rating applications the user is appointed to that the committee has not decided yet
+    (a withdrawn one is not work any more)."""
+    from eldercare.ratings.models import UNDECIDED, Application
+
+    return _count(Application, user, Application.status.in_([s.value for s in UNDECIDED]))

@@ -13,8 +13,9 @@ from eldercare.ratings.grades import star_label
 COLOURS = {1: "#cfe2ff", 2: "#9ec5fe", 3: "#6ea8fe", 4: "#3d8bfd", 5: "#0a58ca", None: "#adb5bd"}
 
 
-def _stacked(rows: list[Row], title: str) -> go.Figure:
+def _stacked(rows: list[Row], title: str, compared: bool) -> go.Figure:
     labels = [str(row.label) for row in rows]
+    change = " (%{customdata:+d})" if compared else ""
     fig = go.Figure(
         [
             go.Bar(
@@ -22,8 +23,8 @@ def _stacked(rows: list[Row], title: str) -> go.Figure:
                 x=labels,
                 y=[row.now.by_level[level] for row in rows],
                 marker_color=COLOURS[level],
-                customdata=[row.change(level) for row in rows],
-                hovertemplate="%{x}: %{y} (%{customdata:+d})<extra>%{fullData.name}</extra>",
+                customdata=[row.change(level) for row in rows] if compared else None,
+                hovertemplate="%{x}: %{y}" + change + "<extra>%{fullData.name}</extra>",
             )
             for level in LEVELS
         ]
@@ -39,9 +40,9 @@ def _stacked(rows: list[Row], title: str) -> go.Figure:
 
 def by_kind(overview: StarOverview) -> go.Figure:
     """Facilities of each kind by star level (stacked)."""
-    return _stacked(overview.by_kind, _("Star levels by kind of facility"))
+    return _stacked(overview.by_kind, _("Star levels by kind of facility"), overview.compared)
 
 
 def by_township(overview: StarOverview) -> go.Figure:
     """Facilities of each township by star level (stacked)."""
-    return _stacked(overview.by_township, _("Star levels by township"))
+    return _stacked(overview.by_township, _("Star levels by township"), overview.compared)

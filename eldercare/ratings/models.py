@@ -10,10 +10,10 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from eldercare.auth.models import User
-from eldercare.core.db import TimestampMixin, UTCDateTime
+from eldercare.core.db import TimestampMixin, UTCDateTime, utcnow
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility, OfFacility
@@ -199,7 +199,8 @@ class RoundStatus(StrEnum):
 
 class ApplicationStatus(StrEnum):
     """applied → self-assessed → assessed → approved (notice) → published, or no grade;
-    the committee may return an assessed application to the assessors."""
+    the committee may return an assessed application to the assessors. Until the committee
+    decides, the facility may withdraw (or the county withdraws for it)."""
 
     APPLIED = "applied"
     SELF_ASSESSED = "self_assessed"
@@ -219,6 +220,14 @@ APPLICATION_LABELS = {
     ApplicationStatus.NO_GRADE: _l("No grade"),
     ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
 }
+#: Before the committee's decision: the facility may still withdraw.
+UNDECIDED = frozenset(
+    {ApplicationStatus.APPLIED, ApplicationStatus.SELF_ASSESSED, ApplicationStatus.ASSESSED}
+)
+#: Where an application ends: a round whose applications are all here may be closed.
+FINISHED = frozenset(
+    {ApplicationStatus.PUBLISHED, ApplicationStatus.NO_GRADE, ApplicationStatus.WITHDRAWN}
+)
 #: A published grade is valid for three years (GB/T 37276).
 VALID_YEARS = 3
 
@@ -251,6 +260,8 @@ class Round(CountyRecord, TimestampMixin, db.Model):
     notice_days: Mapped[int] = mapped_column(default=7)
     status: Mapped[str] = mapped_column(sa.String(10), default=RoundStatus.OPEN.value)
     opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     region: Mapped[Region] = relationship()
     scheme: Mapped[Scheme] = relationship()
@@ -258,7 +269,12 @@ class Round(CountyRecord, TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint("notice_days BETWEEN 1 AND 60", name="notice_days_in_range"),
         sa.CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+        sa.CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_when"),
     )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == RoundStatus.OPEN.value
 
 
 class Grade(db.Model):
@@ -309,6 +325,9 @@ class Application(OfFacility, TimestampMixin, db.Model):
     notice_until: Mapped[date | None]
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     return_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    withdraw_reason: Mapped[str] = mapped_column(sa.String(500), default="")
 
     round: Mapped[Round] = relationship()
     facility: Mapped[Facility] = relationship()
@@ -321,11 +340,37 @@ class Application(OfFacility, TimestampMixin, db.Model):
             " 'no_grade', 'withdrawn')",
             name="status_known",
         ),
+        sa.CheckConstraint(
+            "(status = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_when"
+        ),
     )
 
     @property
     def status_label(self) -> str:
         return str(APPLICATION_LABELS[ApplicationStatus(self.status)])
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == ApplicationStatus.WITHDRAWN.value
+
+    @classmethod
+    def __scope__(cls, user):
+        """The facility's operators, staff of its area, admins; an external assessor only
+        the applications of its county it is appointed to."""
+        if role_of(user) == Role.ASSESSOR:
+            if user.region is None:
+                return None
+            return sa.and_(
+                cls.id.in_(
+                    sa.select(rating_assessor.c.application_id).where(
+                        rating_assessor.c.user_id == user.id
+                    )
+                ),
+                cls.round_id.in_(
+                    sa.select(Round.id).where(Round.region_id.in_(Region.subtree_ids(user.region)))
+                ),
+            )
+        return super().__scope__(user)
 
 
 rating_assessor = sa.Table(
@@ -382,6 +427,110 @@ class Score(db.Model):
         sa.UniqueConstraint("assessment_id", "item_id"),
         sa.CheckConstraint("points IS NULL OR points >= 0", name="points_not_negative"),
     )
+
+
+class EvidenceType(StrEnum):
+    """The kinds of file accepted as evidence, told by their first bytes."""
+
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+    PDF = "application/pdf"
+
+
+#: Magic numbers: what a file of each type starts with (never the name or the browser's word).
+MAGIC = (
+    (b"\xff\xd8\xff", EvidenceType.JPEG),
+    (b"\x89PNG\r\n\x1a\n", EvidenceType.PNG),
+    (b"%PDF-", EvidenceType.PDF),
+)
+
+
+def sniff_type(head: bytes) -> EvidenceType | None:
+    """The evidence type of a file from its first bytes; None for anything else."""
+    return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+
+
+class Evidence(db.Model):
+    """A file (a photo or a PDF) attached to one item of one assessment. The bytes live under
+    the instance folder (``storage_key`` relative to the evidence directory), never under
+    static/; served only through a view that checks this scope."""
+
+    __tablename__ = "rating_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_assessment.id"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_item.id"))
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    assessment: Mapped[Assessment] = relationship()
+    item: Mapped[Item] = relationship()
+    uploaded_by: Mapped[User] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("size > 0", name="not_empty"),
+        sa.CheckConstraint(
+            "content_type IN ('image/jpeg', 'image/png', 'application/pdf')",
+            name="content_type_known",
+        ),
+    )
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.content_type == EvidenceType.PDF.value
+
+    @classmethod
+    def __scope__(cls, user):
+        """The application's scope, narrower: county staff of the round's county, the
+        appointed assessors, and the facility's operators for the self-assessment only.
+        An appointed assessor sees the other assessors' files once its own scores are in,
+        as with the scores themselves (independent scoring)."""
+        role = role_of(user)
+        if role == Role.ADMIN:
+            allowed = sa.true()
+        elif role == Role.COUNTY_STAFF and user.region is not None:
+            allowed = Assessment.application_id.in_(
+                sa.select(Application.id)
+                .join(Round, Round.id == Application.round_id)
+                .where(Round.region_id.in_(Region.subtree_ids(user.region)))
+            )
+        elif role == Role.ASSESSOR:
+            scope = Application.__scope__(user)
+            if scope is None:
+                return None
+            allowed = Assessment.application_id.in_(sa.select(Application.id).where(scope))
+        elif role == Role.OPERATOR:
+            allowed = sa.and_(
+                Assessment.kind == AssessmentKind.SELF.value,
+                Assessment.application_id.in_(
+                    sa.select(Application.id).where(Application.facility_id == user.facility_id)
+                ),
+            )
+        else:
+            return None
+        own = aliased(Assessment)
+        handed_in = sa.select(own.application_id).where(
+            own.kind == AssessmentKind.ASSESSOR.value,
+            own.by_id == user.id,
+            own.submitted_at.is_not(None),
+        )
+        still_scoring = sa.select(rating_assessor.c.application_id).where(
+            rating_assessor.c.user_id == user.id,
+            rating_assessor.c.application_id.not_in(handed_in),
+        )
+        others_meanwhile = sa.and_(
+            Assessment.kind == AssessmentKind.ASSESSOR.value,
+            Assessment.by_id != user.id,
+            Assessment.application_id.in_(still_scoring),
+        )
+        return cls.assessment_id.in_(
+            sa.select(Assessment.id).where(allowed, sa.not_(others_meanwhile))
+        )
 
 
 class Objection(TimestampMixin, db.Model):

@@ -1,5 +1,6 @@
-"""Rating schemes: load the shipped ones, copy one for a county, edit the copy until a round
-uses it, and rate an assessment with the engine."""
+"""Star ratings: load the shipped schemes, copy one for a county and edit the copy until a
+round uses it; run a round (applications, assessors, scores and their evidence files, the
+committee, the notice, publication), withdraw an application, close the round."""
 
 from __future__ import annotations
 
@@ -17,16 +18,20 @@ from eldercare.auth.models import User
 from eldercare.core import audit
 from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
-from eldercare.core.permissions import Role, is_visible, role_of, scope_clause
+from eldercare.core.permissions import Role, is_visible, role_of, scope_clause, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
+from eldercare.ratings import evidence as files
 from eldercare.ratings.models import (
     FACILITY_KINDS,
+    FINISHED,
+    UNDECIDED,
     VALID_YEARS,
     Application,
     ApplicationStatus,
     Assessment,
     AssessmentKind,
+    Evidence,
     Grade,
     Item,
     Objection,
@@ -337,9 +342,17 @@ def open_round(county: Region, data: dict, by) -> Round:
     return rnd
 
 
+def lock_round(rnd: Round) -> Round:
+    """Serialise what depends on the round's set of applications (adding one, closing)."""
+    db.session.execute(sa.select(Round.id).where(Round.id == rnd.id).with_for_update())
+    db.session.refresh(rnd)
+    return rnd
+
+
 def add_application(rnd: Round, facility: Facility, by) -> Application:
     """A facility that applied joins the round (its kind must be the scheme's)."""
     _require_county_staff(by, rnd.region)
+    lock_round(rnd)
     if not rnd.region.contains(facility.region):
         raise Invalid(errors={"facility_id": [_l("Choose a facility of the county.")]})
     if facility.kind not in FACILITY_KINDS[SchemeKind(rnd.scheme.kind)]:
@@ -375,17 +388,22 @@ def _audit_application(action: str, application: Application, by, **entry) -> No
     )
 
 
+#: Who may be appointed to score a facility (of the round's county).
+ASSESSOR_ROLES = frozenset({Role.COUNTY_STAFF, Role.ASSESSOR})
+NOT_AN_ASSESSOR = _l("Choose a member of the county's staff or an external assessor of the county.")
+
+
 def appoint_assessor(application: Application, assessor: User, by) -> None:
-    """County staff (or, later, external assessors) of the county score the facility;
-    never an operator, and never someone of the facility itself."""
+    """County staff or external assessors of the round's county score the facility; never
+    an operator, and never someone of the facility itself."""
     _require_county_staff(by, application.round.region)
     county = application.round.region
     if (
-        role_of(assessor) != Role.COUNTY_STAFF
+        role_of(assessor) not in ASSESSOR_ROLES
         or assessor.region is None
         or not county.contains(assessor.region)
     ):
-        raise Invalid(errors={"user_id": [_l("Choose a member of the county's staff.")]})
+        raise Invalid(errors={"user_id": [NOT_AN_ASSESSOR]})
     if assessor in application.assessors:
         raise Conflict(_l("Already an assessor of this facility."))
     if application.status not in (
@@ -448,9 +466,10 @@ def lock_application(application: Application) -> Application:
 MIN_ASSESSORS = 2
 
 
-def save_scores(application: Application, kind: str, entries: dict, by, submit: bool) -> Assessment:
-    """Record item scores (``entries``: item id -> {"points"|"met", "note"}), every change
-    audited; ``submit`` hands the assessment in (checked by the engine first)."""
+def open_assessment(application: Application, kind: str, by) -> Assessment:
+    """The acting user's assessment of the application (its own as an assessor, the
+    facility's self-assessment as its operator), locked, while it can still change: its
+    scores and evidence files. Refused otherwise (403, or 409 when it is too early or late)."""
     if not may_score(by, application, kind):
         raise AppError(403, _l("You do not have permission to do this."))
     lock_application(application)
@@ -469,6 +488,23 @@ def save_scores(application: Application, kind: str, entries: dict, by, submit: 
     assessment = _assessment(application, kind, by)
     if assessment.submitted_at is not None:
         raise Conflict(_l("This assessment was handed in; it can no longer change."))
+    return assessment
+
+
+def may_change(by, application: Application, kind: str) -> bool:
+    """Whether ``open_assessment`` would let ``by`` change this assessment now (for pages:
+    no query, no lock)."""
+    if not may_score(by, application, kind):
+        return False
+    if kind == AssessmentKind.SELF:
+        return application.status in (ApplicationStatus.APPLIED, ApplicationStatus.SELF_ASSESSED)
+    return application.status == ApplicationStatus.SELF_ASSESSED
+
+
+def save_scores(application: Application, kind: str, entries: dict, by, submit: bool) -> Assessment:
+    """Record item scores (``entries``: item id -> {"points"|"met", "note"}), every change
+    audited; ``submit`` hands the assessment in (checked by the engine first)."""
+    assessment = open_assessment(application, kind, by)
     scheme = application.round.scheme
     items = {i.id: i for s in scheme.sections for i in s.items}
     current = {s.item_id: s for s in assessment.scores}
@@ -800,6 +836,203 @@ def publish_due(now=None) -> int:
     return count
 
 
+# --- evidence files ----------------------------------------------------------------------------
+
+
+def attach_evidence(application: Application, kind: str, item_id: int, upload, by) -> Evidence:
+    """Attach a checked upload (``schemas.EvidenceUpload``) to an item of the acting user's
+    assessment while it can still change. The file is written only now, after every check,
+    and removed again if the row cannot be stored or the transaction does not commit."""
+    assessment = open_assessment(application, kind, by)
+    item = db.session.get(Item, item_id)
+    if item is None or item.section.scheme_id != application.round.scheme_id:
+        raise Invalid(errors={"item_id": [_l("Not an item of this scheme.")]})
+    evidence = Evidence(
+        assessment_id=assessment.id,
+        item_id=item.id,
+        original_name=upload.name,
+        content_type=upload.content_type,
+        size=len(upload.data),
+        sha256=upload.sha256,
+        storage_key=files.new_key(application),
+        uploaded_by_id=by.id,
+        uploaded_at=utcnow(),
+    )
+    path = files.write(evidence.storage_key, upload.data)
+    try:
+        db.session.add(evidence)
+        db.session.flush()
+    except Exception:
+        files.remove(path)
+        raise
+    audit.record(
+        "rating_evidence.uploaded",
+        evidence,
+        actor=by,
+        region_id=application.round.region_id,
+        facility_id=application.facility_id,
+        changes={"file": [None, evidence.original_name]},
+        note=f"{kind} {_value_key(item)} {evidence.content_type} {evidence.size} B"
+        f" sha256:{evidence.sha256}",
+    )
+    return evidence
+
+
+def remove_evidence(evidence: Evidence, by) -> None:
+    """Take a file off an assessment that can still change (by whoever may change it); the
+    file itself goes once the removal is committed."""
+    assessment = evidence.assessment
+    application = db.session.get(Application, assessment.application_id)
+    if assessment.kind == AssessmentKind.ASSESSOR and assessment.by_id != by.id:
+        raise AppError(403, _l("You do not have permission to do this."))
+    open_assessment(application, assessment.kind, by)
+    name = evidence.original_name
+    files.remove_after_commit(evidence.storage_key)
+    db.session.delete(evidence)
+    db.session.flush()
+    audit.record(
+        "rating_evidence.deleted",
+        evidence,
+        actor=by,
+        region_id=application.round.region_id,
+        facility_id=application.facility_id,
+        changes={"file": [name, None]},
+        note=f"{assessment.kind} {_value_key(evidence.item)}",
+    )
+
+
+def evidence_download(evidence: Evidence, by) -> str:
+    """The path of an evidence file to send (the caller checked the scope), the download
+    audited; 404 when the file is not on disk."""
+    path = files.path_of(evidence.storage_key)
+    if not os.path.isfile(path):
+        raise AppError(404)
+    application = db.session.get(Application, evidence.assessment.application_id)
+    audit.record(
+        "rating_evidence.downloaded",
+        evidence,
+        actor=by,
+        region_id=application.round.region_id,
+        facility_id=application.facility_id,
+        note=evidence.original_name,
+    )
+    return path
+
+
+def evidence_of(application: Application, user) -> list[tuple[Assessment, list[Evidence]]]:
+    """The evidence files of the application that ``user`` may see, by assessment: the
+    self-assessment first, then each assessor's; files oldest first."""
+    groups: dict[int, tuple[Assessment, list[Evidence]]] = {}
+    for evidence in db.session.scalars(
+        visible(Evidence, user)
+        .join(Assessment, Assessment.id == Evidence.assessment_id)
+        .where(Assessment.application_id == application.id)
+        .options(
+            selectinload(Evidence.assessment).selectinload(Assessment.by),
+            selectinload(Evidence.item).selectinload(Item.section),
+        )
+        .order_by(Assessment.kind.desc(), Assessment.id, Evidence.id)
+    ):
+        groups.setdefault(evidence.assessment_id, (evidence.assessment, []))[1].append(evidence)
+    return list(groups.values())
+
+
+def evidence_by_item(application: Application, kind: str, user) -> dict[int, list[Evidence]]:
+    """Item id -> the files of the assessment ``user`` works on (as ``kind``)."""
+    stmt = (
+        visible(Evidence, user)
+        .join(Assessment, Assessment.id == Evidence.assessment_id)
+        .where(Assessment.application_id == application.id, Assessment.kind == kind)
+        .order_by(Evidence.id)
+    )
+    if kind == AssessmentKind.ASSESSOR:
+        stmt = stmt.where(Assessment.by_id == user.id)
+    found: dict[int, list[Evidence]] = {}
+    for evidence in db.session.scalars(stmt):
+        found.setdefault(evidence.item_id, []).append(evidence)
+    return found
+
+
+# --- withdrawing, closing ------------------------------------------------------------------------
+
+
+def may_withdraw(user, application: Application) -> bool:
+    """The facility's own operators, or county staff of the round's county (on its behalf)."""
+    role = role_of(user)
+    if role == Role.OPERATOR:
+        return user.facility_id == application.facility_id
+    return can_manage_round(user, application.round)
+
+
+def withdraw(application: Application, reason: str, by) -> Application:
+    """Withdraw an application the committee has not decided yet, with the reason; from
+    then on it counts nowhere (no scores, no decision, no grade; the round may close)."""
+    if not may_withdraw(by, application):
+        raise AppError(403, _l("You do not have permission to do this."))
+    lock_application(application)
+    if ApplicationStatus(application.status) not in UNDECIDED:
+        raise Conflict(_l("Only an application the committee has not decided on can be withdrawn."))
+    before = application.status
+    application.status = ApplicationStatus.WITHDRAWN.value
+    application.withdrawn_at = utcnow()
+    application.withdrawn_by_id = by.id
+    application.withdraw_reason = reason
+    db.session.flush()
+    audit.record(
+        "rating_application.withdrawn",
+        application,
+        actor=by,
+        region_id=application.round.region_id,
+        facility_id=application.facility_id,
+        changes={"status": [before, application.status]},
+        note=reason[:255],
+    )
+    return application
+
+
+def unfinished_in(rnd: Round) -> int:
+    """How many applications of the round are neither published, nor no grade, nor
+    withdrawn."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Application)
+        .where(
+            Application.round_id == rnd.id,
+            Application.status.not_in([s.value for s in FINISHED]),
+        )
+    )
+
+
+def close_round(rnd: Round, by) -> Round:
+    """County staff close a round once every application in it is published, has no grade
+    or was withdrawn; nothing joins or changes in it afterwards."""
+    _require_county_staff(by, rnd.region)
+    lock_round(rnd)
+    if rnd.status != RoundStatus.OPEN.value:
+        raise Conflict(_l("This round is closed."))
+    unfinished = unfinished_in(rnd)
+    if unfinished:
+        raise Conflict(
+            _l(
+                "%(n)s facilities of the round are not finished yet: publish, decide on or"
+                " withdraw them before closing the round.",
+                n=unfinished,
+            )
+        )
+    rnd.status = RoundStatus.CLOSED.value
+    rnd.closed_at = utcnow()
+    rnd.closed_by_id = by.id
+    db.session.flush()
+    audit.record(
+        "rating_round.closed",
+        rnd,
+        actor=by,
+        region_id=rnd.region_id,
+        changes={"status": [RoundStatus.OPEN.value, RoundStatus.CLOSED.value]},
+    )
+    return rnd
+
+
 # --- helpers for the pages --------------------------------------------------------------------
 
 
@@ -828,17 +1061,35 @@ def candidates_for(rnd: Round) -> list[Facility]:
     )
 
 
-def staff_of(county: Region) -> list[User]:
+def assessor_choices(county: Region) -> list[User]:
+    """Who may be appointed in the county: its staff, then its external assessors."""
     return list(
         db.session.scalars(
             sa.select(User)
             .join(Region, Region.id == User.region_id)
             .where(
-                User.role == Role.COUNTY_STAFF.value,
+                User.role.in_([r.value for r in ASSESSOR_ROLES]),
                 User.active.is_(True),
                 Region.code.startswith(county.prefix, autoescape=True),
             )
-            .order_by(User.display_name)
+            .order_by(User.role != Role.COUNTY_STAFF.value, User.display_name)
+        )
+    )
+
+
+def applications_for(user) -> list[Application]:
+    """The applications ``user`` may open, newest round first: an operator's facility's, an
+    external assessor's appointments."""
+    return list(
+        db.session.scalars(
+            visible(Application, user)
+            .join(Round, Round.id == Application.round_id)
+            .options(
+                selectinload(Application.facility),
+                selectinload(Application.round),
+                selectinload(Application.assessors),
+            )
+            .order_by(Round.year.desc(), Round.id.desc(), Application.id)
         )
     )
 

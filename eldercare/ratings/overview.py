@@ -1,6 +1,6 @@
-"""The county's star view: the star distribution of an area's facilities on a day, by kind
-and by township, against a year before, with charts and an .xlsx of the table; and the
-template helpers every page uses to write a star level."""
+"""The county's star view: the star distribution of an area's facilities on a day or after a
+chosen round, by kind and by township, against the county's previous round, with charts and
+an .xlsx of the table; and the template helpers every page uses to write a star level."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from eldercare.core import audit
 from eldercare.core.db import local_today
-from eldercare.core.permissions import Role, roles_required, scope_clause
+from eldercare.core.permissions import Role, get_visible_or_404, roles_required, scope_clause
 from eldercare.core.schemas import InputSchema, id_field, load_form
 from eldercare.dashboard import operations as area
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import distribution, figures
 from eldercare.ratings.grades import last_day, star_label
+from eldercare.ratings.models import Round
 from eldercare.regions.models import Region
 
 bp = Blueprint("ratings_overview", __name__, url_prefix="/ratings")
@@ -37,9 +38,11 @@ bp.add_app_template_global(last_day, "grade_last_day")
 
 class OverviewQuery(InputSchema):
     """The area, and the day: ``day`` itself, or the end of ``year`` (today in the current
-    year); today when neither is given."""
+    year); today when neither is given. A ``round_id`` of the area's county instead shows
+    the grades once that round was published."""
 
     region_id = id_field()
+    round_id = id_field()
     year = fields.Integer(
         strict=False,
         validate=validate.Range(
@@ -78,7 +81,17 @@ def _overview() -> distribution.StarOverview:
         region = area.default_region(current_user)
     if region is None:
         abort(404)
-    return distribution.star_overview(region, _day(args), scope_clause(Facility, current_user))
+    chosen = None
+    if args.get("round_id"):
+        chosen = get_visible_or_404(Round, args["round_id"])
+        county = distribution.county_of(region)
+        if county is None or chosen.region_id != county.id:
+            # A round of another county (the area was changed on the form): the latest.
+            flash(_("Some filters were not valid and were ignored."), "warning")
+            chosen = None
+    return distribution.star_overview(
+        region, _day(args), scope_clause(Facility, current_user), chosen
+    )
 
 
 @bp.route("/overview")
@@ -110,10 +123,11 @@ def overview_xlsx():
         return response
 
     region: Region = result.region
+    against = result.before.isoformat() if result.before else "-"
     audit.record(
         "rating.overview_exported",
         region_id=region.id,
-        note=f"{region.code} {result.day.isoformat()} {result.total.now.total}",
+        note=f"{region.code} {result.day.isoformat()} vs {against} {result.total.now.total}",
     )
     db.session.commit()
     return send_file(

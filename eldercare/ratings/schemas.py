@@ -1,11 +1,18 @@
-"""Input schemas for rating schemes."""
+"""Input schemas of the ratings pages: schemes, rounds, scores, evidence files, withdrawal."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from dataclasses import dataclass
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
+from werkzeug.datastructures import FileStorage
 
-from eldercare.core.schemas import InputSchema, id_field
+from eldercare.core.schemas import CONTROL_CHARACTERS, InputSchema, id_field
+from eldercare.ratings.models import sniff_type
 
 
 class CopySchema(InputSchema):
@@ -59,3 +66,64 @@ class ScoresSchema(InputSchema):
 
 class AnswerSchema(InputSchema):
     resolution = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class WithdrawSchema(InputSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ConfirmSchema(InputSchema):
+    """An action that takes no input (closing a round, removing a file): the operation
+    checks everything."""
+
+
+@dataclass(frozen=True)
+class EvidenceUpload:
+    """An uploaded file that passed the checks: its bytes and what they are."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _clean_name(filename: str) -> str:
+    """The name the file had on the uploader's device, without any folder (some browsers
+    send one) or control characters; only ever shown and offered back on download."""
+    name = re.split(r"[\\/]", filename)[-1]
+    name = CONTROL_CHARACTERS.sub("", name).strip()
+    return name[-255:] or "evidence"
+
+
+class EvidenceFile(fields.Field):
+    """A photo (JPEG, PNG) or a PDF, told by its first bytes (never by its name or the
+    type the browser claims), not empty and not larger than RATING_EVIDENCE_MAX_BYTES."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> EvidenceUpload:
+        if not isinstance(value, FileStorage) or not value.filename:
+            raise ValidationError(_l("Choose a file to upload."))
+        limit = current_app.config["RATING_EVIDENCE_MAX_BYTES"]
+        content = value.stream.read(limit + 1)
+        if not content:
+            raise ValidationError(_l("The file is empty."))
+        if len(content) > limit:
+            megabytes = format(limit / (1024 * 1024), "g")
+            raise ValidationError(
+                _l("The file is larger than the %(limit)s MB allowed.", limit=megabytes)
+            )
+        kind = sniff_type(content)
+        if kind is None:
+            raise ValidationError(
+                _l("Only photos (JPEG or PNG) and PDF documents can be attached.")
+            )
+        return EvidenceUpload(_clean_name(value.filename), kind.value, content)
+
+
+class EvidenceSchema(InputSchema):
+    """One file for one item of the scheme (sent as multipart form data)."""
+
+    item_id = id_field(required=True)
+    file = EvidenceFile(required=True, error_messages={"required": _l("Choose a file to upload.")})

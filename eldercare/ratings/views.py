@@ -1,12 +1,23 @@
-"""Rating scheme pages: the shipped schemes and a county's copies, copied and edited by
-county staff until a round uses them."""
+"""Star rating pages: the shipped schemes and a county's copies; rounds, their applications,
+assessors, scores and evidence files, the committee, withdrawal and closing a round."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import CombinedMultiDict
 
 from eldercare.auth.models import User
 from eldercare.core.db import local_today
@@ -17,23 +28,42 @@ from eldercare.dashboard import operations as area
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import operations as ops
-from eldercare.ratings.models import Application, Item, Objection, Round, Scheme
+from eldercare.ratings.models import (
+    UNDECIDED,
+    Application,
+    ApplicationStatus,
+    AssessmentKind,
+    Evidence,
+    Item,
+    Objection,
+    Round,
+    Scheme,
+)
 from eldercare.ratings.schemas import (
     AnswerSchema,
     ApplicationSchema,
     AppointSchema,
+    ConfirmSchema,
     CopySchema,
     DecisionSchema,
+    EvidenceSchema,
     ItemSchema,
     ObjectionSchema,
     RoundSchema,
     ScoresSchema,
+    WithdrawSchema,
 )
 from eldercare.regions.models import Region
 
 bp = Blueprint("ratings", __name__, url_prefix="/ratings")
 STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
 KEEPERS = (Role.ADMIN, Role.COUNTY_STAFF)
+#: Who may open an application (each within its scope: an external assessor only those it
+#: is appointed to).
+READERS = (*STAFF, Role.OPERATOR, Role.ASSESSOR)
+#: Who may open evidence files (township staff do not: see ``Evidence.__scope__``).
+EVIDENCE_READERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.OPERATOR, Role.ASSESSOR)
+KINDS = tuple(k.value for k in AssessmentKind)
 
 
 @bp.route("/schemes")
@@ -149,18 +179,33 @@ def open_round():
 @roles_required(*STAFF)
 def round_page(round_id: int):
     rnd = get_visible_or_404(Round, round_id)
+    applications = db.session.scalars(
+        visible(Application, current_user)
+        .where(Application.round_id == rnd.id)
+        .options(selectinload(Application.facility), selectinload(Application.assessors))
+        .order_by(Application.id)
+    ).all()
     return render_template(
         "ratings/round.html",
         rnd=rnd,
-        applications=db.session.scalars(
-            visible(Application, current_user)
-            .where(Application.round_id == rnd.id)
-            .options(selectinload(Application.facility), selectinload(Application.assessors))
-            .order_by(Application.id)
-        ).all(),
-        candidates=ops.candidates_for(rnd),
+        # A withdrawn application counts nowhere: listed apart, below the others.
+        applications=[a for a in applications if not a.is_withdrawn],
+        withdrawn=[a for a in applications if a.is_withdrawn],
+        candidates=ops.candidates_for(rnd) if rnd.is_open else [],
         can_manage=ops.can_manage_round(current_user, rnd),
+        unfinished=ops.unfinished_in(rnd),
     )
+
+
+@bp.route("/rounds/<int:round_id>/close", methods=["POST"])
+@roles_required(*KEEPERS)
+def close_round(round_id: int):
+    rnd = get_visible_or_404(Round, round_id)
+    result = submit_form(ConfirmSchema(), lambda d: ops.close_round(rnd, current_user))
+    if result.ok:
+        flash(_("Round closed."), "success")
+    result.flash_errors()
+    return redirect(url_for("ratings.round_page", round_id=rnd.id)), (302 if result.ok else 303)
 
 
 @bp.route("/rounds/<int:round_id>/applications", methods=["POST"])
@@ -183,8 +228,15 @@ def _application(application_id: int) -> Application:
     return get_visible_or_404(Application, application_id)
 
 
+@bp.route("/mine")
+@roles_required(Role.OPERATOR, Role.ASSESSOR)
+def my_applications():
+    """An operator's applications for its facility; an external assessor's appointments."""
+    return render_template("ratings/mine.html", applications=ops.applications_for(current_user))
+
+
 @bp.route("/applications/<int:application_id>")
-@roles_required(*STAFF, Role.OPERATOR)
+@roles_required(*READERS)
 def application(application_id: int):
     found = _application(application_id)
     assessors, rows = ops.compare(found)
@@ -205,10 +257,13 @@ def application(application_id: int):
         objections=db.session.scalars(
             db.select(Objection).where(Objection.application_id == found.id).order_by(Objection.id)
         ).all(),
-        staff_choices=ops.staff_of(found.round.region) if staff else [],
+        assessor_choices=ops.assessor_choices(found.round.region) if staff else [],
         can_manage=ops.can_manage_round(current_user, found.round),
         may_self=ops.may_score(current_user, found, "self"),
         may_assess=ops.may_score(current_user, found, "assessor"),
+        may_withdraw=ops.may_withdraw(current_user, found)
+        and ApplicationStatus(found.status) in UNDECIDED,
+        evidence=ops.evidence_of(found, current_user),
         today=local_today(),
     )
 
@@ -221,7 +276,7 @@ def appoint(application_id: int):
     def action(data):
         user = db.session.get(User, data["user_id"])
         if user is None:
-            raise Invalid(errors={"user_id": [_("Choose a member of the county's staff.")]})
+            raise Invalid(errors={"user_id": [ops.NOT_AN_ASSESSOR]})
         return ops.appoint_assessor(found, user, current_user)
 
     result = submit_form(AppointSchema(), action)
@@ -231,36 +286,125 @@ def appoint(application_id: int):
     )
 
 
-@bp.route("/applications/<int:application_id>/scores/<kind>", methods=["GET", "POST"])
-@roles_required(*STAFF, Role.OPERATOR)
-def scores(application_id: int, kind: str):
+def _scorable(application_id: int, kind: str) -> Application:
+    """The application, for one who may score it in this capacity (404 / 403 otherwise)."""
     found = _application(application_id)
-    if kind not in ("self", "assessor"):
+    if kind not in KINDS:
         abort(404)
     if not ops.may_score(current_user, found, kind):
         abort(403)
-    errors: dict = {}
-    status = 200
-    if request.method == "POST":
-        submit = request.form.get("action") == "submit"
-        result = submit_form(
-            ScoresSchema(),
-            lambda d: ops.save_scores(
-                found, kind, ops.entries_from_form(request.form, found), current_user, submit
-            ),
-        )
-        if result.ok:
-            flash(_("Handed in.") if submit else _("Saved."), "success")
-            return redirect(url_for("ratings.application", application_id=found.id))
-        errors, status = result.errors, result.status
+    return found
+
+
+def _scores_page(
+    found: Application, kind: str, form=None, errors=None, failed_item=None, status=200
+):
     return render_template(
         "ratings/scores.html",
         app_=found,
         kind=kind,
         current=ops.current_scores(found, kind, current_user),
-        form=request.form if request.method == "POST" else None,
-        errors=errors,
+        evidence=ops.evidence_by_item(found, kind, current_user),
+        may_change=ops.may_change(current_user, found, kind),
+        max_mb=f"{current_app.config['RATING_EVIDENCE_MAX_BYTES'] / (1024 * 1024):g}",
+        form=form,
+        errors=errors or {},
+        failed_item=failed_item,
     ), status
+
+
+@bp.route("/applications/<int:application_id>/scores/<kind>", methods=["GET", "POST"])
+@roles_required(*READERS)
+def scores(application_id: int, kind: str):
+    found = _scorable(application_id, kind)
+    if request.method == "GET":
+        return _scores_page(found, kind)
+    submit = request.form.get("action") == "submit"
+    result = submit_form(
+        ScoresSchema(),
+        lambda d: ops.save_scores(
+            found, kind, ops.entries_from_form(request.form, found), current_user, submit
+        ),
+    )
+    if result.ok:
+        flash(_("Handed in.") if submit else _("Saved."), "success")
+        return redirect(url_for("ratings.application", application_id=found.id))
+    return _scores_page(found, kind, request.form, result.errors, status=result.status)
+
+
+@bp.route("/applications/<int:application_id>/scores/<kind>/evidence", methods=["POST"])
+@roles_required(*READERS)
+def upload_evidence(application_id: int, kind: str):
+    found = _scorable(application_id, kind)
+    result = submit_form(
+        EvidenceSchema(),
+        lambda d: ops.attach_evidence(found, kind, d["item_id"], d["file"], current_user),
+        formdata=CombinedMultiDict([request.form, request.files]),
+    )
+    if not result.ok:
+        failed = request.form.get("item_id", type=int)
+        return _scores_page(found, kind, None, result.errors, failed, result.status)
+    flash(_("File attached: %(name)s", name=result.value.original_name), "success")
+    return redirect(
+        url_for(
+            "ratings.scores",
+            application_id=found.id,
+            kind=kind,
+            _anchor=f"item-{result.value.item_id}",
+        )
+    )
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@roles_required(*EVIDENCE_READERS)
+def evidence_file(evidence_id: int):
+    found = get_visible_or_404(Evidence, evidence_id)
+    path = ops.evidence_download(found, current_user)
+    db.session.commit()
+    # Photos open in the browser; a PDF is only ever downloaded (a browser's PDF viewer runs
+    # scripts); nothing is sniffed into another type.
+    response = send_file(
+        path,
+        mimetype=found.content_type,
+        as_attachment=found.is_pdf,
+        download_name=found.original_name,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])
+@roles_required(*EVIDENCE_READERS)
+def delete_evidence(evidence_id: int):
+    found = get_visible_or_404(Evidence, evidence_id)
+    assessment = found.assessment
+    back = url_for(
+        "ratings.scores",
+        application_id=assessment.application_id,
+        kind=assessment.kind,
+        _anchor=f"item-{found.item_id}",
+    )
+    name = found.original_name
+    result = submit_form(ConfirmSchema(), lambda d: ops.remove_evidence(found, current_user))
+    if result.ok:
+        flash(_("File removed: %(name)s", name=name), "success")
+        return redirect(back)
+    result.flash_errors()
+    return redirect(url_for("ratings.application", application_id=assessment.application_id)), 303
+
+
+@bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
+@roles_required(*KEEPERS, Role.OPERATOR)
+def withdraw(application_id: int):
+    found = _application(application_id)
+    result = submit_form(WithdrawSchema(), lambda d: ops.withdraw(found, d["reason"], current_user))
+    if result.ok:
+        flash(_("The application is withdrawn."), "info")
+    result.flash_errors()
+    return redirect(url_for("ratings.application", application_id=found.id)), (
+        302 if result.ok else 303
+    )
 
 
 @bp.route("/applications/<int:application_id>/decision", methods=["POST"])

@@ -338,7 +338,10 @@ class OfTarget:
 
     @classmethod
     def __scope__(cls, user):
-        return cls.target_id.in_(sa.select(CareTarget.id).where(CareTarget.__scope__(user)))
+        targets = CareTarget.__scope__(user)
+        if targets is None:  # fail closed, visibly (not by a WHERE NULL)
+            return None
+        return cls.target_id.in_(sa.select(CareTarget.id).where(targets))
 
 
 class Visit(OfTarget, TimestampMixin, db.Model):

@@ -79,6 +79,7 @@ SCOPES = {
     "visitor": lambda w: {"region_id": w.village_a.id},
     "operator": lambda w: {"facility_id": w.facility_a.id},
     "family": lambda w: {},
+    "assessor": lambda w: {"region_id": w.county_a.id},
 }
 
 
@@ -120,6 +121,8 @@ def test_visitor_may_work_for_a_whole_township(admin_client, world):
         ("visitor", lambda w: {"region_id": w.county_a.id}, "region_id"),
         ("visitor", lambda w: {}, "region_id"),
         ("visitor", lambda w: {"region_id": 999999}, "region_id"),
+        ("assessor", lambda w: {"region_id": w.township_a.id}, "region_id"),
+        ("assessor", lambda w: {}, "region_id"),
         ("operator", lambda w: {}, "facility_id"),
         ("operator", lambda w: {"facility_id": 999999}, "facility_id"),
         ("operator", lambda w: {"region_id": w.county_a.id}, "facility_id"),
@@ -144,6 +147,7 @@ def test_scope_must_match_role(admin_client, world, role, scope, field):
         ("county_staff", lambda w: {"region_id": w.township_a.id}),
         ("township_staff", lambda w: {"region_id": w.county_a.id}),
         ("visitor", lambda w: {"region_id": w.county_a.id}),
+        ("assessor", lambda w: {"region_id": w.village_a.id}),
         ("operator", lambda w: {"facility_id": 999999}),
     ],
 )

@@ -18,7 +18,7 @@ from typing import Any
 
 from tests.builders import World
 
-ROLES = ("admin", "county_staff", "township_staff", "visitor", "operator", "family")
+ROLES = ("admin", "county_staff", "township_staff", "visitor", "operator", "family", "assessor")
 STAFF = frozenset({"admin", "county_staff", "township_staff"})
 ALL = frozenset(ROLES)
 

@@ -23,17 +23,7 @@ from eldercare.extensions import db
 from tests.conftest import postgres_url_for_worker
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402,F401  (re-exported)
 
 
 def browser_database_url(tmp_path_factory, worker_id: str) -> str:
@@ -66,7 +56,12 @@ def live_server(tmp_path_factory, worker_id) -> Iterator[LiveServer]:
 
     url = browser_database_url(tmp_path_factory, worker_id)
     app = create_app(
-        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": True}
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": True,
+            "RATING_EVIDENCE_DIR": str(tmp_path_factory.mktemp("browser-evidence")),
+        }
     )
     with app.app_context():
         upgrade()
@@ -97,18 +92,6 @@ def _chinese_accounts(live_server):
     live_server.query(reset)
     yield
     live_server.query(reset)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @dataclass

@@ -94,3 +94,45 @@ def test_public_search_without_signing_in(pages, county_beds):
     page.wait_for_url("**/public/facilities/*")
     screenshot(page, "public-facility-phone")
     assert pages.errors == []
+
+
+def test_county_overview_reads_drills_down_and_exports(pages, county_beds):
+    page = pages.new()
+    login(page, "county")
+    page.goto("/dashboard/overview")
+    page.locator(".js-plotly-plot .plot-container").first.wait_for(state="visible")
+    cards = page.locator("[data-indicator]")
+    assert cards.count() == 9
+    body = page.inner_text("main")
+    for label in (
+        "护理型床位占比",
+        "每千名老年人床位数",
+        "床位入住率",
+        "月探访率",
+        "逾期未探访",
+        "已评定星级的机构占比",
+        "补贴按时发放率",
+        "本月补贴发放金额",
+        "日间照料中心正常运营率",
+    ):
+        assert label in body
+    screenshot(page, "dashboard-overview-county")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 .xlsx").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    page.locator("#areas a", has_text="马营镇").click()
+    page.wait_for_url("**/dashboard/overview?region_id=*")
+    assert "综合看板 · 马营镇" in page.inner_text("h1")
+    page.locator(".js-plotly-plot").first.wait_for(state="visible")
+    assert "马营镇敬老院" in page.inner_text("#facilities")
+    assert pages.errors == []
+
+
+def test_overview_on_a_phone(pages, county_beds):
+    page = pages.new(**PHONE)
+    login(page, "county")
+    page.goto("/dashboard/overview")
+    page.locator(".js-plotly-plot").first.wait_for(state="visible")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 361
+    screenshot(page, "dashboard-overview-phone")
+    assert pages.errors == []

@@ -1,4 +1,4 @@
-"""Authorization matrix entries for the bed indicators."""
+"""Authorization matrix entries for the bed indicators and the county overview."""
 
 from tests.authz.matrix import STAFF, Route
 
@@ -14,4 +14,9 @@ def area(world, user):
 ROUTES = [
     Route("dashboard.beds", allowed=STAFF),
     Route("dashboard.beds", allowed=STAFF, target=area, arg="region_id", note="chosen area"),
+]
+ROUTES += [
+    Route("dashboard.overview", allowed=STAFF),
+    Route("dashboard.overview", allowed=STAFF, target=area, arg="region_id", note="chosen area"),
+    Route("dashboard.overview_xlsx", allowed=STAFF, target=area, arg="region_id"),
 ]

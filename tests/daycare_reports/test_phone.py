@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.browser.conftest import screenshot
 from tests.daycare_reports.test_views import LAST_MONTH, _centers
 
 pytestmark = pytest.mark.browser
@@ -17,16 +17,10 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 TABLET = {"viewport": {"width": 800, "height": 1280}, "is_mobile": True, "has_touch": True}
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser):
+    """The session's one browser (tests.chromium)."""
+    return browser
 
 
 def _open(chromium, client, url: str, device: dict):

@@ -1,15 +1,30 @@
-"""Authorization matrix entries for the rating scheme pages."""
+"""Authorization matrix entries for the rating pages: schemes, rounds, applications, scores
+and their evidence files. The world's external assessor is appointed to the application of
+county A's facility; every other application is out of its scope."""
 
 from __future__ import annotations
+
+import io
 
 import sqlalchemy as sa
 
 from eldercare.extensions import db
+from eldercare.ratings import evidence as files
 from eldercare.ratings import operations as ops
-from eldercare.ratings.models import Application, Objection, Round, Scheme
+from eldercare.ratings.models import (
+    Application,
+    Assessment,
+    Evidence,
+    Objection,
+    Round,
+    Scheme,
+)
 from tests.authz.matrix import STAFF, Route
 
 KEEPERS = frozenset({"admin", "county_staff"})
+#: Who opens evidence files at all (township staff do not).
+EVIDENCE_READERS = frozenset({"admin", "county_staff", "operator", "assessor"})
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _shipped() -> Scheme:
@@ -115,10 +130,67 @@ def _outside_facility(world, user):
     return world.facility_b, world.county_b
 
 
-def application_target(world, user):
+def _inside(world) -> Application:
+    """County A's facility's application, with the world's external assessor appointed."""
     inside = _application_of(world.facility_a, world.county_a)
+    assessor = world.user("assessor")
+    if assessor not in inside.assessors:
+        inside.assessors.append(assessor)
+        db.session.flush()
+    return inside
+
+
+def application_target(world, user):
+    inside = _inside(world)
     facility, county = _outside_facility(world, user)
     return inside.id, _application_of(facility, county).id
+
+
+def _first_item(world) -> int:
+    scheme = _inside(world).round.scheme
+    return scheme.sections[0].items[0].id
+
+
+def _upload(world, user):
+    return {"item_id": _first_item(world), "file": (io.BytesIO(PNG), "照片.png")}
+
+
+def _evidence_in(application: Application) -> int:
+    """A photo on the facility's self-assessment of ``application`` (file and row)."""
+    assessment = db.session.scalar(
+        sa.select(Assessment).where(
+            Assessment.application_id == application.id, Assessment.kind == "self"
+        )
+    )
+    if assessment is None:
+        from tests.visits.helpers import admin
+
+        assessment = Assessment(application_id=application.id, kind="self", by_id=admin().id)
+        db.session.add(assessment)
+        db.session.flush()
+    key = files.new_key(application)
+    files.write(key, PNG)
+    evidence = Evidence(
+        assessment_id=assessment.id,
+        item_id=application.round.scheme.sections[0].items[0].id,
+        original_name="照片.png",
+        content_type="image/png",
+        size=len(PNG),
+        sha256="0" * 64,
+        storage_key=key,
+        uploaded_by_id=assessment.by_id,
+    )
+    db.session.add(evidence)
+    db.session.flush()
+    return evidence.id
+
+
+def evidence_target(world, user):
+    inside, outside = application_target(world, user)
+    return (
+        _evidence_in(db.session.get(Application, inside)),
+        _evidence_in(db.session.get(Application, outside)),
+    )
 
 
 def _self_scores(world, user):
@@ -152,6 +224,15 @@ ROUTES += [
     ),
     Route("ratings.round_page", allowed=STAFF, target=round_target, arg="round_id"),
     Route(
+        "ratings.close_round",
+        "POST",
+        allowed=KEEPERS,
+        target=round_target,
+        arg="round_id",
+        ok=(302, 303),
+        note="303 when a facility of the round is not finished: still in scope",
+    ),
+    Route(
         "ratings.add_application",
         "POST",
         allowed=KEEPERS,
@@ -161,9 +242,10 @@ ROUTES += [
         ok=(302, 303),
         note="303 when the facility is already in the round: still in scope",
     ),
+    Route("ratings.my_applications", allowed=frozenset({"operator", "assessor"})),
     Route(
         "ratings.application",
-        allowed=STAFF | {"operator"},
+        allowed=STAFF | {"operator", "assessor"},
         target=application_target,
         arg="application_id",
     ),
@@ -185,12 +267,54 @@ ROUTES += [
     ),
     Route(
         "ratings.scores",
+        allowed=frozenset({"assessor"}),
+        target=application_target,
+        arg="application_id",
+        extra_args={"kind": "assessor"},
+        note="only the appointed assessor scores as assessor",
+    ),
+    Route(
+        "ratings.scores",
         "POST",
         allowed=frozenset({"operator"}),
         target=application_target,
         arg="application_id",
         extra_args={"kind": "self"},
         data=_self_scores,
+        ok=(302,),
+    ),
+    Route(
+        "ratings.upload_evidence",
+        "POST",
+        allowed=frozenset({"operator"}),
+        target=application_target,
+        arg="application_id",
+        extra_args={"kind": "self"},
+        data=_upload,
+        ok=(302,),
+    ),
+    Route(
+        "ratings.evidence_file",
+        allowed=EVIDENCE_READERS,
+        target=evidence_target,
+        arg="evidence_id",
+    ),
+    Route(
+        "ratings.delete_evidence",
+        "POST",
+        allowed=EVIDENCE_READERS,
+        target=evidence_target,
+        arg="evidence_id",
+        ok=(302, 303),
+        note="the operator removes its own file; others in scope are refused with a message",
+    ),
+    Route(
+        "ratings.withdraw",
+        "POST",
+        allowed=KEEPERS | {"operator"},
+        target=application_target,
+        arg="application_id",
+        data=lambda w, u: {"reason": "机构改造，暂缓评定"},
         ok=(302,),
     ),
     Route(

@@ -56,10 +56,11 @@ def build_grade(
     *,
     total: str = "820.5",
     round_name: str | None = None,
+    round_: Round | None = None,
 ) -> Grade:
-    """A published grade, three years long unless ``valid_until`` says otherwise; each in a
-    round of its own (a facility has one grade per round)."""
-    found = build_round(county_of(facility), valid_from.year, round_name)
+    """A published grade, three years long unless ``valid_until`` says otherwise; in
+    ``round_``, or in a round of its own (a facility has one grade per round)."""
+    found = round_ or build_round(county_of(facility), valid_from.year, round_name)
     grade = Grade(
         facility_id=facility.id,
         level=level,

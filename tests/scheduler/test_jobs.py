@@ -61,6 +61,9 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         "beds-expire",
         "ratings-expiry",
         "ratings-publish",
+        "subsidies-stop-deceased",
+        "subsidies-activate",
+        "subsidies-reminders",
     ]
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
     for name, hour, minute in [
@@ -69,6 +72,9 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         ("visits-escalate", 8, 30),
         ("ratings-expiry", 9, 0),
         ("ratings-publish", 0, 30),
+        ("subsidies-stop-deceased", 0, 15),
+        ("subsidies-activate", 0, 20),
+        ("subsidies-reminders", 8, 45),
     ]:
         fires = jobs[name].trigger(app.config).get_next_fire_time(None, noon)
         assert fires == datetime(2026, 3, 2, hour, minute, tzinfo=SHANGHAI)

@@ -1,0 +1,1 @@
+"""Subsidy disbursement: programs, enrolments, monthly batches, bank files, reconciliation."""

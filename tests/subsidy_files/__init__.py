@@ -1,0 +1,1 @@
+"""Bank files, the bank's return, resolutions, reversals, reports and jobs of subsidies."""
