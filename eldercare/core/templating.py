@@ -43,6 +43,7 @@ def _unread_messages(user) -> int:
 NAV: list[NavItem] = [
     NavItem("home.index", _l("Home"), ALL_ROLES),
     NavItem("public.facilities", _l("Find a care facility"), ALL_ROLES, anonymous=True),
+    NavItem("dashboard.overview", _l("County overview"), STAFF),
     NavItem("people.index", _l("Elderly registry"), STAFF),
     NavItem("people.links", _l("Family links"), STAFF),
     NavItem("facilities.index", _l("Facilities"), STAFF | {Role.OPERATOR}),

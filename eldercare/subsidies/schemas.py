@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 from werkzeug.datastructures import MultiDict
 
 from eldercare.core.db import local_today
@@ -16,6 +16,8 @@ from eldercare.core.i18n import plain_messages
 from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
 from eldercare.people.models import AbilityLevel, EconomicStatus
 from eldercare.people.schemas import check_id_number
+from eldercare.subsidies.bankfile import COLUMNS as BANK_COLUMNS
+from eldercare.subsidies.bankfile import REQUIRED_COLUMNS
 from eldercare.subsidies.models import (
     AccountKind,
     BackPayReason,
@@ -126,6 +128,16 @@ class ProgramSchema(ProgramSettingsSchema):
 
 class ProgramUpdateSchema(ProgramSettingsSchema):
     active = fields.Boolean(load_default=False)
+    #: Columns of the bank file, in the file's order; none chosen: the default columns.
+    bank_columns = fields.List(
+        fields.String(validate=validate.OneOf(list(BANK_COLUMNS))), load_default=list
+    )
+
+    @validates("bank_columns")
+    def _bank_needs(self, value, **kwargs):
+        missing = [key for key in REQUIRED_COLUMNS if value and key not in value]
+        if missing:
+            raise ValidationError(_l("The bank file needs the payment reference and the amount."))
 
 
 class RuleRowSchema(InputSchema):

@@ -39,6 +39,7 @@ from eldercare.people.permissions import per_account
 from eldercare.regions.models import Region
 from eldercare.subsidies import operations as ops
 from eldercare.subsidies import periods, queries
+from eldercare.subsidies.bankfile import COLUMNS as BANK_COLUMNS
 from eldercare.subsidies.models import (
     ACCOUNT_LABELS,
     BACK_PAY_LABELS,
@@ -274,6 +275,7 @@ def _program_page(program: Program, errors=None, failed: str = "", form=None, st
         grid=grid,
         rules_form=rules_form,
         settings=settings,
+        bank_columns=BANK_COLUMNS,
         errors=errors or {},
         failed=failed,
     ), status

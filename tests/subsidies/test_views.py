@@ -583,3 +583,35 @@ def test_every_form_carries_a_csrf_token(csrf_app, world, client, auth):
         assert page.count('name="csrf_token"') == posts, url
     refused = client.post(f"/subsidies/batches/{batch.id}/approve")
     assert refused.status_code == 400
+
+
+def test_county_staff_choose_the_bank_file_columns(client, auth, world):
+    from tests.subsidies.helpers import make_program
+
+    program = make_program(world)
+    auth.login_as(world.user("county_staff"))
+    form = {
+        "name": program.name,
+        "kind": program.kind,
+        "basis": program.basis,
+        "frequency": program.frequency,
+        "timing": program.timing,
+        "pay_day": "10",
+        "notice_days": "7",
+        "review_months": "12",
+        "active": "y",
+    }
+    refused = client.post(
+        f"/subsidies/programs/{program.id}/settings",
+        data={**form, "bank_columns": ["name", "amount"]},
+    )
+    assert refused.status_code == 422
+    assert "银行代发文件必须包含业务参考号和金额" in refused.get_data(as_text=True)
+    assert program.bank_columns == []
+    saved = client.post(
+        f"/subsidies/programs/{program.id}/settings",
+        data={**form, "bank_columns": ["reference", "name", "account_number", "amount"]},
+    )
+    assert saved.status_code == 302
+    db.session.refresh(program)
+    assert program.bank_columns == ["reference", "name", "account_number", "amount"]
