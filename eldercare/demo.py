@@ -98,6 +98,8 @@ USERS = [
     ("admin", "系统管理员", "admin", None),
     ("county", "渭滨区民政局 王科长", "county_staff", "610302000000"),
     ("county2", "陈仓区民政局 李科长", "county_staff", "610304000000"),
+    # A second officer of 渭滨区: subsidy batches are approved by someone other than the maker.
+    ("checker", "渭滨区民政局 陈会计", "county_staff", "610302000000"),
     ("township", "马营镇民政办 张干事", "township_staff", "610302006000"),
     ("visitor", "马营东村 赵探访员", "visitor", "610302006201"),
     ("operator", "渭滨区社会福利院 刘院长", "operator", "welfare"),
@@ -286,12 +288,18 @@ def load_demo(people: int = 2000, seed: int = 2026) -> str:
     from eldercare.ratings.operations import load_shipped_schemes
 
     load_shipped_schemes()
+    from eldercare.subsidies.demo import load_demo as load_subsidies
+
+    subsidies = load_subsidies(
+        regions["610302000000"], users["township"], users["county"], users["checker"]
+    )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
     return (
         f"demo loaded: {len(regions)} regions, {len(FACILITIES)} facilities, "
         f"{len(USERS)} users (password {DEMO_PASSWORD}), {total} people, "
         f"{beds} beds, {residents} residents, {targets} people visited regularly "
-        f"with {visits} visits, {members} day-care members with {attendance} attendances"
+        f"with {visits} visits, {members} day-care members with {attendance} attendances; "
+        f"{subsidies}"
     )
 
 

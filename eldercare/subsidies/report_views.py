@@ -139,7 +139,10 @@ def _return_page(batch: Batch, result=None, error=None, status: int = 200):
         found=found,
         result=result,
         error=error,
-        columns=reconciliation.HEADERS,
+        # The Chinese headings; the English ones are accepted too, the page need not say.
+        columns={
+            k: [n for n in names if not n.isascii()] for k, names in reconciliation.HEADERS.items()
+        },
         required=reconciliation.REQUIRED,
         payment_labels=PAYMENT_LABELS,
         resolution_labels=RESOLUTION_LABELS,

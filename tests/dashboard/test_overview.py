@@ -190,6 +190,12 @@ def test_a_past_month_is_taken_on_its_last_day(demo):
     assert ov.indicator("nursing_share").value == pytest.approx(nursing / beds)
     assert len(ov.indicator("nursing_share").trend) == 12
     assert ov.indicator("nursing_share").trend[-1].month == last_month
+    # The demo's batch of last month is approved: its payments are what was paid out.
+    paid = recompute_paid_out(county, last_month)
+    assert paid > 0
+    assert ov.indicator("subsidy_amount").value == paid
+    assert sum(p.fen for p in ov.programs) == paid
+    assert sum(a.subsidy_fen for a in ov.areas) == paid
 
 
 def test_the_page_drills_down_and_exports(client, auth, demo):

@@ -26,6 +26,7 @@ from tests.subsidy_files.helpers import (
     payments_of,
     people_batch,
 )
+from tests.test_i18n_pages import english_words
 
 FEBRUARY = date(2026, 2, 1)
 JANUARY = date(2026, 1, 1)
@@ -220,3 +221,19 @@ def test_a_township_narrows_the_lists_and_other_counties_are_not_found(world, cl
     page = client.get("/subsidies/reports").get_data(as_text=True)
     assert 'id="no-program"' in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Batch)) == 2
+
+
+def test_the_pages_are_in_chinese(world, client, auth):
+    """Every string of the report and the bank-return pages is translated."""
+    program, _her, _him, march = _february_and_march(world)
+    assert ops.approve(march, colleague(world)).approved
+    sent = exported(march, _staff(world))
+    assert reconciliation.import_return(sent, "r.csv", all_paid(sent, "失败"), _staff(world)).ok
+    auth.login_as(_staff(world))
+    for url in (
+        f"/subsidies/reports?program_id={program.id}&period=2026-03",
+        f"/subsidies/batches/{sent.id}/bank-return?ref={payments_of(sent)[0].id}",
+    ):
+        html = client.get(url).get_data(as_text=True)
+        assert 'lang="zh-CN"' in html
+        assert not english_words(html), (url, sorted(english_words(html)))
