@@ -691,6 +691,14 @@ class Payment(db.Model):
             ),
         ),
         sa.Index("ix_subsidy_payment_batch_status", "batch_id", "status"),
+        # Re-issues are looked up by the payment they re-issue (and the foreign key checked
+        # when a payment is deleted): a partial index, as few payments are re-issues.
+        sa.Index(
+            "ix_subsidy_payment_reissue_of_id",
+            "reissue_of_id",
+            sqlite_where=sa.text("reissue_of_id IS NOT NULL"),
+            postgresql_where=sa.text("reissue_of_id IS NOT NULL"),
+        ),
         sa.Index("ix_subsidy_payment_program_period", "program_id", "period"),
     )
 

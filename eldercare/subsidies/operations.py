@@ -595,7 +595,7 @@ def activate_due(now=None) -> int:
     )
     for enrolment in due:
         activate(enrolment, today)
-    db.session.commit()
+    db.session.flush()
     return len(due)
 
 
@@ -761,7 +761,7 @@ def stop_deceased(now=None) -> int:
             _transition(enrolment, "refused", None, note="death", died=died.isoformat())
             continue
         stop(enrolment, "death", month_after, "", None)
-    db.session.commit()
+    db.session.flush()
     return len(rows)
 
 
@@ -954,16 +954,21 @@ def approve(batch: Batch, by) -> Outcome:
         .where(PAY.c.batch_id == batch.id, PAY.c.status == PaymentStatus.HELD.value)
         .values(status=PaymentStatus.EXCLUDED.value)
     )
-    account = {
-        column: sa.select(getattr(E.c, column))
-        .where(E.c.id == PAY.c.enrolment_id)
-        .scalar_subquery()
-        for column in ("account_holder", "bank_name", "account_number", "account_masked")
-    }
+    # UPDATE ... FROM the enrolments: the account of each payment frozen in one pass.
     db.session.execute(
         sa.update(PAY)
-        .where(PAY.c.batch_id == batch.id, PAY.c.status == PaymentStatus.PENDING.value)
-        .values(status=PaymentStatus.APPROVED.value, **account)
+        .where(
+            PAY.c.batch_id == batch.id,
+            PAY.c.status == PaymentStatus.PENDING.value,
+            PAY.c.enrolment_id == E.c.id,
+        )
+        .values(
+            status=PaymentStatus.APPROVED.value,
+            account_holder=E.c.account_holder,
+            bank_name=E.c.bank_name,
+            account_number=E.c.account_number,
+            account_masked=E.c.account_masked,
+        )
     )
     _after_bulk()
     count, fen = totals(batch).get(PaymentStatus.APPROVED.value, (0, 0))

@@ -44,13 +44,16 @@ def _clock(now: datetime | None) -> tuple[datetime, date]:
 
 def activate_due(now: datetime | None = None) -> int:
     """Enrolments whose public notice ended before today become active."""
-    now, _today = _clock(now)
-    return ops.activate_due(now=now)
+    count = ops.activate_due(now=_clock(now)[0])
+    db.session.commit()  # the job commits its own work, whatever the operation does
+    return count
 
 
 def stop_deceased(now: datetime | None = None) -> int:
     """Enrolments of people whose death is recorded stop (applications are refused)."""
-    return ops.stop_deceased(now=_clock(now)[0])
+    count = ops.stop_deceased(now=_clock(now)[0])
+    db.session.commit()
+    return count
 
 
 def _staff() -> tuple[dict[str, list[tuple[int, str | None]]], dict[str, list]]:

@@ -233,6 +233,7 @@ def upgrade():
     with op.batch_alter_table('subsidy_payment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_subsidy_payment_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index('ix_subsidy_payment_batch_status', ['batch_id', 'status'], unique=False)
+        batch_op.create_index('ix_subsidy_payment_reissue_of_id', ['reissue_of_id'], unique=False, sqlite_where=sa.text('reissue_of_id IS NOT NULL'), postgresql_where=sa.text('reissue_of_id IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_subsidy_payment_enrolment_id'), ['enrolment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_subsidy_payment_person_id'), ['person_id'], unique=False)
         batch_op.create_index('ix_subsidy_payment_program_period', ['program_id', 'period'], unique=False)
@@ -250,6 +251,7 @@ def downgrade():
         batch_op.drop_index('ix_subsidy_payment_program_period')
         batch_op.drop_index(batch_op.f('ix_subsidy_payment_person_id'))
         batch_op.drop_index(batch_op.f('ix_subsidy_payment_enrolment_id'))
+        batch_op.drop_index('ix_subsidy_payment_reissue_of_id', sqlite_where=sa.text('reissue_of_id IS NOT NULL'), postgresql_where=sa.text('reissue_of_id IS NOT NULL'))
         batch_op.drop_index('ix_subsidy_payment_batch_status')
         batch_op.drop_index(batch_op.f('ix_subsidy_payment_batch_id'))
 
