@@ -220,3 +220,18 @@ def test_the_page_drills_down_and_exports(client, auth, demo):
     assert book.sheetnames == ["指标", "分区", "机构", "补贴"]
     printable = client.get(f"/dashboard/overview?region_id={county.id}&print=1")
     assert "window.print()" in printable.get_data(as_text=True)
+
+
+def test_a_city_rolls_its_counties_up(demo):
+    county, _staff = demo
+    from eldercare.auth.models import User as Account
+
+    admin = db.session.scalar(sa.select(Account).where(Account.username == "admin"))
+    city = county.parent
+    today = local_today()
+    ov = county_overview(city, today.replace(day=1), today, idle_days=IDLE_DAYS, user=admin)
+    beds, nursing, *_ = recompute_beds(city, today)
+    assert ov.indicator("nursing_share").value == pytest.approx(nursing / beds)
+    by_name = {a.name: a for a in ov.areas}
+    assert by_name[county.name].beds == recompute_beds(county, today)[0]
+    assert sum(a.visit_targets for a in ov.areas) == recompute_visit_rate(city, today)[1]
