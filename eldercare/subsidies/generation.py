@@ -93,8 +93,7 @@ def eligible_people(
     months = program.months
     where = [
         E.c.program_id == program.id,
-        E.c.status == EnrolmentStatus.ACTIVE.value,
-        E.c.start_month <= period,
+        Enrolment.payable_in(period, E.c),
         sa.or_(P.c.death_date.is_(None), P.c.death_date >= period),
         P.c.region_id.in_(county_region_ids(program)),
         sa.or_(*(condition for _, condition in conditions)),
@@ -189,10 +188,12 @@ class FacilityAmount:
 
 
 def star_level_on(facility_id: int, day: date) -> int | None:
+    """The facility's star level in force on ``day`` (a later grade supersedes an earlier
+    one still running: ratings.grades.in_force_on)."""
+    from eldercare.ratings.grades import in_force_on
+
     return db.session.scalar(
-        sa.select(sa.func.max(Grade.level)).where(
-            Grade.facility_id == facility_id, Grade.valid_from <= day, Grade.valid_until > day
-        )
+        sa.select(Grade.level).where(Grade.facility_id == facility_id, in_force_on(day)).limit(1)
     )
 
 
@@ -233,9 +234,7 @@ def facility_amounts(program: Program, period: date, enrolment_ids=None) -> list
         return []
     reference = periods.facility_reference(program.frequency, program.timing, period)
     query = sa.select(Enrolment).where(
-        Enrolment.program_id == program.id,
-        Enrolment.status == EnrolmentStatus.ACTIVE.value,
-        Enrolment.start_month <= period,
+        Enrolment.program_id == program.id, Enrolment.payable_in(period)
     )
     if enrolment_ids is not None:
         query = query.where(Enrolment.id.in_(enrolment_ids))
@@ -317,7 +316,13 @@ def owed_periods(program: Program, before: date) -> list[date]:
     earliest = db.session.scalar(
         sa.select(sa.func.min(Enrolment.arrears_from)).where(
             Enrolment.program_id == program.id,
-            Enrolment.status == EnrolmentStatus.ACTIVE.value,
+            Enrolment.status.in_(
+                [
+                    EnrolmentStatus.ACTIVE.value,
+                    EnrolmentStatus.SUSPENDED.value,
+                    EnrolmentStatus.STOPPED.value,
+                ]
+            ),
             Enrolment.arrears_from < before,
         )
     )
@@ -349,7 +354,7 @@ def add_reissues(batch: Batch, program: Program) -> int:
             original.c.program_id == program.id,
             original.c.status.in_([PaymentStatus.FAILED.value, PaymentStatus.RETURNED.value]),
             original.c.resolution == "reissue",
-            E.c.status == EnrolmentStatus.ACTIVE.value,
+            Enrolment.payable_in(original.c.period, E.c),
             # a period paid meanwhile is skipped by the conflict clause
             ~sa.exists().where(PAY.c.reissue_of_id == original.c.id),
         )
@@ -454,7 +459,7 @@ def _reasons(program: Program, period: date, payment_ids: list[int]):
     rows = db.session.execute(
         sa.select(
             Payment.id,
-            Enrolment.status,
+            sa.case((Enrolment.payable_in(period), True), else_=False),
             Person.death_date,
             sa.case((in_county, True), else_=False),
         )
@@ -463,8 +468,8 @@ def _reasons(program: Program, period: date, payment_ids: list[int]):
         .where(Payment.id.in_(payment_ids))
     ).all()
     out = []
-    for payment_id, status, death_date, lives_here in rows:
-        if status != EnrolmentStatus.ACTIVE.value:
+    for payment_id, payable, death_date, lives_here in rows:
+        if not payable:
             code = ExceptionCode.NOT_ACTIVE
         elif death_date is not None and death_date < period:
             code = ExceptionCode.DECEASED
@@ -477,14 +482,16 @@ def _reasons(program: Program, period: date, payment_ids: list[int]):
 
 
 def _exclude_inactive_reissues(batch: Batch) -> int:
-    inactive = sa.select(E.c.id).where(E.c.status != EnrolmentStatus.ACTIVE.value)
+    inactive = sa.select(E.c.id).where(
+        E.c.id == PAY.c.enrolment_id, ~Enrolment.payable_in(PAY.c.period, E.c)
+    )
     return (
         db.session.execute(
             sa.update(PAY)
             .where(
                 _open_payments(batch),
                 PAY.c.kind == PaymentKind.REISSUE.value,
-                PAY.c.enrolment_id.in_(inactive),
+                sa.exists(inactive),
             )
             .values(status=PaymentStatus.EXCLUDED.value, exception=ExceptionCode.NOT_ACTIVE.value)
         ).rowcount

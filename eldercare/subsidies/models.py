@@ -480,6 +480,9 @@ class Enrolment(TimestampMixin, db.Model):
     activated_on: Mapped[date | None]
     next_review_on: Mapped[date | None] = mapped_column(index=True)
     suspended_from: Mapped[date | None]
+    #: The last suspension resumed without back pay: its periods are never paid.
+    waived_from: Mapped[date | None]
+    waived_until: Mapped[date | None]  # first period paid again
     suspend_reason: Mapped[str | None] = mapped_column(sa.String(20))
     stop_month: Mapped[date | None]  # first period no longer paid
     stop_reason: Mapped[str | None] = mapped_column(sa.String(20))
@@ -536,6 +539,28 @@ class Enrolment(TimestampMixin, db.Model):
     def __scope__(cls, user):
         return _county_scope(cls.region_id, user)
 
+    @classmethod
+    def payable_in(cls, period, table=None):
+        """SQL: the enrolment pays for ``period`` (a date or a date column): active,
+        suspended or stopped only from a later period, from its first period on, and not in
+        a suspension resumed without back pay."""
+        t = table if table is not None else cls.__table__.c
+        return sa.and_(
+            t.status.in_(
+                [
+                    EnrolmentStatus.ACTIVE.value,
+                    EnrolmentStatus.SUSPENDED.value,
+                    EnrolmentStatus.STOPPED.value,
+                ]
+            ),
+            t.start_month <= period,
+            sa.or_(t.stop_month.is_(None), t.stop_month > period),
+            sa.or_(t.status != EnrolmentStatus.SUSPENDED.value, t.suspended_from > period),
+            sa.or_(t.waived_from.is_(None), t.waived_from > period, t.waived_until <= period),
+            # A stopped enrolment always has its stop month; anything else is not payable.
+            sa.or_(t.status != EnrolmentStatus.STOPPED.value, t.stop_month.is_not(None)),
+        )
+
     @property
     def beneficiary_name(self) -> str:
         if self.person is not None:
@@ -580,6 +605,8 @@ class Batch(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(sa.String(10), default=BatchStatus.DRAFT.value)
     due_on: Mapped[date]
     made_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    #: Whoever last added payments to it (by generating again): not its approver either.
+    generated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -317,6 +317,25 @@ def save_rule_table(
         )
         db.session.add(table)
     else:
+        # Draft payments drawn up with the old rows are excluded (the next generation or the
+        # approval's re-check draws them again with the new amounts) and let go of the rows.
+        old_rules = [rule.id for rule in table.rules]
+        db.session.execute(
+            sa.update(Payment)
+            .where(
+                Payment.rule_id.in_(old_rules),
+                Payment.status.in_([PaymentStatus.PENDING.value, PaymentStatus.HELD.value]),
+            )
+            .values(status=PaymentStatus.EXCLUDED.value, exception="amount_changed")
+        )
+        db.session.execute(
+            sa.update(Payment)
+            .where(
+                Payment.rule_id.in_(old_rules),
+                Payment.status == PaymentStatus.EXCLUDED.value,
+            )
+            .values(rule_id=None)
+        )
         table.rules.clear()
         db.session.flush()
     table.note = note or ""
@@ -408,8 +427,11 @@ def facts_of(person: Person, period: date) -> rules.Facts:
 
 def first_payable(program: Program, person: Person, applied: date) -> date | None:
     """The first period from the application on in which the person meets a rule (looking
-    up to five years ahead, for an application made before the birthday)."""
+    up to five years ahead, for an application made before the birthday). A quarter or a
+    year already under way when the application is made is not paid."""
     period = periods.period_containing(program.frequency, applied)
+    if period < periods.month_start(applied):
+        period = periods.next_period(program.frequency, period)
     for _step in range(60 // program.months + 1):
         table = program.table_for(period)
         if table is not None and rules.rule_for(table.rules, facts_of(person, period)):
@@ -449,7 +471,11 @@ def apply(program: Program, data: dict, by) -> Enrolment:
         )
     if not program.active:
         raise Conflict(_l("This program takes no new applications."))
+    # Months before the application are back pay, even inside its quarter or year.
+    application_month = periods.month_start(applied)
     application_period = periods.period_containing(program.frequency, applied)
+    if application_period < application_month:
+        application_period = periods.next_period(program.frequency, application_period)
     start = data.get("start_month")
     reason = data.get("back_pay_reason") or None
     if start is None:
@@ -618,7 +644,9 @@ def suspend(enrolment: Enrolment, reason: str, from_month: date, note: str, by) 
     return enrolment
 
 
-def resume(enrolment: Enrolment, back_pay_reason: str | None, note: str, by) -> Enrolment:
+def resume(
+    enrolment: Enrolment, back_pay_reason: str | None, note: str, by, today: date | None = None
+) -> Enrolment:
     """Payments go on; the suspended periods are paid as back pay only for a listed reason."""
     _require_county(by, enrolment.program.region)
     if enrolment.status != EnrolmentStatus.SUSPENDED.value:
@@ -627,6 +655,13 @@ def resume(enrolment: Enrolment, back_pay_reason: str | None, note: str, by) -> 
     if back_pay_reason:
         enrolment.arrears_from = min(
             filter(None, [enrolment.arrears_from, enrolment.suspended_from])
+        )
+    elif enrolment.suspended_from is not None:
+        # The suspended periods are never paid, even if earlier arrears are still owed.
+        enrolment.waived_from = enrolment.suspended_from
+        enrolment.waived_until = max(
+            enrolment.suspended_from,
+            periods.period_containing(enrolment.program.frequency, today or local_today()),
         )
     _transition(
         enrolment,
@@ -654,7 +689,8 @@ def stop(enrolment: Enrolment, reason: str, stop_month: date | None, note: str, 
     enrolment.stop_month = periods.period_containing(
         enrolment.program.frequency, stop_month or local_today()
     )
-    enrolment.arrears_from = None
+    if enrolment.arrears_from is not None and enrolment.arrears_from >= enrolment.stop_month:
+        enrolment.arrears_from = None  # what is still owed before the stop stays owed
     enrolment.decision_note = note or ""
     _transition(
         enrolment,
@@ -776,8 +812,10 @@ def candidates(program: Program, month: date):
     age = min(ages)
     first = periods.month_start(month)
     last = periods.add_months(first, 1) - timedelta(days=1)
-    born_from = resident_id.years_before(first, age)
-    born_until = resident_id.years_before(last, age)
+    # Reaching the age in the month: not yet of age the day before it began, of age by its
+    # last day (a 29 February birthday counts on 1 March in other years, as age_on does).
+    born_after = rules.latest_birth_for_age(age, first - timedelta(days=1))
+    born_by = rules.latest_birth_for_age(age, last)
     enrolled = sa.select(Enrolment.person_id).where(
         Enrolment.program_id == program.id,
         Enrolment.status.in_([s.value for s in OPEN_ENROLMENT]),
@@ -787,8 +825,8 @@ def candidates(program: Program, month: date):
         sa.select(Person)
         .where(
             Person.region_id.in_(generation.county_region_ids(program)),
-            Person.birth_date >= born_from,
-            Person.birth_date <= born_until,
+            Person.birth_date > born_after,
+            Person.birth_date <= born_by,
             Person.death_date.is_(None),
             Person.id.not_in(enrolled),
         )
@@ -869,10 +907,13 @@ def generate(program: Program, period: date, by) -> Outcome:
     outcome.excluded = generation.exclude_ineligible(batch)
     outcome.added = generation.fill(batch)
     outcome.held = generation.hold_suspicious(batch)
+    maker_id = by.id
     _after_bulk()
     batch.generated_at = utcnow()
     if batch.made_by_id is None:
-        batch.made_by_id = by.id
+        batch.made_by_id = maker_id
+    if outcome.added:
+        batch.generated_by_id = maker_id
     db.session.flush()
     audit.record(
         "subsidies.batch_generated",
@@ -905,13 +946,24 @@ def approve(batch: Batch, by) -> Outcome:
     if batch.is_frozen:
         raise Conflict(_l("This batch is already approved."))
     approver_id = by.id
-    if approver_id == batch.made_by_id:
+    if approver_id in (batch.made_by_id, batch.generated_by_id):
         raise _forbidden(_l("The maker of a batch cannot approve it: ask a colleague."))
+    released = db.session.scalar(
+        sa.select(Payment.id)
+        .where(Payment.batch_id == batch.id, Payment.override_by_id == approver_id)
+        .limit(1)
+    )
+    if released:
+        raise _forbidden(
+            _l("You released held payments of this batch: a colleague must approve it.")
+        )
     outcome = Outcome(batch)
     outcome.excluded = generation.exclude_ineligible(batch)
     outcome.added = generation.fill(batch)
     outcome.held = generation.hold_suspicious(batch)
     if outcome.changed:
+        if outcome.added:
+            batch.generated_by_id = approver_id  # now a maker of this batch too
         _after_bulk()
         audit.record(
             "subsidies.batch_rechecked",
@@ -926,7 +978,15 @@ def approve(batch: Batch, by) -> Outcome:
     # those stay owed, and come back (and are checked again) in the next batch.
     db.session.execute(
         sa.update(E)
-        .where(E.c.program_id == batch.program_id, E.c.arrears_from <= batch.period)
+        .where(
+            E.c.program_id == batch.program_id,
+            E.c.arrears_from <= batch.period,
+            E.c.id.in_(
+                sa.select(PAY.c.enrolment_id).where(
+                    PAY.c.batch_id == batch.id, PAY.c.status == PaymentStatus.PENDING.value
+                )
+            ),
+        )
         .values(arrears_from=None)
     )
     held_since = (

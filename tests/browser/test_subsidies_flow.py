@@ -92,8 +92,9 @@ def _notice_over(program_id: int) -> int:
         )
     )
     enrolment.notice_until = local_today() - timedelta(days=1)
-    db.session.commit()
-    return ops.activate_due()
+    activated = ops.activate_due()
+    db.session.commit()  # as the scheduler's job does
+    return activated
 
 
 def scroll_width(page) -> int:

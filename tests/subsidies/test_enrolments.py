@@ -167,8 +167,8 @@ def test_suspension_skips_months_and_resumption_pays_them_only_for_a_reason(worl
     for enrolment in (first, second):
         ops.suspend(enrolment, "out_of_contact", date(2026, 4, 1), "", maker)
     ops.approve(ops.generate(program, date(2026, 4, 1), maker).batch, checker)
-    ops.resume(first, "out_of_contact", "联系上了", maker)
-    ops.resume(second, None, "", maker)
+    ops.resume(first, "out_of_contact", "联系上了", maker, today=date(2026, 5, 3))
+    ops.resume(second, None, "", maker, today=date(2026, 5, 3))
     may = ops.generate(program, date(2026, 5, 1), maker).batch
     rows = sorted(
         (p.enrolment_id, p.period.month, p.kind)
@@ -189,11 +189,16 @@ def test_a_stopped_enrolment_is_excluded_from_an_open_batch(world):
     batch = ops.generate(program, date(2026, 4, 1), world.user("county_staff")).batch
     ops.stop(enrolment, "withdrawal", date(2026, 4, 1), "本人申请", world.user("county_staff"))
     outcome = ops.approve(batch, county_staff(world, "checker"))
-    assert outcome.excluded == 2  # March (owed from the application) and April
-    exceptions = db.session.scalars(
-        sa.select(Payment.exception).where(Payment.batch_id == batch.id)
-    )
-    assert set(exceptions) == {"not_active"}
+    assert outcome.excluded == 1  # April; March, owed from the application, is still paid
+    rows = db.session.execute(
+        sa.select(Payment.period, Payment.status, Payment.exception)
+        .where(Payment.batch_id == batch.id)
+        .order_by(Payment.period)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (date(2026, 3, 1), "pending", None),
+        (date(2026, 4, 1), "excluded", "not_active"),
+    ]
 
 
 def test_recorded_death_stops_enrolments_from_the_next_month(world):

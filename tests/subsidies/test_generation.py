@@ -235,7 +235,10 @@ def test_the_same_person_in_two_counties_is_held_until_overridden(world):
     with pytest.raises(AppError):
         ops.override(payment, "  ", checker)
     ops.override(payment, "县B已停发, 见函件", checker)
-    assert ops.approve(batch, checker).approved
+    with pytest.raises(AppError) as refused:  # whoever released it does not approve it
+        ops.approve(batch, checker)
+    assert refused.value.code == 403
+    assert ops.approve(batch, county_staff(world, "third")).approved
     db.session.refresh(payment)
     assert payment.status == "approved" and payment.override_reason == "县B已停发, 见函件"
 
