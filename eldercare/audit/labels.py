@@ -7,6 +7,7 @@ ACTION_LABELS = {
     "auth.locked": _l("Account locked after failed sign-ins"),
     "auth.password_changed": _l("Password changed"),
     "user.created": _l("User created"),
+    "user.registered": _l("Family member registered"),
     "user.updated": _l("User changed"),
     "user.unlocked": _l("User unlocked"),
     "token.created": _l("API token created"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -14,13 +15,28 @@ from eldercare.auth.passwords import burn_time, hash_password, needs_rehash, ver
 from eldercare.core import audit
 from eldercare.core.crypto import token_digest
 from eldercare.core.db import utcnow
-from eldercare.core.errors import Conflict, Invalid
+from eldercare.core.errors import CONSTRAINT_MESSAGES, Conflict, Invalid
 from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
 
 TOKEN_PREFIX = "ec_"  # noqa: S105 - a public prefix, not a secret
+
+#: Why a self-registration is refused when its phone or e-mail names an existing account.
+REGISTER_IN_USE = {
+    "phone": _l("This mobile number is already registered. Sign in, or use another number."),
+    "email": _l("This e-mail address is already registered. Sign in, or use another address."),
+}
+# A race past the checks ends at the unique constraints (PostgreSQL names the constraint,
+# SQLite the column); worded for any form that saves an account.
+for _field, _message in (
+    ("phone", _l("This mobile number is already used by another account.")),
+    ("email", _l("This e-mail address is already used by another account.")),
+    ("username", _l("This user name is already used by another account.")),
+):
+    CONSTRAINT_MESSAGES[f"uq_user_account_{_field}"] = _message
+    CONSTRAINT_MESSAGES[f"user_account.{_field}"] = _message
 
 
 class LoginRefused(Exception):
@@ -114,7 +130,7 @@ def _check_scope_target(data: dict) -> None:
         data["facility_id"] = None
 
 
-def _check_unique(data: dict, exclude_id: int | None = None) -> None:
+def _check_unique(data: dict, exclude_id: int | None = None, messages: dict | None = None) -> None:
     """User name, e-mail and phone all sign in, so none may name another account in any of
     the three (a user name "13800000000" must not be someone else's phone)."""
     for field in ("username", "email", "phone"):
@@ -125,7 +141,23 @@ def _check_unique(data: dict, exclude_id: int | None = None) -> None:
         if exclude_id is not None:
             stmt = stmt.where(User.id != exclude_id)
         if db.session.scalar(stmt) is not None:
-            raise Conflict(errors={field: [_l("Already used by another account.")]})
+            message = (messages or {}).get(field, _l("Already used by another account."))
+            raise Conflict(errors={field: [message]})
+
+
+def _free_username(data: dict) -> str:
+    """A user name for a self-registered account: the e-mail address's local part, or
+    "family" and the phone's last four digits (the whole number would show unmasked in
+    user lists and the audit log), with digits added while another account signs in so."""
+    if data.get("phone"):
+        base = f"family{data['phone'][-4:]}"
+    else:
+        base = re.sub(r"[^A-Za-z0-9_.+-]", "", data["email"].split("@")[0])
+        base = (base if len(base) >= 3 else f"family{base}")[:70]
+    candidate = base
+    while db.session.scalar(sa.select(User.id).where(_signs_in_with(candidate))) is not None:
+        candidate = f"{base}{secrets.randbelow(1_000_000):06d}"
+    return candidate
 
 
 def user_snapshot(user: User) -> dict:
@@ -159,6 +191,28 @@ def create_user(data: dict, by: User | None) -> User:
     db.session.flush()
     audit.record(
         "user.created", user, actor=by, changes=audit.changes_between({}, user_snapshot(user))
+    )
+    return user
+
+
+def register_family(data: dict) -> User:
+    """A family member signs up: the account sees nothing until staff verify a link."""
+    _check_unique(data, messages=REGISTER_IN_USE)
+    user = User(
+        username=_free_username(data),
+        display_name=data["display_name"],
+        email=data.get("email"),
+        phone=data.get("phone"),
+        role=Role.FAMILY.value,
+        password_hash=hash_password(data["password"]),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.registered",
+        user,
+        actor=user,
+        changes=audit.changes_between({}, user_snapshot(user)),
     )
     return user
 

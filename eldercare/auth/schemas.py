@@ -41,6 +41,30 @@ class PasswordChangeSchema(InputSchema):
             )
 
 
+#: A mainland mobile number: 11 digits starting 13-19.
+MOBILE = validate.Regexp(r"^1[3-9][0-9]{9}$", error=_l("Enter an 11-digit mobile number."))
+
+
+class RegisterSchema(InputSchema):
+    """A family member signing up: a name, a phone or an e-mail address, a password."""
+
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    phone = fields.String(allow_none=True, validate=MOBILE)
+    email = fields.String(allow_none=True, validate=[validate.Length(max=254), validate.Email()])
+    password = fields.String(required=True, validate=check_password_strength)
+    confirm_password = fields.String(required=True)
+
+    @validates_schema
+    def _contact_and_confirm(self, data, **kwargs):
+        errors = {}
+        if not data.get("phone") and not data.get("email"):
+            errors["phone"] = [_l("Enter a mobile number or an e-mail address.")]
+        if data.get("password") != data.get("confirm_password"):
+            errors["confirm_password"] = [_l("The two passwords differ.")]
+        if errors:
+            raise ValidationError(errors)
+
+
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.@+-]{3,80}$",
     error=_l("3 to 80 letters, digits or _ . @ + -"),

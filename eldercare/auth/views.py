@@ -14,6 +14,7 @@ from eldercare.auth.models import ApiToken, User
 from eldercare.auth.schemas import (
     LoginSchema,
     PasswordChangeSchema,
+    RegisterSchema,
     TokenCreateSchema,
     UserCreateSchema,
     UserQuery,
@@ -34,6 +35,10 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
 
 
 # Browsers read a backslash as a slash and drop tabs and newlines: "/\\evil.com" and
@@ -71,6 +76,27 @@ def login():
                 return redirect(_safe_next(request.args.get("next")))
     status = 200 if not errors else 422
     return render_template("auth/login.html", form=form, errors=errors), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register():
+    """Family members sign themselves up; staff verify each relative they ask to see."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    if request.method == "GET":
+        return render_template("auth/register.html", form={}, errors={})
+    result = submit_form(RegisterSchema(), ops.register_family)
+    if not result.ok:
+        return render_template(
+            "auth/register.html", form=request.form, errors=result.errors
+        ), result.status
+    login_user(result.value)
+    flash(
+        _("Your account is ready. Now ask to link your relative: staff will verify it."),
+        "success",
+    )
+    return redirect(url_for("people.link_request"))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
@@ -326,3 +329,116 @@ def search_links(user, status: str) -> sa.Select:
 def relatives_of(user) -> list[Person]:
     """The people a family account is verified for (the scope says which)."""
     return list(db.session.scalars(visible(Person, user).order_by(Person.id)))
+
+
+# --- what a family member sees of a verified relative -------------------------------------
+
+
+@dataclass(frozen=True)
+class StayLine:
+    facility_name: str
+    admitted_on: date
+    care_type_label: str
+
+
+@dataclass(frozen=True)
+class VisitLine:
+    visited_at: datetime
+    method_label: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    period: date
+    amount_fen: int
+    status_label: str
+
+
+@dataclass(frozen=True)
+class SubsidyLine:
+    program_name: str
+    status_label: str
+    account_masked: str
+    payments: list[PaymentLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    """Only what a relative may know: copied out field by field, so no health data, full ID
+    or account number can reach the page by accident."""
+
+    stay: StayLine | None
+    visits: list[VisitLine]
+    subsidies: list[SubsidyLine]
+
+
+#: How far back a family member sees visits.
+FAMILY_VISIT_DAYS = 365
+#: Payments shown per subsidy.
+FAMILY_PAYMENTS = 6
+#: Payment states a family member sees: decided by the county (a draft batch is not).
+FAMILY_PAYMENT_STATES = ("approved", "exported", "paid", "failed", "returned", "reversed")
+
+
+def family_view(person: Person) -> FamilyView:
+    """The current stay, last year's visits and open subsidies of a verified relative.
+    The caller has checked that the relative is in the family member's scope."""
+    # The features that build on the registry, imported here so the registry does not
+    # depend on them at import time.
+    from eldercare.beds.models import Bed, Stay
+    from eldercare.subsidies.models import OPEN_ENROLMENT, Enrolment, Payment, PaymentKind
+    from eldercare.visits.models import CareTarget, Visit
+
+    stay = db.session.scalar(
+        sa.select(Stay)
+        .where(Stay.person_id == person.id, Stay.discharged_on.is_(None))
+        .join(Bed, Bed.id == Stay.bed_id)
+        .order_by(Stay.admitted_on.desc(), Stay.id.desc())
+    )
+    stay_line = (
+        StayLine(stay.bed.facility.name, stay.admitted_on, stay.bed.care_type_label)
+        if stay is not None
+        else None
+    )
+
+    visits = db.session.scalars(
+        sa.select(Visit)
+        .join(CareTarget, CareTarget.id == Visit.target_id)
+        .where(
+            CareTarget.person_id == person.id,
+            Visit.visited_at >= utcnow() - timedelta(days=FAMILY_VISIT_DAYS),
+        )
+        .order_by(Visit.visited_at.desc(), Visit.id.desc())
+    )
+    visit_lines = [VisitLine(v.visited_at, v.method_label, v.summary) for v in visits]
+
+    enrolments = db.session.scalars(
+        sa.select(Enrolment)
+        .where(
+            Enrolment.person_id == person.id,
+            Enrolment.status.in_([s.value for s in OPEN_ENROLMENT]),
+        )
+        .order_by(Enrolment.id)
+    )
+    subsidies = []
+    for enrolment in enrolments:
+        payments = db.session.scalars(
+            sa.select(Payment)
+            .where(
+                Payment.enrolment_id == enrolment.id,
+                Payment.kind != PaymentKind.REVERSAL.value,
+                Payment.status.in_(FAMILY_PAYMENT_STATES),
+            )
+            .order_by(Payment.period.desc(), Payment.id.desc())
+            .limit(FAMILY_PAYMENTS)
+        )
+        subsidies.append(
+            SubsidyLine(
+                program_name=enrolment.program.name,
+                status_label=enrolment.status_label,
+                account_masked=enrolment.account_masked,
+                payments=[PaymentLine(p.period, p.amount_fen, p.status_label) for p in payments],
+            )
+        )
+    return FamilyView(stay=stay_line, visits=visit_lines, subsidies=subsidies)

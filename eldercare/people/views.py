@@ -160,7 +160,9 @@ def new():
 def show(person_id: int):
     person = get_visible_or_404(Person, person_id)
     if current_user.role == Role.FAMILY:
-        return render_template("people/family_view.html", person=person)
+        return render_template(
+            "people/family_view.html", person=person, view=ops.family_view(person)
+        )
     links = ops.family_links_of(person)
     return render_template(
         "people/show.html",

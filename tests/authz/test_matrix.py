@@ -23,6 +23,9 @@ PUBLIC = {
     ("auth.login", "GET"),
     ("auth.login", "POST"),
     ("auth.logout", "POST"),
+    # Family self-registration: a form for anonymous visitors, it shows nobody's data.
+    ("auth.register", "GET"),
+    ("auth.register", "POST"),
     # The public vacancy search: facilities and counts of free beds, no resident data.
     ("public.facilities", "GET"),
     ("public.facility", "GET"),
