@@ -42,16 +42,7 @@ def plotly_js():
 @bp.route("/beds")
 @roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
 def beds():
-    args, errors = load_form(IndicatorQuery(), request.args)
-    if errors:
-        flash(_("Some filters were not valid and were ignored."), "warning")
-        args = {}
-    if args.get("region_id"):
-        region = ops.region_in_scope(current_user, args["region_id"])
-    else:
-        region = ops.default_region(current_user)
-    if region is None:
-        abort(404)
+    region, args = _area_and_filters(IndicatorQuery())
     day = args.get("on") or local_today()
     result = bed_indicators(region, day)
     sub_title = _("Beds by area")
@@ -71,8 +62,10 @@ def beds():
     )
 
 
-def _overview_args():
-    args, errors = load_form(OverviewQuery(), request.args)
+def _area_and_filters(query):
+    """The area a page is about (the chosen one if in scope, else the user's own; 404
+    outside) and the page's other filters (invalid ones dropped with a notice)."""
+    args, errors = load_form(query, request.args)
     if errors:
         flash(_("Some filters were not valid and were ignored."), "warning")
         args = {}
@@ -82,8 +75,12 @@ def _overview_args():
         region = ops.default_region(current_user)
     if region is None:
         abort(404)
-    month = args.get("month") or local_today().replace(day=1)
-    return region, month
+    return region, args
+
+
+def _overview_args():
+    region, args = _area_and_filters(OverviewQuery())
+    return region, args.get("month") or local_today().replace(day=1)
 
 
 def _overview(region, month):

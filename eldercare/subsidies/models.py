@@ -275,6 +275,16 @@ def _county_scope(column, user):
     return None
 
 
+def _county_staff_only(column, user):
+    """Batches and payments: admins, and county staff of their county (not townships)."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return sa.true()
+    if role == Role.COUNTY_STAFF and user.region is not None:
+        return column.in_(Region.subtree_ids(user.region))
+    return None
+
+
 def _county_of_region(column, user):
     """Rows bound to a county: staff of that county, township staff included."""
     role = role_of(user)
@@ -632,12 +642,7 @@ class Batch(TimestampMixin, db.Model):
 
     @classmethod
     def __scope__(cls, user):
-        role = role_of(user)
-        if role == Role.ADMIN:
-            return sa.true()
-        if role == Role.COUNTY_STAFF and user.region is not None:
-            return cls.region_id.in_(Region.subtree_ids(user.region))
-        return None
+        return _county_staff_only(cls.region_id, user)
 
     @property
     def status_label(self) -> str:
@@ -731,12 +736,7 @@ class Payment(db.Model):
 
     @classmethod
     def __scope__(cls, user):
-        role = role_of(user)
-        if role == Role.ADMIN:
-            return sa.true()
-        if role == Role.COUNTY_STAFF and user.region is not None:
-            return cls.region_id.in_(Region.subtree_ids(user.region))
-        return None
+        return _county_staff_only(cls.region_id, user)
 
     @property
     def status_label(self) -> str:
