@@ -377,10 +377,12 @@ def add_application(rnd: Round, facility: Facility, by) -> Application:
     return application
 
 
-def _audit_application(action: str, application: Application, by, **entry) -> None:
+def _audit_application(action: str, application: Application, by, record=None, **entry) -> None:
+    """An entry placed in the application's county and facility; ``record`` is the row it is
+    about when that is not the application itself (an evidence file)."""
     audit.record(
         action,
-        application,
+        application if record is None else record,
         actor=by,
         region_id=application.round.region_id,
         facility_id=application.facility_id,
@@ -865,12 +867,11 @@ def attach_evidence(application: Application, kind: str, item_id: int, upload, b
     except Exception:
         files.remove(path)
         raise
-    audit.record(
+    _audit_application(
         "rating_evidence.uploaded",
-        evidence,
-        actor=by,
-        region_id=application.round.region_id,
-        facility_id=application.facility_id,
+        application,
+        by,
+        record=evidence,
         changes={"file": [None, evidence.original_name]},
         note=f"{kind} {_value_key(item)} {evidence.content_type} {evidence.size} B"
         f" sha256:{evidence.sha256}",
@@ -890,12 +891,11 @@ def remove_evidence(evidence: Evidence, by) -> None:
     files.remove_after_commit(evidence.storage_key)
     db.session.delete(evidence)
     db.session.flush()
-    audit.record(
+    _audit_application(
         "rating_evidence.deleted",
-        evidence,
-        actor=by,
-        region_id=application.round.region_id,
-        facility_id=application.facility_id,
+        application,
+        by,
+        record=evidence,
         changes={"file": [name, None]},
         note=f"{assessment.kind} {_value_key(evidence.item)}",
     )
@@ -908,12 +908,11 @@ def evidence_download(evidence: Evidence, by) -> str:
     if not os.path.isfile(path):
         raise AppError(404)
     application = db.session.get(Application, evidence.assessment.application_id)
-    audit.record(
+    _audit_application(
         "rating_evidence.downloaded",
-        evidence,
-        actor=by,
-        region_id=application.round.region_id,
-        facility_id=application.facility_id,
+        application,
+        by,
+        record=evidence,
         note=evidence.original_name,
     )
     return path
@@ -978,12 +977,10 @@ def withdraw(application: Application, reason: str, by) -> Application:
     application.withdrawn_by_id = by.id
     application.withdraw_reason = reason
     db.session.flush()
-    audit.record(
+    _audit_application(
         "rating_application.withdrawn",
         application,
-        actor=by,
-        region_id=application.round.region_id,
-        facility_id=application.facility_id,
+        by,
         changes={"status": [before, application.status]},
         note=reason[:255],
     )
