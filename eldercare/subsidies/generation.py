@@ -113,13 +113,21 @@ def eligible_people(
     )
 
 
-def _insert_ignoring_live(select: sa.Select, columns: list[str]) -> int:
-    """INSERT ... SELECT into payments, skipping any (enrolment, period) already live."""
+def _insert_unless_live(source=None, columns=None):
+    """INSERT into payments (from ``source`` when given) that skips any (enrolment, period)
+    already live, by the partial unique index."""
     dialect = db.session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PAY)
-    statement = insert.from_select(columns, select).on_conflict_do_nothing(
+    if source is not None:
+        insert = insert.from_select(columns, source)
+    return insert.on_conflict_do_nothing(
         index_elements=["enrolment_id", "period"], index_where=LIVE_PREDICATE
     )
+
+
+def _insert_ignoring_live(select: sa.Select, columns: list[str]) -> int:
+    """INSERT ... SELECT into payments, skipping any (enrolment, period) already live."""
+    statement = _insert_unless_live(select, columns)
     # psycopg reports no row count for INSERT ... SELECT unless asked to keep it.
     return db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
 
@@ -297,11 +305,7 @@ def _add_facilities(batch: Batch, program: Program, period: date, kind: str) -> 
     ]
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PAY)
-    statement = insert.on_conflict_do_nothing(
-        index_elements=["enrolment_id", "period"], index_where=LIVE_PREDICATE
-    ).returning(PAY.c.id)
+    statement = _insert_unless_live().returning(PAY.c.id)
     return len(db.session.execute(statement, rows).all())
 
 
