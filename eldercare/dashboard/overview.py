@@ -26,12 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare.core.db import utcnow
 from eldercare.core.permissions import scope_clause
 from eldercare.dashboard.indicators import NURSING_SHARE_TARGET, bed_indicators, trend_days
 from eldercare.daycare import reports as daycare
+from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import distribution
 from eldercare.ratings.grades import grades_on
@@ -316,8 +318,14 @@ def _subsidies(region: Region, months: list[date], today: date, user) -> Subsidy
 
 def _areas(region, beds, cover, stars, rollup, subsidy_by_code) -> list[AreaRow]:
     rows: dict[int, AreaRow] = {}
+    children = {
+        r.id: r
+        for r in db.session.scalars(
+            sa.select(Region).where(Region.id.in_([a.id for a in beds.by_subregion]))
+        )
+    }
     for area in beds.by_subregion:
-        child = _region(area.id)
+        child = children[area.id]
         f = area.figures
         rows[area.id] = AreaRow(
             area.id,
@@ -328,7 +336,7 @@ def _areas(region, beds, cover, stars, rollup, subsidy_by_code) -> list[AreaRow]
             beds_per_1000=f.beds_per_1000_elderly,
             occupancy=f.occupancy_rate,
         )
-    by_prefix = {row.code[: len(_region(row.region_id).prefix)]: row for row in rows.values()}
+    by_prefix = {children[row.region_id].prefix: row for row in rows.values()}
 
     def row_for(code: str) -> AreaRow | None:
         for prefix, row in by_prefix.items():
@@ -358,12 +366,6 @@ def _areas(region, beds, cover, stars, rollup, subsidy_by_code) -> list[AreaRow]
         if row is not None:
             row.subsidy_fen += fen
     return sorted(rows.values(), key=lambda r: r.code)
-
-
-def _region(region_id: int) -> Region:
-    from eldercare.extensions import db
-
-    return db.session.get(Region, region_id)
 
 
 def _facilities(beds, rollup, day) -> list[FacilityRow]:
