@@ -144,6 +144,8 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.auth.views import bp as auth_bp
     from eldercare.beds.api import blp as beds_api
     from eldercare.beds.views import bp as beds_bp
+    from eldercare.bookings.manage_views import bp as booking_admin_bp
+    from eldercare.bookings.views import bp as bookings_bp
     from eldercare.dashboard.views import bp as dashboard_bp
     from eldercare.daycare.report_views import bp as daycare_reports_bp
     from eldercare.daycare.views import bp as daycare_bp
@@ -173,6 +175,8 @@ def register_blueprints(app: Flask) -> None:
         daycare_bp,
         daycare_reports_bp,
         public_bp,
+        bookings_bp,
+        booking_admin_bp,
         dashboard_bp,
         visits_bp,
         ratings_bp,

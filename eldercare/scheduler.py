@@ -142,6 +142,9 @@ JOBS: list[Job] = [
     ),
     Job("subsidies-activate", "eldercare.subsidies.tasks:activate_due", "daily", when="00:20"),
     Job("subsidies-reminders", "eldercare.subsidies.tasks:send_reminders", "daily", when="08:45"),
+    # Requests nobody answered lapse at their start; families hear of tomorrow's bookings.
+    Job("bookings-expire", "eldercare.bookings.tasks:expire_requests", "interval", when=15 * 60),
+    Job("bookings-remind", "eldercare.bookings.tasks:send_reminders", "daily", when="10:00"),
 ]
 
 

@@ -25,6 +25,15 @@ ACTION_LABELS = {
     "family_link.requested": _l("Family link requested"),
     "family_link.decided": _l("Family link decided"),
     "family_link.created": _l("Family link created"),
+    "booking_service.created": _l("Bookable service added"),
+    "booking_service.updated": _l("Bookable service changed"),
+    "booking_blackout.added": _l("Day closed for bookings"),
+    "booking_blackout.removed": _l("Day reopened for bookings"),
+    "booking.created": _l("Booking made"),
+    "booking.confirmed": _l("Booking confirmed"),
+    "booking.cancelled": _l("Booking cancelled"),
+    "booking.finished": _l("Booking completed or missed"),
+    "booking.expired": _l("Booking request lapsed"),
     "room.created": _l("Room added"),
     "bed.created": _l("Bed added"),
     "bed.updated": _l("Bed changed"),
@@ -149,6 +158,9 @@ ENTITY_LABELS = {
     "Enrolment": _l("Subsidy enrolment"),
     "Batch": _l("Subsidy batch"),
     "Payment": _l("Subsidy payment"),
+    "Service": _l("Bookable service"),
+    "Blackout": _l("Day closed for bookings"),
+    "Booking": _l("Booking"),
 }
 
 FIELD_LABELS = {
@@ -210,6 +222,15 @@ FIELD_LABELS = {
     "left_on": _l("Left on"),
     "day": _l("Day"),
     "capacity": _l("Places (capacity)"),
+    "auto_confirm": _l("Confirm automatically"),
+    "cancel_hours": _l("Family may cancel until (hours before)"),
+    "max_days_ahead": _l("Bookable days ahead"),
+    "min_notice_hours": _l("Minimum notice (hours)"),
+    "slot_minutes": _l("Slot length (minutes)"),
+    "closes_at": _l("Closes at"),
+    "opens_at": _l("Opens at"),
+    "weekdays": _l("Days of the week"),
+    "price_fen": _l("Price"),
 }
 
 

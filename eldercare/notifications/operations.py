@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -57,6 +57,14 @@ class Notice:
     #: None: in-app always, e-mail if the user has an address, SMS if the user has a phone
     #: and SMS is enabled. Named channels are still skipped when the user cannot receive them.
     channels: tuple[str, ...] | None = None
+
+
+def app_link(endpoint: str, **values) -> str:
+    """A link inside the application for a notice, also from a scheduled job (no request
+    there to build it from)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def idempotency_key(key: str, channel: str) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 
 from eldercare.core.i18n import speaking
-from eldercare.notifications.operations import Notice
+from eldercare.notifications.operations import Notice, app_link
 from eldercare.ratings.grades import star_label
 
 
@@ -25,12 +24,6 @@ class ExpiringGrade:
     facility_name: str
     round_name: str
 
-
-def _link(endpoint: str, **values) -> str:
-    """A link inside the application, also from a scheduled job (no request there)."""
-    if has_request_context():
-        return url_for(endpoint, **values)
-    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def expiring(
@@ -57,7 +50,7 @@ def expiring(
                 key=f"rating-expiry:{item.grade_id}:{user_id}",
                 subject=subject,
                 body=body,
-                link=_link("facilities.show", facility_id=item.facility_id),
+                link=app_link("facilities.show", facility_id=item.facility_id),
             )
         )
     return notices

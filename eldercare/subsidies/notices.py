@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 
 from eldercare.core.i18n import speaking
-from eldercare.notifications.operations import Notice
+from eldercare.notifications.operations import Notice, app_link
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,6 @@ class BatchDue:
     due_on: date
     drawn_up: bool
 
-
-def _link(endpoint: str, **values) -> str:
-    """A link inside the application, also from a scheduled job (no request there)."""
-    if has_request_context():
-        return url_for(endpoint, **values)
-    return current_app.url_map.bind("localhost").build(endpoint, values)
 
 
 def reviews(recipients: dict[int, str | None], pairs: list[tuple[int, Review]], today: date):
@@ -118,7 +111,7 @@ def candidates(recipients: dict[int, str | None], pairs: list[tuple[int, Candida
                 key=f"subsidy-candidates:{item.program_id}:{item.month:%Y-%m}:{user_id}",
                 subject=subject,
                 body=body,
-                link=_link("subsidy_files.report", program_id=item.program_id),
+                link=app_link("subsidy_files.report", program_id=item.program_id),
             )
         )
     return notices
@@ -150,7 +143,7 @@ def batches_due(recipients: dict[int, str | None], pairs: list[tuple[int, BatchD
                 key=f"subsidy-batch-due:{item.program_id}:{item.period}:{user_id}",
                 subject=subject,
                 body=body,
-                link=_link(
+                link=app_link(
                     "subsidy_files.report",
                     program_id=item.program_id,
                     period=f"{item.period:%Y-%m}",

@@ -9,12 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 
 from eldercare.core.i18n import speaking
 from eldercare.core.masking import mask_name
-from eldercare.notifications.operations import Notice, notify_many
+from eldercare.notifications.operations import Notice, app_link, notify_many
 from eldercare.visits.models import CareTarget, MajorEvent, Tier
 
 #: Names listed in one digest or escalation message; the rest are counted.
@@ -61,12 +60,6 @@ def _listing(items: list[DueLine]) -> str:
     return "\n".join(lines)
 
 
-def _link(endpoint: str, **values) -> str:
-    """A link inside the application, also from a scheduled job (no request there)."""
-    if has_request_context():
-        return url_for(endpoint, **values)
-    return current_app.url_map.bind("localhost").build(endpoint, values)
-
 
 def digest(
     recipients: dict[int, str | None], items_by_user: dict[int, list[DueLine]], today: date
@@ -89,7 +82,7 @@ def digest(
                 key=f"visit-digest:{user_id}:{today.isoformat()}",
                 subject=subject,
                 body=body,
-                link=_link("visits.due"),
+                link=app_link("visits.due"),
             )
         )
     return notices
@@ -112,7 +105,7 @@ def overdue(recipients: dict[int, str | None], pairs: Iterable[tuple[int, DueLin
                 key=f"visit-overdue:{item.target_id}:{marker}:{user_id}",
                 subject=subject,
                 body=body,
-                link=_link("visits.target", target_id=item.target_id),
+                link=app_link("visits.target", target_id=item.target_id),
             )
         )
     return notices
@@ -136,7 +129,7 @@ def escalation(
                 key=f"visit-escalation:{user_id}:{today.isoformat()}:{digest_of_ids}",
                 subject=subject,
                 body=body,
-                link=_link("visits.targets", status="overdue"),
+                link=app_link("visits.targets", status="overdue"),
             )
         )
     return notices
@@ -161,7 +154,7 @@ def event_reported(target: CareTarget, event: MajorEvent) -> int:
                 key=f"visit-event:{event.id}:{visitor.id}",
                 subject=subject,
                 body=body,
-                link=_link("visits.target", target_id=target.id),
+                link=app_link("visits.target", target_id=target.id),
             )
         )
     return notify_many(notices)

@@ -1,0 +1,21 @@
+"""Scheduled work of bookings: unanswered requests lapse at their start, and families are
+reminded the day before. Each job commits its own work and may be repeated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eldercare.bookings import operations as ops
+from eldercare.extensions import db
+
+
+def expire_requests(now: datetime | None = None) -> int:
+    count = ops.expire_requests(now)
+    db.session.commit()
+    return count
+
+
+def send_reminders(now: datetime | None = None) -> int:
+    count = ops.due_reminders(now)
+    db.session.commit()
+    return count
