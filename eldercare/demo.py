@@ -293,13 +293,16 @@ def load_demo(people: int = 2000, seed: int = 2026) -> str:
     subsidies = load_subsidies(
         regions["610302000000"], users["township"], users["county"], users["checker"]
     )
+    from eldercare.bookings.demo import load_demo as load_bookings
+
+    bookings = load_bookings(users["admin"], users["family"])
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
     return (
         f"demo loaded: {len(regions)} regions, {len(FACILITIES)} facilities, "
         f"{len(USERS)} users (password {DEMO_PASSWORD}), {total} people, "
         f"{beds} beds, {residents} residents, {targets} people visited regularly "
         f"with {visits} visits, {members} day-care members with {attendance} attendances; "
-        f"{subsidies}"
+        f"{subsidies}; {bookings}"
     )
 
 

@@ -285,4 +285,8 @@ class FamilyLink(TimestampMixin, db.Model):
             )
         if role == Role.FAMILY:
             return cls.user_id == user.id
+        if role == Role.OPERATOR:
+            # The facility verifies the relatives of the people it cares for (its residents
+            # and day-care members: the people its operators see).
+            return cls.person_id.in_(sa.select(Person.id).where(Person.__scope__(user)))
         return None

@@ -254,7 +254,7 @@ def import_roster():
 
 
 @bp.route("/links")
-@roles_required(*STAFF)
+@roles_required(*STAFF, Role.OPERATOR)
 def links():
     page, args = list_page(LinkQuery(), lambda args: ops.search_links(current_user, args["status"]))
     return render_template(
@@ -267,7 +267,7 @@ def links():
 
 
 @bp.route("/links/<int:link_id>/decide", methods=["POST"])
-@roles_required(*STAFF)
+@roles_required(*STAFF, Role.OPERATOR)
 def decide_link(link_id: int):
     link = get_visible_or_404(FamilyLink, link_id)
     data, errors = load_form(LinkDecisionSchema(), request.form)

@@ -17,7 +17,7 @@ from eldercare.auth.models import User
 from eldercare.core.db import local_today, local_zone
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
-from eldercare.people.models import Person
+from eldercare.people.models import FamilyLink, Person
 from eldercare.regions.models import Region
 from eldercare.subsidies import bankfile, periods, reconciliation, rules
 from eldercare.subsidies import operations as ops
@@ -257,11 +257,14 @@ def load_demo(
     # Between the two months one of the allowance's people died and one could not be
     # reached: the newer month's report lists both as stopped, with their reasons.
     age_enrolments = [e for e in enrolments if e.program_id == programs[0].id]
-    if len(age_enrolments) > 10:
-        died = age_enrolments[5]
+    # Neither is the demo family's relative, whose page shows a living parent being paid.
+    linked = set(db.session.scalars(sa.select(FamilyLink.person_id)))
+    unlinked = [e for e in age_enrolments[5:] if e.person_id not in linked]
+    if len(unlinked) > 5:
+        died = unlinked[0]
         died.person.death_date = older + timedelta(days=17)
         ops.stop(died, "death", newer, "民政殡葬数据比对", county_staff)
-        ops.suspend(age_enrolments[7], "out_of_contact", newer, "电话无人接听", county_staff)
+        ops.suspend(unlinked[2], "out_of_contact", newer, "电话无人接听", county_staff)
 
     paid = 0
     for program in programs:

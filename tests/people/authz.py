@@ -1,11 +1,19 @@
 """Authorization matrix entries for the elderly registry and family links."""
 
 import itertools
+from datetime import date
 
+from eldercare.beds.models import Stay
 from eldercare.extensions import db
 from eldercare.people.models import FamilyLink
 from tests.authz.matrix import STAFF, Route, person
-from tests.builders import build_user, new_id_number
+from tests.builders import (
+    build_bed,
+    build_person,
+    build_room,
+    build_user,
+    new_id_number,
+)
 
 FAMILY = frozenset({"family"})
 _n = itertools.count(1)
@@ -37,7 +45,20 @@ def person_update_json(world, user):
 
 def pending_link(world, user):
     ids = []
-    for p in (world.person_a, world.person_b):
+    first = world.person_a
+    if user.role == "operator":  # the facility verifies the relatives of its own residents
+        first = build_person(world.village_a, name="周玉兰")
+        bed = build_bed(build_room(world.facility_a))
+        db.session.add(
+            Stay(
+                bed_id=bed.id,
+                facility_id=bed.facility_id,
+                person_id=first.id,
+                admitted_on=date(2026, 1, 5),
+            )
+        )
+        db.session.flush()
+    for p in (first, world.person_b):
         relative = build_user("family", username=f"rel{next(_n)}")
         link = FamilyLink(user_id=relative.id, person_id=p.id, relation="child")
         db.session.add(link)
@@ -85,11 +106,11 @@ ROUTES = [
     ),
     Route("people.import_roster", allowed=STAFF),
     Route("people.import_roster", "POST", allowed=STAFF, ok=(422,), note="no file: refused"),
-    Route("people.links", allowed=STAFF),
+    Route("people.links", allowed=STAFF | {"operator"}),
     Route(
         "people.decide_link",
         "POST",
-        allowed=STAFF,
+        allowed=STAFF | {"operator"},
         target=pending_link,
         arg="link_id",
         data=lambda w, u: {"decision": "verified"},

@@ -415,3 +415,40 @@ def test_link_requests_are_rate_limited_per_account(client, auth, world, son, re
     daughter = auth.login_as(make_user("family", username="liu_daughter"))
     assert request_link(client, relative).status_code == 302
     assert link_of(daughter, relative).status == "pending"
+
+
+# --- the facility verifies its own residents' relatives -------------------------------------
+
+
+def test_the_facility_verifies_the_relatives_of_its_residents(
+    client, auth, world, son, relative, make_person
+):
+    from eldercare.beds.models import Stay
+    from tests.builders import build_bed, build_room
+
+    bed = build_bed(build_room(world.facility_a))
+    db.session.add(
+        Stay(
+            bed_id=bed.id,
+            facility_id=bed.facility_id,
+            person_id=relative.id,
+            admitted_on=date(2026, 1, 5),
+        )
+    )
+    stranger = make_person(world.village_a, name="钱桂芳")
+    db.session.flush()
+    auth.login_as(son)
+    assert request_link(client, relative).status_code == 302
+    assert request_link(client, stranger).status_code == 302
+    link, other = link_of(son, relative), link_of(son, stranger)
+
+    auth.login_as(world.user("operator"))
+    page = client.get("/people/links?status=pending").get_data(as_text=True)
+    assert relative.name in page
+    assert stranger.name not in page  # not cared for by this facility
+    assert decide(client, other, "verified").status_code == 404
+    assert decide(client, link, "verified").status_code == 302
+    assert link_of(son, relative).status == LinkStatus.VERIFIED.value
+    assert link_of(son, stranger).status == LinkStatus.PENDING.value
+    [entry] = audit_entries("family_link.decided", link.id)
+    assert entry.actor_id == world.user("operator").id
