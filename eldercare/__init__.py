@@ -145,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.beds.api import blp as beds_api
     from eldercare.beds.views import bp as beds_bp
     from eldercare.bookings.manage_views import bp as booking_admin_bp
+    from eldercare.bookings.manage_views import desk_bp as booking_desk_bp
     from eldercare.bookings.views import bp as bookings_bp
     from eldercare.dashboard.views import bp as dashboard_bp
     from eldercare.daycare.report_views import bp as daycare_reports_bp
@@ -177,6 +178,7 @@ def register_blueprints(app: Flask) -> None:
         public_bp,
         bookings_bp,
         booking_admin_bp,
+        booking_desk_bp,
         dashboard_bp,
         visits_bp,
         ratings_bp,
@@ -244,6 +246,8 @@ def _register_request_hooks(app: Flask) -> None:
                 "/admin",
                 "/subsidies",
                 "/dashboard",
+                "/bookings",
+                "/ratings",
             )
         ):
             response.headers.setdefault("Cache-Control", "no-store")

@@ -25,7 +25,10 @@ def booking_ics(booking: Booking) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//eldercare//bookings//ZH")
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if booking.status == "cancelled" else "PUBLISH")
+    # PUBLISH whatever the state: a cancelled booking is an event with STATUS:CANCELLED.
+    # (METHOD:CANCEL is an organizer's message to attendees, invalid without an ORGANIZER,
+    # which calendars may refuse to import.)
+    calendar.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"booking-{booking.id}@{domain}")
     event.add("dtstamp", utcnow())

@@ -73,6 +73,8 @@ STATUS_LABELS = {
     BookingStatus.CANCELLED: _l("Cancelled"),
     BookingStatus.NO_SHOW: _l("Did not come"),
 }
+#: The reason of a request cancelled because nobody answered it before its start.
+LAPSED_REASON = "not_answered"
 #: Bookings that are still to happen: one relative may hold only one of these at a time.
 OPEN_STATUSES = (BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value)
 #: Bookings counted in their slot's ``booked``: confirmed, and what confirmed ones became.
@@ -132,6 +134,12 @@ class Service(OfFacility, TimestampMixin, db.Model):
     @property
     def at_home(self) -> bool:
         return self.kind in HOME_SERVICES
+
+    @property
+    def confirms_at_once(self) -> bool:
+        """Whether a booking is confirmed as it is made. Never an admission application:
+        accepting one reserves a bed, which only the operator can choose."""
+        return self.auto_confirm and self.kind != ServiceKind.ADMISSION
 
     def __repr__(self) -> str:
         return f"<Service {self.id} {self.kind} of facility {self.facility_id}>"
@@ -237,6 +245,15 @@ class Booking(TimestampMixin, db.Model):
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS[BookingStatus(self.status)])
+
+    @property
+    def lapsed(self) -> bool:
+        """Cancelled by the scheduler: the facility never answered the request."""
+        return (
+            self.status == BookingStatus.CANCELLED.value
+            and self.ended_by_id is None
+            and self.reason == LAPSED_REASON
+        )
 
     @property
     def is_open(self) -> bool:

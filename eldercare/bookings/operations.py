@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from eldercare.auth.models import User
 from eldercare.beds import operations as beds
@@ -25,6 +26,7 @@ from eldercare.beds.models import Bed, Reservation
 from eldercare.bookings import notices
 from eldercare.bookings.models import (
     HOLDING_STATUSES,
+    LAPSED_REASON,
     OFFERED_BY,
     OPEN_STATUSES,
     Blackout,
@@ -76,6 +78,8 @@ def save_service(facility: Facility, data: dict, by, service: Service | None = N
     """Create a service, or change one. A new capacity applies to slots not yet started;
     it never drops below the bookings a slot already holds."""
     _require_manager(by, facility.id)
+    if service is not None and service.facility_id != facility.id:
+        raise AppError(404)  # another facility's service: as if it did not exist
     _check_kind(facility, data["kind"] if service is None else service.kind)
     before = {}
     if service is None:
@@ -97,7 +101,7 @@ def save_service(facility: Facility, data: dict, by, service: Service | None = N
                     (Slot.booked > service.capacity, Slot.booked), else_=service.capacity
                 )
             )
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session="fetch")
         )
     changes = {
         k: [_plain(before.get(k)), _plain(getattr(service, k))]
@@ -122,6 +126,8 @@ def add_blackout(facility: Facility, day: date, reason: str, by, service=None) -
     """Close a day for bookings. Bookings already made on it stay: the operator cancels each
     with a reason, so each family is told."""
     _require_manager(by, facility.id)
+    if service is not None and service.facility_id != facility.id:
+        raise AppError(404)
     exists = db.session.scalar(
         sa.select(Blackout.id).where(
             Blackout.facility_id == facility.id,
@@ -355,11 +361,13 @@ def _take_place(slot: Slot) -> bool:
 
 
 def _give_back_place(slot_id: int) -> None:
+    # "fetch": a Slot already in the session learns its new count (a stale one would be
+    # shown, and checked against, as if the place were still taken).
     db.session.execute(
         sa.update(Slot)
         .where(Slot.id == slot_id, Slot.booked > 0)
         .values(booked=Slot.booked - 1)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
 
 
@@ -427,12 +435,13 @@ def book(
         user_id=user.id,
         starts_at=starts_at,
         ends_at=ends_at,
-        party_size=data.get("party_size") or 1,
+        # Only a visit brings a party; any other service is for the relative alone.
+        party_size=(data.get("party_size") or 1) if service.kind == ServiceKind.VISIT else 1,
         note=data.get("note") or "",
         place=(data.get("place") or "") if service.at_home else "",
         contact_phone=data.get("contact_phone") or (user.phone or ""),
     )
-    if service.auto_confirm:
+    if service.confirms_at_once:
         if not _take_place(slot):
             raise Conflict(FULL)
         booking.status = BookingStatus.CONFIRMED.value
@@ -600,6 +609,8 @@ def finish(booking: Booking, outcome: str, by, now=None) -> Booking:
         raise Conflict(_l("Only a confirmed booking can be completed or marked as missed."))
     if now < booking.starts_at:
         raise Conflict(_l("This booking has not started yet."))
+    if outcome == BookingStatus.NO_SHOW.value:
+        _end_reservation(booking, by)  # nobody came: the bed is free for others at once
     booking.status = outcome
     booking.ended_at = now
     booking.ended_by_id = by.id
@@ -636,6 +647,7 @@ def bookings_of_person(person: Person, limit: int = 20) -> list[Booking]:
         db.session.scalars(
             sa.select(Booking)
             .where(Booking.person_id == person.id)
+            .options(joinedload(Booking.service), joinedload(Booking.facility))
             .order_by(Booking.starts_at.desc(), Booking.id.desc())
             .limit(limit)
         )
@@ -653,7 +665,7 @@ def calendar(facility: Facility, first: date, days: int = 7) -> dict[date, list[
             Booking.starts_at >= datetime.combine(first, time(0), zone),
             Booking.starts_at < datetime.combine(first + timedelta(days=days), time(0), zone),
         )
-        .options(sa.orm.joinedload(Booking.service), sa.orm.joinedload(Booking.person))
+        .options(joinedload(Booking.service), joinedload(Booking.person))
         .order_by(Booking.starts_at, Booking.id)
     )
     out: dict[date, list[Booking]] = defaultdict(list)
@@ -688,14 +700,15 @@ def free_beds_for_admission(facility: Facility) -> list[Bed]:
 
 
 def check_counts(slot_id: int) -> tuple[int, int]:
-    """(the slot's counter, the bookings it holds): equal unless something is wrong."""
-    slot = db.session.get(Slot, slot_id)
+    """(the slot's counter, the bookings it holds): equal unless something is wrong. Both
+    are read from the database, never from a Slot the session already holds."""
+    booked = db.session.scalar(sa.select(Slot.booked).where(Slot.id == slot_id))
     held = db.session.scalar(
         sa.select(sa.func.count(Booking.id)).where(
             Booking.slot_id == slot_id, Booking.status.in_(HOLDING_STATUSES)
         )
     )
-    return slot.booked, held
+    return booked, held
 
 
 # --- scheduled work ------------------------------------------------------------------------
@@ -718,7 +731,7 @@ def expire_requests(now: datetime | None = None) -> int:
     for booking in stale:
         booking.status = BookingStatus.CANCELLED.value
         booking.ended_at = now
-        booking.reason = "not_answered"
+        booking.reason = LAPSED_REASON
         audit.record(
             "booking.expired",
             booking,
@@ -743,7 +756,7 @@ def due_reminders(now: datetime | None = None) -> int:
             Booking.starts_at >= datetime.combine(tomorrow, time(0), zone),
             Booking.starts_at < datetime.combine(tomorrow + timedelta(days=1), time(0), zone),
         )
-        .options(sa.orm.joinedload(Booking.service), sa.orm.joinedload(Booking.user))
+        .options(joinedload(Booking.service), joinedload(Booking.user))
         .order_by(Booking.id)
     )
     return notify_many(n for booking in bookings for n in notices.reminder(booking))

@@ -3,13 +3,14 @@ booking, and the operator's answers."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from eldercare.beds.schemas import YuanAmount
 from eldercare.bookings.models import BookingStatus, ServiceKind
+from eldercare.core.db import DEFAULT_TIMEZONE
 from eldercare.core.schemas import InputSchema, choice, id_field
 from eldercare.daycare.models import WEEKDAYS
 
@@ -80,7 +81,8 @@ class BookingSchema(InputSchema):
     """A family member's booking: which relative, which slot (its start), and details."""
 
     person_id = id_field(required=True)
-    starts_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    # A time without an offset is the county's clock time, as people read and type it.
+    starts_at = fields.AwareDateTime(required=True, default_timezone=ZoneInfo(DEFAULT_TIMEZONE))
     party_size = fields.Integer(load_default=1, validate=_range(1, 10))
     note = fields.String(load_default="", validate=validate.Length(max=500))
     place = fields.String(load_default="", validate=validate.Length(max=200))

@@ -43,10 +43,12 @@ def _unread_messages(user) -> int:
 NAV: list[NavItem] = [
     NavItem("home.index", _l("Home"), ALL_ROLES),
     NavItem("public.facilities", _l("Find a care facility"), ALL_ROLES, anonymous=True),
+    NavItem("bookings.mine", _l("My bookings"), frozenset({Role.FAMILY})),
     NavItem("dashboard.overview", _l("County overview"), STAFF),
     NavItem("people.index", _l("Elderly registry"), STAFF),
-    NavItem("people.links", _l("Family links"), STAFF),
+    NavItem("people.links", _l("Family links"), STAFF | {Role.OPERATOR}),
     NavItem("facilities.index", _l("Facilities"), STAFF | {Role.OPERATOR}),
+    NavItem("booking_desk.index", _l("Bookings"), frozenset({Role.OPERATOR})),
     NavItem("regions.index", _l("Regions"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     NavItem("visits.due", _l("Visit care"), STAFF | {Role.VISITOR}),
     NavItem("dashboard.beds", _l("Bed indicators"), STAFF),

@@ -364,6 +364,17 @@ class SubsidyLine:
 
 
 @dataclass(frozen=True)
+class BookingLine:
+    booking_id: int
+    starts_at: datetime
+    ends_at: datetime
+    service_name: str
+    facility_name: str
+    status: str
+    status_label: str
+
+
+@dataclass(frozen=True)
 class FamilyView:
     """Only what a relative may know: copied out field by field, so no health data, full ID
     or account number can reach the page by accident."""
@@ -371,6 +382,7 @@ class FamilyView:
     stay: StayLine | None
     visits: list[VisitLine]
     subsidies: list[SubsidyLine]
+    bookings: list[BookingLine] = field(default_factory=list)
 
 
 #: How far back a family member sees visits.
@@ -382,11 +394,12 @@ FAMILY_PAYMENT_STATES = ("approved", "exported", "paid", "failed", "returned", "
 
 
 def family_view(person: Person) -> FamilyView:
-    """The current stay, last year's visits and open subsidies of a verified relative.
-    The caller has checked that the relative is in the family member's scope."""
+    """The current stay, last year's visits, open subsidies and bookings of a verified
+    relative. The caller has checked that the relative is in the family member's scope."""
     # The features that build on the registry, imported here so the registry does not
     # depend on them at import time.
     from eldercare.beds.models import Bed, Stay
+    from eldercare.bookings.operations import bookings_of_person
     from eldercare.subsidies.models import OPEN_ENROLMENT, Enrolment, Payment, PaymentKind
     from eldercare.visits.models import CareTarget, Visit
 
@@ -441,4 +454,16 @@ def family_view(person: Person) -> FamilyView:
                 payments=[PaymentLine(p.period, p.amount_fen, p.status_label) for p in payments],
             )
         )
-    return FamilyView(stay=stay_line, visits=visit_lines, subsidies=subsidies)
+    bookings = [
+        BookingLine(
+            booking_id=b.id,
+            starts_at=b.starts_at,
+            ends_at=b.ends_at,
+            service_name=b.service.name,
+            facility_name=b.facility.name,
+            status=b.status,
+            status_label=b.status_label,
+        )
+        for b in bookings_of_person(person)
+    ]
+    return FamilyView(stay=stay_line, visits=visit_lines, subsidies=subsidies, bookings=bookings)

@@ -1,8 +1,9 @@
-"""Public vacancy search: which facilities have free beds, of what care type, at what price.
+"""Public vacancy search: which facilities have free beds, of what care type, at what price,
+and which services they take bookings for.
 
-Everything here is open to anonymous visitors, so it reads only facility and bed rows and
-published grades (never stays, reservations' holders or people) and answers each page with a
-fixed handful of set-based queries, whatever the number of facilities.
+Everything here is open to anonymous visitors, so it reads only facility, bed and service rows
+and published grades (never stays, reservations' holders, bookings or people) and answers each
+page with a fixed handful of set-based queries, whatever the number of facilities.
 
 A bed is *free* when it is vacant, or reserved with a reservation that has already expired
 (the scheduler ends those, but until it runs the bed is free to anyone asking). Occupied,
@@ -17,6 +18,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from eldercare.beds.models import Bed, BedStatus, CareType, Reservation
+from eldercare.bookings.models import Service
 from eldercare.core.db import local_date, utcnow
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility, FacilityKind
@@ -61,6 +63,8 @@ class FacilityVacancy:
     by_care_type: dict[str, CareTypeVacancy] = field(default_factory=dict)
     #: The published grade in force today, if any.
     grade: Grade | None = None
+    #: The services it takes bookings for (active ones), by kind and name.
+    services: list[Service] = field(default_factory=list)
 
     @property
     def free(self) -> int:
@@ -119,16 +123,25 @@ def _bed_filters(args: dict, now: datetime) -> list:
     return conditions
 
 
+def _active_services():
+    """SELECT of the active services of the facility of the enclosing query."""
+    return sa.select(Service.id).where(Service.facility_id == Facility.id, Service.active.is_(True))
+
+
 def search_facilities(args: dict, now: datetime | None = None) -> sa.Select:
-    """Active facilities matching the filters (a SELECT to paginate).
+    """Active facilities matching the filters (a SELECT to paginate): the bed kinds, any
+    facility with beds, and any facility taking bookings for a service (day-care centers,
+    home-care providers).
 
     Bed filters (care type, price range, "free only") mean: the facility has at least one
     free bed that meets all of them. The EXISTS probes use ``ix_bed_facility_status``.
+    ``service`` (a service kind) means: it takes bookings for an active service of that kind.
     """
     now = now or utcnow()
     has_beds = sa.select(Bed.id).where(Bed.facility_id == Facility.id).exists()
     stmt = sa.select(Facility).where(
-        Facility.active.is_(True), sa.or_(Facility.kind.in_(BED_KINDS), has_beds)
+        Facility.active.is_(True),
+        sa.or_(Facility.kind.in_(BED_KINDS), has_beds, _active_services().exists()),
     )
     if args.get("region_id"):
         region = db.session.get(Region, args["region_id"])
@@ -137,6 +150,8 @@ def search_facilities(args: dict, now: datetime | None = None) -> sa.Select:
         stmt = stmt.where(Facility.region_id.in_(Region.subtree_ids(region)))
     if args.get("kind"):
         stmt = stmt.where(Facility.kind == args["kind"])
+    if args.get("service"):
+        stmt = stmt.where(_active_services().where(Service.kind == args["service"]).exists())
     today = local_date(now)
     graded = sa.select(Grade.id).where(Grade.facility_id == Facility.id, in_force_on(today))
     if args.get("star") == "unrated":
@@ -155,7 +170,8 @@ def search_facilities(args: dict, now: datetime | None = None) -> sa.Select:
 
 def vacancies(facilities: list[Facility], now: datetime | None = None) -> list[FacilityVacancy]:
     """Beds and free beds by care type for these facilities: one GROUP BY query, plus one
-    for the names of their areas and one for their grades in force today."""
+    for the names of their areas, one for their grades in force today and one for their
+    services."""
     now = now or utcnow()
     if not facilities:
         return []
@@ -186,6 +202,12 @@ def vacancies(facilities: list[Facility], now: datetime | None = None) -> list[F
         result[facility_id].by_care_type[care_type] = CareTypeVacancy(
             care_type, int(total), int(free or 0), low, high
         )
+    for service in db.session.scalars(
+        sa.select(Service)
+        .where(Service.facility_id.in_(ids), Service.active.is_(True))
+        .order_by(Service.kind, Service.name, Service.id)
+    ):
+        result[service.facility_id].services.append(service)
     return [result[i] for i in ids]
 
 
@@ -226,4 +248,14 @@ def public_facility(facility_id: int) -> Facility | None:
     """An active facility anyone may look at (inactive ones are not public)."""
     return db.session.scalar(
         sa.select(Facility).where(Facility.id == facility_id, Facility.active.is_(True))
+    )
+
+
+def bookable_service(service_id: int) -> Service | None:
+    """An active service of an active facility: public, and open to booking."""
+    return db.session.scalar(
+        sa.select(Service)
+        .join(Facility, Facility.id == Service.facility_id)
+        .where(Service.id == service_id, Service.active.is_(True), Facility.active.is_(True))
+        .options(sa.orm.contains_eager(Service.facility))
     )

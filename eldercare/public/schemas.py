@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from eldercare.beds.models import CareType
+from eldercare.bookings.models import ServiceKind
 from eldercare.core.schemas import PageArgs, choice, id_field
 from eldercare.facilities.models import FacilityKind
 
@@ -17,6 +18,8 @@ MAX_PRICE_YUAN = 1_000_000
 class VacancySearch(PageArgs):
     region_id = id_field()
     kind = choice(FacilityKind)
+    #: Offers an active service of this kind (a visit, a trial day, meals at home...).
+    service = choice(ServiceKind)
     care_type = choice(CareType)
     min_price = fields.Integer(
         validate=validate.Range(min=0, max=MAX_PRICE_YUAN, error=_l("Not a valid price."))

@@ -1,12 +1,17 @@
-"""Public vacancy search and facility pages (no resident data, no sign-in)."""
+"""Public vacancy search and facility pages, with the services one can book (no resident
+data, no sign-in)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
 
 from eldercare.beds.models import CARE_TYPE_LABELS
+from eldercare.bookings.models import SERVICE_LABELS
 from eldercare.core.db import MAX_ID
 from eldercare.core.forms import list_page
+from eldercare.core.permissions import Role, role_of
+from eldercare.daycare.models import WEEKDAY_LABELS
 from eldercare.facilities.models import KIND_LABELS
 from eldercare.public import operations as ops
 from eldercare.public.schemas import VacancySearch
@@ -24,6 +29,8 @@ def facilities():
         regions=ops.region_choices(),
         kinds=KIND_LABELS,
         care_types=CARE_TYPE_LABELS,
+        service_kinds=SERVICE_LABELS,
+        bed_kinds=ops.BED_KINDS,
         args=request.args,
     )
 
@@ -37,5 +44,13 @@ def facility(facility_id: int):
         abort(404)
     (vacancy,) = ops.vacancies([found])
     return render_template(
-        "public/facility.html", vacancy=vacancy, facility=found, care_types=CARE_TYPE_LABELS
+        "public/facility.html",
+        vacancy=vacancy,
+        facility=found,
+        care_types=CARE_TYPE_LABELS,
+        weekday_labels=WEEKDAY_LABELS,
+        bed_kinds=ops.BED_KINDS,
+        # Visitors who are not signed in are sent to sign in by the booking page itself;
+        # staff and operators do not book.
+        can_book=not current_user.is_authenticated or role_of(current_user) == Role.FAMILY,
     )

@@ -25,7 +25,6 @@ class ExpiringGrade:
     round_name: str
 
 
-
 def expiring(
     recipients: dict[int, str | None], pairs: list[tuple[int, ExpiringGrade]], today: date
 ) -> list[Notice]:

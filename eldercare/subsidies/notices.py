@@ -47,7 +47,6 @@ class BatchDue:
     drawn_up: bool
 
 
-
 def reviews(recipients: dict[int, str | None], pairs: list[tuple[int, Review]], today: date):
     """One notice per enrolment, review date, stage and staff member: 30 days ahead, and
     again once overdue."""

@@ -60,7 +60,6 @@ def _listing(items: list[DueLine]) -> str:
     return "\n".join(lines)
 
 
-
 def digest(
     recipients: dict[int, str | None], items_by_user: dict[int, list[DueLine]], today: date
 ) -> list[Notice]:

@@ -199,3 +199,26 @@ def test_another_familys_relative_is_404(client, auth, world, relative, daughter
     auth.login_as(daughter)
     assert client.get(f"/people/{relative.id}").status_code == 404
     assert client.get(f"/people/{world.person_b.id}").status_code == 200
+
+
+def test_the_relatives_bookings_are_listed_with_a_link(
+    client, auth, world, relative, daughter, make_user
+):
+    from eldercare.bookings.models import BookingStatus
+    from tests.bookings.authz import booking_row
+
+    link(daughter, relative)
+    sister = make_user("family")
+    link(sister, relative)
+    # Booked by another member of the family: the relative's bookings, whoever booked them.
+    booking = booking_row(world.facility_a, relative, sister, BookingStatus.CONFIRMED.value)
+    someone_else = booking_row(world.facility_b, world.person_b, sister)
+    auth.login_as(daughter)
+    html = page(client, relative)
+    section = html[html.index('id="family-bookings"') :]
+    assert f'href="/bookings/{booking.id}"' in section
+    assert booking.service.name in section and "马营镇敬老院" in section
+    with client.application.test_request_context():  # as the page's (default) locale says it
+        assert booking.status_label in section
+    assert f'href="/bookings/{someone_else.id}"' not in html
+    assert client.get(f"/bookings/{booking.id}").status_code == 200

@@ -64,6 +64,8 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         "subsidies-stop-deceased",
         "subsidies-activate",
         "subsidies-reminders",
+        "bookings-expire",
+        "bookings-remind",
     ]
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
     for name, hour, minute in [
@@ -75,12 +77,14 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         ("subsidies-stop-deceased", 0, 15),
         ("subsidies-activate", 0, 20),
         ("subsidies-reminders", 8, 45),
+        ("bookings-remind", 10, 0),
     ]:
         fires = jobs[name].trigger(app.config).get_next_fire_time(None, noon)
         assert fires == datetime(2026, 3, 2, hour, minute, tzinfo=SHANGHAI)
         assert fires.astimezone(UTC).day == 1 + (hour >= 8)  # 07:30 Beijing is 23:30 UTC
     assert jobs["outbox-dispatch"].trigger(app.config).interval == timedelta(seconds=20)
     assert jobs["beds-expire"].trigger(app.config).interval == timedelta(minutes=5)
+    assert jobs["bookings-expire"].trigger(app.config).interval == timedelta(minutes=15)
 
 
 def test_the_schedule_follows_the_settings(app, monkeypatch):
