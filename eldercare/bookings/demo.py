@@ -23,7 +23,7 @@ SERVICES = [
         dict(
             kind="visit",
             name="家属探视",
-            description="每次最多三位家属，请携带身份证在门卫处登记。",
+            description="每个时段接待三组家属，每组最多三人；请携带身份证在门卫处登记。",
             price_fen=None,
             weekdays=EVERY_DAY,
             opens_at=time(9),

@@ -75,6 +75,8 @@ STATUS_LABELS = {
 }
 #: The reason of a request cancelled because nobody answered it before its start.
 LAPSED_REASON = "not_answered"
+#: The reason of a booking cancelled because its booker's family link was revoked.
+LINK_REVOKED_REASON = "link_revoked"
 #: Bookings that are still to happen: one relative may hold only one of these at a time.
 OPEN_STATUSES = (BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value)
 #: Bookings counted in their slot's ``booked``: confirmed, and what confirmed ones became.

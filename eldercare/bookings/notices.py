@@ -163,3 +163,24 @@ def cancelled_by_family(booking: Booking, operators: list[User]) -> list[Notice]
             when=_when(booking),
         ),
     )
+
+
+def cancelled_by_relative(booking: Booking, by: User) -> list[Notice]:
+    """The one who booked hears when another verified relative cancelled it."""
+    with speaking(booking.user.locale):
+        return _family(
+            booking,
+            "booking-cancelled",
+            _(
+                "Booking cancelled by %(who)s: %(service)s",
+                who=by.display_name,
+                service=booking.service.name,
+            ),
+            _(
+                "%(who)s cancelled the booking for %(name)s: %(service)s, %(when)s.",
+                who=by.display_name,
+                name=booking.person.name,
+                service=booking.service.name,
+                when=_when(booking),
+            ),
+        )

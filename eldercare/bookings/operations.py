@@ -27,6 +27,7 @@ from eldercare.bookings import notices
 from eldercare.bookings.models import (
     HOLDING_STATUSES,
     LAPSED_REASON,
+    LINK_REVOKED_REASON,
     OFFERED_BY,
     OPEN_STATUSES,
     Blackout,
@@ -43,7 +44,7 @@ from eldercare.core.permissions import Role, role_of, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.notifications.operations import notify_many
-from eldercare.people.models import Person
+from eldercare.people.models import FamilyLink, LinkStatus, Person
 
 #: An accepted admission application keeps the bed this many days after the agreed day.
 ADMISSION_HOLD_DAYS = 3
@@ -87,6 +88,7 @@ def save_service(facility: Facility, data: dict, by, service: Service | None = N
         db.session.add(service)
     else:
         before = {k: getattr(service, k) for k in data if k != "kind"}
+        _keep_grid_of_open_bookings(service, data)
     for key, value in data.items():
         if key != "kind":
             setattr(service, key, value)
@@ -116,6 +118,34 @@ def save_service(facility: Facility, data: dict, by, service: Service | None = N
         note=service.name,
     )
     return service
+
+
+#: What cuts a service's days into slots: changed, the slots booked so far no longer match.
+GRID_FIELDS = ("opens_at", "closes_at", "slot_minutes")
+
+
+def _keep_grid_of_open_bookings(service: Service, data: dict) -> None:
+    """New hours or a new slot length would open slots beside the ones already booked, each
+    with its full capacity (overbooking the hours they overlap): refused while bookings to
+    come are open; the operator changes the hours once they are answered or cancelled."""
+    if all(data.get(k, getattr(service, k)) == getattr(service, k) for k in GRID_FIELDS):
+        return
+    open_count = db.session.scalar(
+        sa.select(sa.func.count(Booking.id)).where(
+            Booking.service_id == service.id,
+            Booking.status.in_(OPEN_STATUSES),
+            Booking.ends_at > utcnow(),
+        )
+    )
+    if open_count:
+        raise Conflict(
+            _l(
+                "The hours and slot length cannot change while %(count)s bookings to come are"
+                " open: the new times would overlap them. Change them once those bookings are"
+                " over or cancelled, or add a new service with the new hours.",
+                count=open_count,
+            )
+        )
 
 
 def _plain(value):
@@ -525,13 +555,20 @@ def cancel_deadline(booking: Booking) -> datetime:
     return booking.starts_at - timedelta(hours=booking.service.cancel_hours)
 
 
+def _family_in_time(booking: Booking, now: datetime) -> bool:
+    """A request holds no place: the family may withdraw it until it starts; a confirmed
+    booking only until the service's cut-off."""
+    if booking.status == BookingStatus.REQUESTED.value:
+        return now < booking.starts_at
+    return now <= cancel_deadline(booking)
+
+
 def can_cancel(booking: Booking, user, now: datetime | None = None) -> bool:
     if not booking.is_open:
         return False
     if can_manage(user, booking.facility_id):
         return True
-    now = now or utcnow()
-    return role_of(user) == Role.FAMILY and now <= cancel_deadline(booking)
+    return role_of(user) == Role.FAMILY and _family_in_time(booking, now or utcnow())
 
 
 def cancel(booking: Booking, by, reason: str = "", now=None) -> Booking:
@@ -547,7 +584,7 @@ def cancel(booking: Booking, by, reason: str = "", now=None) -> Booking:
             raise Invalid(errors={"reason": [_l("Say why, so the family understands.")]})
     elif role_of(by) != Role.FAMILY:
         raise AppError(403, _l("Only the family or the facility can cancel a booking."))
-    elif now > cancel_deadline(booking):
+    elif not _family_in_time(booking, now):
         raise Conflict(
             _l(
                 "Bookings can be cancelled here until %(hours)s hours before they start. "
@@ -575,16 +612,64 @@ def cancel(booking: Booking, by, reason: str = "", now=None) -> Booking:
         notify_many(notices.cancelled_by_facility(booking, declined=before != "confirmed"))
     else:
         notify_many(notices.cancelled_by_family(booking, _operators(booking.facility_id)))
+        if by.id != booking.user_id:  # a brother cancels what his sister booked: tell her
+            notify_many(notices.cancelled_by_relative(booking, by))
     return booking
+
+
+def cancel_for_revoked_link(user_id: int, person_id: int, by) -> int:
+    """When a family link is revoked, the open bookings that family member made for the
+    person end with it (the facility is told; the former relative hears nothing more)."""
+    now = utcnow()
+    bookings = list(
+        db.session.scalars(
+            sa.select(Booking)
+            .where(
+                Booking.user_id == user_id,
+                Booking.person_id == person_id,
+                Booking.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Booking.id)
+            .with_for_update()
+        )
+    )
+    for booking in bookings:
+        before = booking.status
+        if before == BookingStatus.CONFIRMED.value:
+            _give_back_place(booking.slot_id)
+            _end_reservation(booking, by)
+        booking.status = BookingStatus.CANCELLED.value
+        booking.ended_at = now
+        booking.ended_by_id = by.id
+        booking.reason = LINK_REVOKED_REASON
+        audit.record(
+            "booking.cancelled",
+            booking,
+            actor=by,
+            changes={"status": [before, booking.status]},
+            note=LINK_REVOKED_REASON,
+        )
+        notify_many(notices.cancelled_by_family(booking, _operators(booking.facility_id)))
+    db.session.flush()
+    return len(bookings)
 
 
 def _end_reservation(booking: Booking, by) -> None:
     if booking.reservation_id is None:
         return
-    reservation = db.session.get(Reservation, booking.reservation_id)
-    if reservation is None or reservation.ended_at is not None:
+    found = db.session.get(Reservation, booking.reservation_id)
+    if found is None:
         return
-    bed = beds.lock_bed(reservation.bed_id)
+    # The bed first, then the reservation read again: an admission or the expiry job may
+    # have ended it meanwhile, and its own ending must stand.
+    bed = beds.lock_bed(found.bed_id)
+    reservation = db.session.execute(
+        sa.select(Reservation)
+        .where(Reservation.id == found.id)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if reservation.ended_at is not None:
+        return
     reservation.ended_at = utcnow()
     reservation.end_reason = "released"
     db.session.flush()
@@ -682,6 +767,7 @@ def pending_requests(facility: Facility) -> list[Booking]:
                 Booking.facility_id == facility.id,
                 Booking.status == BookingStatus.REQUESTED.value,
             )
+            .options(joinedload(Booking.service), joinedload(Booking.person))
             .order_by(Booking.starts_at, Booking.id)
         )
     )
@@ -751,12 +837,26 @@ def due_reminders(now: datetime | None = None) -> int:
     zone = local_zone()
     bookings = db.session.scalars(
         sa.select(Booking)
+        .join(Person, Person.id == Booking.person_id)
         .where(
             Booking.status == BookingStatus.CONFIRMED.value,
             Booking.starts_at >= datetime.combine(tomorrow, time(0), zone),
             Booking.starts_at < datetime.combine(tomorrow + timedelta(days=1), time(0), zone),
+            # Nobody is reminded of a booking for someone who has died, nor by a relative
+            # whose link is no longer verified.
+            Person.death_date.is_(None),
+            sa.exists().where(
+                FamilyLink.user_id == Booking.user_id,
+                FamilyLink.person_id == Booking.person_id,
+                FamilyLink.status == LinkStatus.VERIFIED.value,
+            ),
         )
-        .options(joinedload(Booking.service), joinedload(Booking.user))
+        .options(
+            joinedload(Booking.service),
+            joinedload(Booking.user),
+            joinedload(Booking.person),
+            joinedload(Booking.facility),
+        )
         .order_by(Booking.id)
     )
     return notify_many(n for booking in bookings for n in notices.reminder(booking))

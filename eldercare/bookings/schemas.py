@@ -3,6 +3,7 @@ booking, and the operator's answers."""
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -101,9 +102,15 @@ class FinishSchema(InputSchema):
     outcome = choice((BookingStatus.COMPLETED, BookingStatus.NO_SHOW), required=True)
 
 
+#: Dates a calendar or a booking page may be opened at (a far year would overflow).
+CALENDAR_DATES = validate.Range(
+    min=date(2000, 1, 1), max=date(2100, 12, 31), error=_l("Not a date this calendar shows.")
+)
+
+
 class CalendarArgs(InputSchema):
-    week = fields.Date(load_default=None)
+    week = fields.Date(load_default=None, validate=CALENDAR_DATES)
 
 
 class SlotArgs(InputSchema):
-    start = fields.Date(load_default=None)
+    start = fields.Date(load_default=None, validate=CALENDAR_DATES)

@@ -211,7 +211,9 @@ def show(booking_id: int):
         admission=admission,
         can_finish=manage and confirmed and booking.starts_at <= now,
         ended_by_facility=booking.ended_by is not None
-        and role_of(booking.ended_by) in (Role.OPERATOR, Role.ADMIN),
+        # The role as recorded, not role_of(): an operator's account deactivated since
+        # still cancelled as the facility.
+        and booking.ended_by.role in (Role.OPERATOR.value, Role.ADMIN.value),
     )
 
 

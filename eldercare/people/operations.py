@@ -265,6 +265,10 @@ def decide_link(link: FamilyLink, decision: str, note: str, by) -> FamilyLink:
     }
     if decision not in allowed.get(link.status, set()):
         raise Conflict(_l("This request has already been decided."))
+    if role_of(by) == Role.OPERATOR and decision == LinkStatus.REVOKED.value:
+        # A facility answers requests about the people it cares for; withdrawing a verified
+        # relationship is the civil-affairs office's decision.
+        raise AppError(403, _l("Only civil-affairs staff can revoke a verified link."))
     before = link.status
     link.status = decision
     link.decided_by_id = by.id
@@ -279,6 +283,11 @@ def decide_link(link: FamilyLink, decision: str, note: str, by) -> FamilyLink:
         changes={"status": [before, decision]},
         note=note,
     )
+    if decision == LinkStatus.REVOKED.value:
+        # Imported here: the registry does not depend on the features built on it.
+        from eldercare.bookings.operations import cancel_for_revoked_link
+
+        cancel_for_revoked_link(link.user_id, link.person_id, by)
     return link
 
 

@@ -303,5 +303,11 @@ def link_request():
             errors=result.errors,
             relations=RELATION_LABELS,
         ), result.status
-    flash(_("Your request has been sent. Township staff will verify it."), "success")
+    flash(
+        _(
+            "Your request has been sent. The township office, or the facility caring for your"
+            " relative, will verify it."
+        ),
+        "success",
+    )
     return redirect(url_for("home.index"))

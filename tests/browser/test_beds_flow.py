@@ -50,7 +50,7 @@ def public_free_beds(pages, facility_id: int) -> int:
     """Free beds on the facility's public page, as an anonymous visitor sees them."""
     visitor = pages.new()
     visitor.goto(f"/public/facilities/{facility_id}")
-    return sum(int(text) for text in visitor.locator("table strong").all_inner_texts())
+    return sum(int(text) for text in visitor.locator("#vacancy-table strong").all_inner_texts())
 
 
 def test_operator_admits_transfers_and_discharges(pages, live_server):
