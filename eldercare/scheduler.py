@@ -145,6 +145,12 @@ JOBS: list[Job] = [
     # Requests nobody answered lapse at their start; families hear of tomorrow's bookings.
     Job("bookings-expire", "eldercare.bookings.tasks:expire_requests", "interval", when=15 * 60),
     Job("bookings-remind", "eldercare.bookings.tasks:send_reminders", "daily", when="10:00"),
+    Job(
+        "bookings-deceased",
+        "eldercare.bookings.tasks:cancel_for_the_deceased",
+        "daily",
+        when="00:25",
+    ),
 ]
 
 

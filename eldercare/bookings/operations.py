@@ -860,3 +860,40 @@ def due_reminders(now: datetime | None = None) -> int:
         .order_by(Booking.id)
     )
     return notify_many(n for booking in bookings for n in notices.reminder(booking))
+
+
+#: The reason of a booking cancelled because the relative's death was recorded.
+DECEASED_REASON = "deceased"
+
+
+def cancel_for_the_deceased(now: datetime | None = None) -> int:
+    """Open bookings of people whose death is recorded are cancelled (their places given
+    back, an admission's bed released) and the facility told; the family is not sent booking
+    notices about a parent who has died."""
+    now = now or utcnow()
+    bookings = list(
+        db.session.scalars(
+            sa.select(Booking)
+            .join(Person, Person.id == Booking.person_id)
+            .where(Booking.status.in_(OPEN_STATUSES), Person.death_date.is_not(None))
+            .order_by(Booking.id)
+            .with_for_update(of=Booking, skip_locked=True)
+        )
+    )
+    for booking in bookings:
+        before = booking.status
+        if before == BookingStatus.CONFIRMED.value:
+            _give_back_place(booking.slot_id)
+            _end_reservation(booking, None)
+        booking.status = BookingStatus.CANCELLED.value
+        booking.ended_at = now
+        booking.reason = DECEASED_REASON
+        audit.record(
+            "booking.cancelled",
+            booking,
+            changes={"status": [before, booking.status]},
+            note=DECEASED_REASON,
+        )
+        notify_many(notices.cancelled_by_family(booking, _operators(booking.facility_id)))
+    db.session.flush()
+    return len(bookings)

@@ -19,3 +19,9 @@ def send_reminders(now: datetime | None = None) -> int:
     count = ops.due_reminders(now)
     db.session.commit()
     return count
+
+
+def cancel_for_the_deceased(now: datetime | None = None) -> int:
+    count = ops.cancel_for_the_deceased(now)
+    db.session.commit()
+    return count

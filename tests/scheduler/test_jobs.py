@@ -66,6 +66,7 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         "subsidies-reminders",
         "bookings-expire",
         "bookings-remind",
+        "bookings-deceased",
     ]
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
     for name, hour, minute in [
@@ -78,6 +79,7 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         ("subsidies-activate", 0, 20),
         ("subsidies-reminders", 8, 45),
         ("bookings-remind", 10, 0),
+        ("bookings-deceased", 0, 25),
     ]:
         fires = jobs[name].trigger(app.config).get_next_fire_time(None, noon)
         assert fires == datetime(2026, 3, 2, hour, minute, tzinfo=SHANGHAI)
