@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from eldercare.auth.models import User
 from eldercare.core import resident_id
@@ -20,23 +21,30 @@ def _count(model, user, *where) -> int:
 
 
 def people_by_subregion(user) -> list[tuple[Region, int]]:
-    """Living registered people per child region of the user's region."""
+    """Living registered people per child region of the user's region (one grouped count:
+    the children of a region are all of the next level, so a code prefix of one width names
+    the child a person lives under)."""
     region = user.region
     if region is None:
         return []
-    rows = []
-    for child in region.children:
-        n = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Person)
+    children = region.children
+    if not children:
+        return []
+    width = len(children[0].prefix)
+    prefix = sa.func.substr(Region.code, 1, width)
+    counts = dict(
+        db.session.execute(
+            sa.select(prefix, sa.func.count(Person.id))
+            .join(Region, Region.id == Person.region_id)
             .where(
                 scope_clause(Person, user),
-                Person.region_id.in_(Region.subtree_ids(child)),
+                Region.code.startswith(region.prefix, autoescape=True),
                 Person.death_date.is_(None),
             )
-        )
-        rows.append((child, n or 0))
-    return rows
+            .group_by(prefix)
+        ).all()
+    )
+    return [(child, int(counts.get(child.prefix, 0))) for child in children]
 
 
 def summary_for(user) -> dict:
@@ -69,7 +77,10 @@ def summary_for(user) -> dict:
         out["assignments"] = _open_assignments(user)
     if role == Role.FAMILY:
         out["links"] = db.session.scalars(
-            sa.select(FamilyLink).where(scope_clause(FamilyLink, user)).order_by(FamilyLink.id)
+            sa.select(FamilyLink)
+            .where(scope_clause(FamilyLink, user))
+            .options(joinedload(FamilyLink.person))
+            .order_by(FamilyLink.id)
         ).all()
     return out
 

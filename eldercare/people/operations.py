@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from eldercare.core import audit, resident_id
 from eldercare.core.db import local_today, utcnow
@@ -322,15 +323,21 @@ def home_regions(user) -> list[Region]:
 def family_links_of(person: Person) -> list[FamilyLink]:
     return list(
         db.session.scalars(
-            sa.select(FamilyLink).where(FamilyLink.person_id == person.id).order_by(FamilyLink.id)
+            sa.select(FamilyLink)
+            .where(FamilyLink.person_id == person.id)
+            .options(joinedload(FamilyLink.user))  # the page names each family member
+            .order_by(FamilyLink.id)
         )
     )
 
 
 def search_links(user, status: str) -> sa.Select:
+    """The links of a status in ``user``'s scope, with the family member and the person each
+    names (the list shows both)."""
     return (
         visible(FamilyLink, user)
         .where(FamilyLink.status == status)
+        .options(joinedload(FamilyLink.user), joinedload(FamilyLink.person))
         .order_by(FamilyLink.created_at, FamilyLink.id)
     )
 
@@ -409,7 +416,7 @@ def family_view(person: Person) -> FamilyView:
     # depend on them at import time.
     from eldercare.beds.models import Bed, Stay
     from eldercare.bookings.operations import bookings_of_person
-    from eldercare.subsidies.models import OPEN_ENROLMENT, Enrolment, Payment, PaymentKind
+    from eldercare.subsidies.models import OPEN_ENROLMENT, Enrolment
     from eldercare.visits.models import CareTarget, Visit
 
     stay = db.session.scalar(
@@ -441,28 +448,22 @@ def family_view(person: Person) -> FamilyView:
             Enrolment.person_id == person.id,
             Enrolment.status.in_([s.value for s in OPEN_ENROLMENT]),
         )
+        .options(joinedload(Enrolment.program))
         .order_by(Enrolment.id)
-    )
-    subsidies = []
-    for enrolment in enrolments:
-        payments = db.session.scalars(
-            sa.select(Payment)
-            .where(
-                Payment.enrolment_id == enrolment.id,
-                Payment.kind != PaymentKind.REVERSAL.value,
-                Payment.status.in_(FAMILY_PAYMENT_STATES),
-            )
-            .order_by(Payment.period.desc(), Payment.id.desc())
-            .limit(FAMILY_PAYMENTS)
+    ).all()
+    payments = _latest_payments([e.id for e in enrolments], FAMILY_PAYMENTS)
+    subsidies = [
+        SubsidyLine(
+            program_name=enrolment.program.name,
+            status_label=enrolment.status_label,
+            account_masked=enrolment.account_masked,
+            payments=[
+                PaymentLine(p.period, p.amount_fen, p.status_label)
+                for p in payments.get(enrolment.id, [])
+            ],
         )
-        subsidies.append(
-            SubsidyLine(
-                program_name=enrolment.program.name,
-                status_label=enrolment.status_label,
-                account_masked=enrolment.account_masked,
-                payments=[PaymentLine(p.period, p.amount_fen, p.status_label) for p in payments],
-            )
-        )
+        for enrolment in enrolments
+    ]
     bookings = [
         BookingLine(
             booking_id=b.id,
@@ -476,3 +477,36 @@ def family_view(person: Person) -> FamilyView:
         for b in bookings_of_person(person)
     ]
     return FamilyView(stay=stay_line, visits=visit_lines, subsidies=subsidies, bookings=bookings)
+
+
+def _latest_payments(enrolment_ids: list[int], limit: int) -> dict[int, list]:
+    """{enrolment id: its latest ``limit`` payments a family member sees, newest first}, for
+    all the enrolments in one query (payments numbered newest first within each)."""
+    from eldercare.subsidies.models import Payment, PaymentKind
+
+    if not enrolment_ids:
+        return {}
+    newest_first = (Payment.period.desc(), Payment.id.desc())
+    ranked = (
+        sa.select(
+            Payment.id,
+            sa.func.row_number()
+            .over(partition_by=Payment.enrolment_id, order_by=newest_first)
+            .label("number"),
+        )
+        .where(
+            Payment.enrolment_id.in_(enrolment_ids),
+            Payment.kind != PaymentKind.REVERSAL.value,
+            Payment.status.in_(FAMILY_PAYMENT_STATES),
+        )
+        .subquery()
+    )
+    found: dict[int, list] = {}
+    for payment in db.session.scalars(
+        sa.select(Payment)
+        .join(ranked, ranked.c.id == Payment.id)
+        .where(ranked.c.number <= limit)
+        .order_by(*newest_first)
+    ):
+        found.setdefault(payment.enrolment_id, []).append(payment)
+    return found

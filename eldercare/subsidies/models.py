@@ -143,6 +143,12 @@ class PaymentStatus(StrEnum):
 
 #: Payments that count as "this period is paid or being paid" (one per enrolment and period).
 LIVE_PAYMENT = ("pending", "held", "approved", "exported", "paid")
+#: Payments of a draft batch: a rule table only these refer to may still change.
+UNDECIDED_PAYMENT = (
+    PaymentStatus.PENDING.value,
+    PaymentStatus.HELD.value,
+    PaymentStatus.EXCLUDED.value,
+)
 
 
 class ExceptionCode(StrEnum):
@@ -416,9 +422,7 @@ class RuleTable(TimestampMixin, db.Model):
                 sa.select(sa.func.count())
                 .select_from(Payment)
                 .join(Rule, Rule.id == Payment.rule_id)
-                .where(Rule.table_id == self.id, Payment.status != PaymentStatus.PENDING.value)
-                .where(Payment.status != PaymentStatus.HELD.value)
-                .where(Payment.status != PaymentStatus.EXCLUDED.value)
+                .where(Rule.table_id == self.id, Payment.status.not_in(UNDECIDED_PAYMENT))
             )
             > 0
         )

@@ -3,20 +3,23 @@ and payments of one enrolment, the amount rule that applies to a beneficiary."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from eldercare.core.audit import AuditLog
 from eldercare.core.permissions import scope_clause, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person, id_number_index
+from eldercare.ratings.grades import grades_on
 from eldercare.regions.models import Level, Region
 from eldercare.subsidies import generation, periods, rules
 from eldercare.subsidies import operations as ops
 from eldercare.subsidies.models import (
+    UNDECIDED_PAYMENT,
     Batch,
     Enrolment,
     EnrolmentStatus,
@@ -24,6 +27,7 @@ from eldercare.subsidies.models import (
     PaymentStatus,
     Program,
     Rule,
+    RuleTable,
     program_exclusion,
 )
 
@@ -71,6 +75,31 @@ def tables_paid_with(program: Program) -> set[int]:
             sa.select(sa.distinct(Rule.table_id))
             .join(Payment, Payment.rule_id == Rule.id)
             .where(Payment.program_id == program.id)
+        )
+    )
+
+
+def tables_of(program: Program) -> list[RuleTable]:
+    """The versions of the program's rule table, newest first, with their rules."""
+    return list(
+        db.session.scalars(
+            sa.select(RuleTable)
+            .where(RuleTable.program_id == program.id)
+            .options(selectinload(RuleTable.rules))
+            .order_by(RuleTable.effective_from.desc())
+        )
+    )
+
+
+def frozen_tables(program: Program) -> set[int]:
+    """Versions of the program's rule table that a decided payment refers to (each one's
+    ``RuleTable.is_frozen``, in one query)."""
+    return set(
+        db.session.scalars(
+            sa.select(sa.distinct(Rule.table_id))
+            .join(Payment, Payment.rule_id == Rule.id)
+            .join(RuleTable, RuleTable.id == Rule.table_id)
+            .where(RuleTable.program_id == program.id, Payment.status.not_in(UNDECIDED_PAYMENT))
         )
     )
 
@@ -160,9 +189,13 @@ def payments_of(enrolment: Enrolment, limit: int = 120) -> list[Payment]:
     )
 
 
-def rule_for(enrolment: Enrolment, period: date) -> Rule | None:
+def rule_for(
+    enrolment: Enrolment, period: date, star_levels: dict[tuple[int, date], int] | None = None
+) -> Rule | None:
     """The row of the program's rule table that applies to the beneficiary for ``period``
-    (whatever the enrolment's status: the notice shows it before anyone is paid)."""
+    (whatever the enrolment's status: the notice shows it before anyone is paid).
+    ``star_levels`` ({(facility id, day): level}, from ``star_levels_for``) spares a list
+    the look-up of each facility's star level."""
     program = enrolment.program
     table = program.table_for(period)
     if table is None:
@@ -170,9 +203,29 @@ def rule_for(enrolment: Enrolment, period: date) -> Rule | None:
     if enrolment.person is not None:
         return rules.rule_for(table.rules, ops.facts_of(enrolment.person, period))
     reference = periods.facility_reference(program.frequency, program.timing, period)
-    # generation's own star-level lookup, so the page and the batch cannot disagree
-    star_level = generation.star_level_on(enrolment.facility_id, reference)
+    if star_levels is not None:
+        star_level = star_levels.get((enrolment.facility_id, reference))
+    else:  # generation's own star-level lookup, so the page and the batch cannot disagree
+        star_level = generation.star_level_on(enrolment.facility_id, reference)
     return rules.rule_for(table.rules, rules.Facts(star_level=star_level))
+
+
+def star_levels_for(program: Program, enrolments: list[Enrolment]) -> dict[tuple[int, date], int]:
+    """{(facility id, day): star level} of the facilities of ``enrolments`` on the day their
+    first period counts from, by the same rule as ``generation.star_level_on``: one query
+    per distinct day (a notice's applications start in one or two months), not per row."""
+    wanted: dict[date, set[int]] = defaultdict(set)
+    for enrolment in enrolments:
+        if enrolment.facility_id is not None:
+            day = periods.facility_reference(
+                program.frequency, program.timing, enrolment.start_month
+            )
+            wanted[day].add(enrolment.facility_id)
+    return {
+        (facility_id, day): grade.level
+        for day, ids in wanted.items()
+        for facility_id, grade in grades_on(sorted(ids), day).items()
+    }
 
 
 def in_notice(program: Program, user) -> list[Enrolment]:
@@ -184,13 +237,21 @@ def in_notice(program: Program, user) -> list[Enrolment]:
                 Enrolment.status == EnrolmentStatus.IN_NOTICE.value,
             )
             .options(
-                joinedload(Enrolment.person),
+                # the amount rule of each row reads the person's assessments
+                joinedload(Enrolment.person).selectinload(Person.assessments),
                 joinedload(Enrolment.facility),
                 joinedload(Enrolment.region).joinedload(Region.parent),
             )
             .order_by(Enrolment.region_id, Enrolment.id)
         )
     )
+
+
+def notice_rows(program: Program, user) -> list[tuple[Enrolment, Rule | None]]:
+    """The applications in public notice, each with the amount rule of its first period."""
+    enrolments = in_notice(program, user)
+    star_levels = star_levels_for(program, enrolments)
+    return [(e, rule_for(e, e.start_month, star_levels)) for e in enrolments]
 
 
 def candidates(program: Program, month: date, user) -> sa.Select:

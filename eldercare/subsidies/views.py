@@ -246,6 +246,7 @@ def _grid_from_form(form) -> list[dict]:
 
 def _program_page(program: Program, errors=None, failed: str = "", form=None, status: int = 200):
     manage = ops.may_manage_program(current_user, program)
+    tables = queries.tables_of(program)
     today = local_today()
     current = periods.period_containing(program.frequency, today)
     if failed == "rules" and form is not None:
@@ -253,12 +254,13 @@ def _program_page(program: Program, errors=None, failed: str = "", form=None, st
         rules_form = {"effective_from": form.get("effective_from", ""), "note": form.get("note")}
     else:
         source_id = request.args.get("from_table", type=int)
-        source = next((t for t in program.tables if t.id == source_id), None)
-        grid = _grid_from_table(source or (program.tables[0] if program.tables else None))
+        source = next((t for t in tables if t.id == source_id), None)
+        grid = _grid_from_table(source or (tables[0] if tables else None))
         start = source.effective_from if source else periods.next_period(program.frequency, current)
         rules_form = {"effective_from": month(start), "note": source.note if source else ""}
     grid += [{} for _ in range(max(GRID_ROWS, len(grid) + 2) - len(grid))]
     used = queries.tables_paid_with(program)
+    frozen = queries.frozen_tables(program)
     settings = (
         form
         if failed == "settings" and form is not None
@@ -267,7 +269,7 @@ def _program_page(program: Program, errors=None, failed: str = "", form=None, st
     return render_template(
         "subsidies/program.html",
         program=program,
-        tables=[(table, table.is_frozen, table.id in used) for table in program.tables],
+        tables=[(table, table.id in frozen, table.id in used) for table in tables],
         in_force=program.table_for(current),
         can_manage=manage,
         others=queries.other_programs(program, current_user) if manage else [],
@@ -362,10 +364,7 @@ def set_exclusions(id: int):
 def notice(id: int):
     """The public notice (公示) of the program's approved applications, for printing."""
     found = _program(id)
-    rows = [
-        (enrolment, queries.rule_for(enrolment, enrolment.start_month))
-        for enrolment in queries.in_notice(found, current_user)
-    ]
+    rows = queries.notice_rows(found, current_user)
     return render_template("subsidies/notice.html", program=found, rows=rows, today=local_today())
 
 

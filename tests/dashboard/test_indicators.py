@@ -10,7 +10,7 @@ from eldercare.beds.models import Leave, Outage, Stay
 from eldercare.core.db import local_today
 from eldercare.dashboard.indicators import bed_indicators, sixty_on, trend_days
 from eldercare.extensions import db
-from tests.public.test_search import count_selects
+from tests.querycount import count_queries
 
 DAY = date(2025, 6, 15)
 LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
@@ -131,9 +131,9 @@ def test_query_count_is_fixed(world, county, make_facility, make_room, make_bed)
     for n in range(8):
         room = make_room(make_facility(world.township_a, name=f"养老院{n}"))
         make_bed(room)
-    with count_selects() as seen:
+    with count_queries() as seen:
         bed_indicators(world.county_a, DAY)
-    assert len(seen) <= 8, "\n".join(seen)
+    assert len(seen.selects) <= 8, str(seen)
 
 
 def test_page_for_county_staff(client, auth, world, county):

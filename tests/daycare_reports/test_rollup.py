@@ -3,32 +3,15 @@ up, and a cost that does not grow with the number of centers."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, timedelta
 
-import sqlalchemy as sa
-
 from eldercare.daycare.reports import county_rollup, monthly_report
-from eldercare.extensions import db
 from tests.builders import build_facility, build_person
 from tests.daycare_reports.helpers import activity, attend, build_center, closed, local, meal
+from tests.querycount import count_queries
 
 TODAY = date(2025, 3, 26)  # a Wednesday
 MARCH = date(2025, 3, 1)
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _busy_center(world, name: str):
@@ -145,11 +128,11 @@ def test_each_center_matches_its_monthly_report_and_the_totals_add_up(world):
 
 def test_the_query_count_does_not_grow_with_the_number_of_centers(world):
     _busy_center(world, "中心1")
-    with counted() as few:
+    with count_queries() as few:
         county_rollup(world.county_a, MARCH, 14, TODAY)
     for n in range(2, 12):
         _busy_center(world, f"中心{n}")
-    with counted() as many:
+    with count_queries() as many:
         rollup = county_rollup(world.county_a, MARCH, 14, TODAY)
     assert len(rollup.centers) == 11 and rollup.total.person_days == 11 * 9
     assert len(many) == len(few), f"{len(few)} queries for 1 center, {len(many)} for 11"
@@ -157,13 +140,13 @@ def test_the_query_count_does_not_grow_with_the_number_of_centers(world):
 
 def test_the_monthly_report_costs_the_same_for_a_busy_month(world):
     quiet = build_center(world.township_a)
-    with counted() as few:
+    with count_queries() as few:
         monthly_report(quiet, MARCH, today=TODAY)
     busy = _busy_center(world, "忙碌中心")
     for n in range(20):
         person = build_person(world.village_a)
         attend(busy, person, date(2025, 3, 3) + timedelta(days=n))
-    with counted() as many:
+    with count_queries() as many:
         report = monthly_report(busy, MARCH, today=TODAY)
     assert report.person_days == 9 + 20
     assert len(many) == len(few)

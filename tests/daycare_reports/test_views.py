@@ -13,7 +13,7 @@ from eldercare.core.db import local_today
 from eldercare.extensions import db
 from tests.builders import build_person
 from tests.daycare_reports.helpers import attend, build_center, meal
-from tests.daycare_reports.test_rollup import counted
+from tests.querycount import count_queries
 from tests.test_i18n_pages import english_words
 
 TODAY = local_today()
@@ -144,12 +144,12 @@ def test_the_overview_costs_the_same_queries_for_more_centers(world, client, aut
     _centers(world)
     auth.login_as(world.user("county_staff"))
     url = f"/daycare/overview?month={LAST_MONTH:%Y-%m}"
-    with counted() as few:
+    with count_queries() as few:
         assert client.get(url).status_code == 200
     for n in range(10):
         center = build_center(world.township_a, name=f"村级幸福院{n}", kind="happiness_home")
         attend(center, build_person(world.village_a), LAST_MONTH)
-    with counted() as many:
+    with count_queries() as many:
         html = client.get(url).get_data(as_text=True)
     assert html.count('id="center-') == 12
     assert len(many) == len(few)

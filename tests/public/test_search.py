@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from eldercare.beds import operations as bed_ops
 from eldercare.beds.models import BedStatus, Reservation
 from eldercare.core.db import local_today, utcnow
 from eldercare.extensions import db
 from tests.builders import LOW_RISKS
-
-
-@contextlib.contextmanager
-def count_selects():
-    """Counts the SELECT statements sent to the database inside the block."""
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
+from tests.querycount import count_queries
 
 
 def not_rated(client) -> str:
@@ -186,7 +169,7 @@ def test_query_count_does_not_grow_with_facilities(
     for n in range(extra):
         facility = make_facility(world.township_a, name=f"养老院{n:02d}")
         beds(make_room, make_bed, facility, ("nursing", 2000), ("general", 1500, "occupied"))
-    with count_selects() as seen:
+    with count_queries() as seen:
         body = names(client, free_only="1", per_page=50)
     assert body.count('href="/public/facilities/') >= extra
-    assert len(seen) <= 8, "\n".join(seen)
+    assert len(seen.selects) <= 8, str(seen)

@@ -3,32 +3,17 @@ newer of two overlapping grades; set-based for any number of facilities; the his
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from eldercare.core.i18n import speaking
-from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings.grades import grades_on, history, last_day, star_label
+from tests.querycount import count_queries
 from tests.ratings_grades.helpers import build_grade
 
 D = date
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
 
 
 def level_on(facility, day):
@@ -68,7 +53,7 @@ def test_grades_on_many_facilities_in_one_query(world, make_facility):
         build_grade(facility, n % 5 + 1, day - timedelta(days=100 + n))
     build_grade(world.facility_b, 5, day + timedelta(days=1))  # not yet
     ids = [world.facility_a.id, world.facility_b.id, *(f.id for f in others)]
-    with counted() as statements:
+    with count_queries() as statements:
         found = grades_on(ids, day)
     assert len(statements) == 1
     assert {fid: g.level for fid, g in found.items()} == {
@@ -77,7 +62,7 @@ def test_grades_on_many_facilities_in_one_query(world, make_facility):
     # The facilities may be given as a SELECT of ids, too.
     township_a = sa.select(Facility.id).where(Facility.region_id == world.township_a.id)
     assert set(grades_on(township_a, day)) == {f.id for f in others}
-    with counted() as statements:
+    with count_queries() as statements:
         assert grades_on([], day) == {}
     assert statements == []
 

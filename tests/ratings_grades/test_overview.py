@@ -22,8 +22,8 @@ from eldercare.extensions import db
 from eldercare.facilities.models import KIND_LABELS, Facility, FacilityKind
 from eldercare.ratings.distribution import star_overview, year_before
 from tests.builders import build_facility, build_region
+from tests.querycount import count_queries
 from tests.ratings_grades.helpers import build_grade, build_round
-from tests.ratings_grades.test_grades import counted
 
 DAY = date(2025, 6, 30)
 YEAR_BEFORE = date(2024, 6, 30)
@@ -298,7 +298,7 @@ def test_query_count_does_not_grow_with_facilities(client, auth, wide_world, url
     auth.login_as(wide_world.user("county_staff"))
 
     def queries() -> int:
-        with counted() as statements:
+        with count_queries() as statements:
             response = client.get(url, query_string={"day": DAY.isoformat()})
         assert response.status_code == 200
         return len(statements)

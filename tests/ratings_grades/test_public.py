@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from eldercare.core.db import local_today
-from tests.public.test_search import beds, count_selects, not_rated
+from tests.public.test_search import beds, not_rated
+from tests.querycount import count_queries
 from tests.ratings_grades.helpers import build_grade, plus_years
 
 TODAY = local_today()
@@ -99,10 +100,10 @@ def test_query_count_does_not_grow_with_rated_facilities(
 ):
     def queries() -> int:
         target = url if url.startswith("/") else f"/public/facilities/{world.facility_a.id}"
-        with count_selects() as seen:
+        with count_queries() as seen:
             response = client.get(target, query_string={"per_page": 50, "min_star": 1})
         assert response.status_code == 200
-        return len(seen)
+        return len(seen.selects)
 
     build_grade(world.facility_a, 2, TODAY - timedelta(days=5))
     few = queries()

@@ -3,33 +3,17 @@ per row)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from eldercare.core.db import local_today
-from eldercare.extensions import db
 from tests.builders import build_person
+from tests.querycount import count_queries
 from tests.visits.helpers import admin, at, build_target, record
 
 TODAY = local_today()
 PAGES = ["/visits/", "/visits/targets", "/visits/coverage", "/visits/candidates", "/"]
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _people(world, n: int) -> None:
@@ -43,7 +27,7 @@ def _people(world, n: int) -> None:
 
 
 def _queries(client, url: str) -> int:
-    with counted() as statements:
+    with count_queries() as statements:
         response = client.get(url)
     assert response.status_code == 200
     return len(statements)
