@@ -142,7 +142,7 @@ def county_overview(region: Region, month: date, today: date, *, idle_days: int,
     days = month_days(month, today)
     day = days[-1][1]
 
-    beds = bed_indicators(region, day)
+    beds = bed_indicators(region, day, with_trend=False)  # the trend is taken below, per month
     bed_trend = [(m, bed_indicators(region, d, with_trend=False).total) for m, d in days[:-1]]
     bed_trend.append((days[-1][0], beds.total))
 
