@@ -11,7 +11,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_test
 PYTEST_ARGS ?=
 
-.PHONY: run test install translations extract-messages lint db demo serve test-sqlite test-postgres bench-visits bench-subsidies clean
+.PHONY: run test install translations extract-messages lint db demo serve test-sqlite test-postgres bench-visits bench-subsidies bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,20 @@ bench-subsidies: install
 	psql "$(BENCH_SUBSIDIES_DATABASE_URL:/eldercare_bench_subsidies=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench_subsidies WITH (FORCE)" -c "CREATE DATABASE eldercare_bench_subsidies"
 	DATABASE_URL=$(BENCH_SUBSIDIES_DATABASE_URL) $(BIN)/flask db upgrade
 	DATABASE_URL=$(BENCH_SUBSIDIES_DATABASE_URL) $(BIN)/flask bench subsidies $(BENCH_ARGS) --json-out test-artifacts/bench-subsidies.json
+
+# Every figure of the city-scale requirement in one table: a database of a city's data made
+# anew (BENCH_SCALE=small for a quick try), then `flask bench city` (gunicorn on loopback, the
+# jobs in transactions rolled back); BENCH_CITY_ARGS e.g. "--duration 20 --concurrency 8".
+BENCH_CITY_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_bench_city
+BENCH_SCALE ?= city
+BENCH_CITY_ARGS ?=
+bench: install
+	./scripts/ensure-services.sh
+	psql "$(BENCH_CITY_DATABASE_URL:/eldercare_bench_city=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench_city WITH (FORCE)" -c "CREATE DATABASE eldercare_bench_city"
+	DATABASE_URL=$(BENCH_CITY_DATABASE_URL) $(BIN)/flask db upgrade
+	DATABASE_URL=$(BENCH_CITY_DATABASE_URL) $(BIN)/flask ratings load-schemes
+	DATABASE_URL=$(BENCH_CITY_DATABASE_URL) $(BIN)/flask demo --scale $(BENCH_SCALE)
+	DATABASE_URL=$(BENCH_CITY_DATABASE_URL) $(BIN)/flask bench city $(BENCH_CITY_ARGS) --json-out test-artifacts/bench-city.json
 
 clean:
 	rm -rf $(VENV) instance/*.db* .pytest_cache

@@ -79,6 +79,16 @@ def _load_config(app: Flask, config: Any) -> None:
             app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
         )
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and app.config.get(
+        "POSTGRES_JIT_OFF", True
+    ):
+        # The app's queries are short; PostgreSQL's JIT compiles the costlier plans (the
+        # vacancy search's per-facility aggregates at city scale) for longer than they run.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args["options"] = (connect_args.get("options", "") + " -c jit=off").strip()
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         # Shared by every worker through Redis; one process alone can count in memory.
         app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"

@@ -1,12 +1,16 @@
 """Benchmarks, kept out of the test run: `flask bench visits` builds a county-sized (or city-
 sized) set of care plans in a database of its own and times the scheduler's visit jobs;
-`flask bench subsidies` builds a city's enrolments and times a month's subsidy batch."""
+`flask bench subsidies` builds a city's enrolments and times a month's subsidy batch;
+`flask bench city` measures every figure of the city-scale requirement on the data it finds
+(`flask demo --scale city`), the web pages under load through gunicorn (eldercare.loadbench)."""
 
 from __future__ import annotations
 
 import json
 import random
 import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import click
@@ -523,3 +527,998 @@ def bench_subsidies(people: int, explain: bool, json_out: str | None) -> None:
                 indent=2,
                 ensure_ascii=False,
             )
+
+
+# --- the city benchmark ----------------------------------------------------------------------
+#
+# `flask bench city` measures every figure of the city-scale requirement on the database it is
+# pointed at (filled by `flask demo --scale city`), and leaves it as it found it: the jobs run
+# in a transaction that is rolled back, the HTTP load only reads, the bulk bed update is undone
+# by a second request (the audit log keeps both, as it must), and the API tokens it mints are
+# revoked. The web figures come from gunicorn on loopback, loaded from a second process.
+
+#: The sizes the requirement names; the table says when the data is smaller.
+CITY = {"enrolments": 300_000, "care_targets": 120_000, "roster_rows": 100_000, "beds": 1_000}
+STEPS = ("load", "bulk", "subsidies", "visits", "roster")
+VACANCY_P95_MS = 50
+OVERVIEW_P95_MS = 1000
+JOB_LIMIT_S = 10
+BULK_LIMIT_S = 1
+ROSTER_LIMIT_S = 60
+RATIO_LIMIT = 3
+
+
+class NotRunnable(Exception):
+    """The step cannot run on the data it found; the message says why (shown in the table)."""
+
+
+@dataclass
+class Figure:
+    """One row of the table: what was measured, the value (and how it is shown), the target
+    and whether it was met (None: no target, or not measured)."""
+
+    key: str
+    figure: str
+    value: float | int | None
+    shown: str
+    target: str = "–"
+    met: bool | None = None
+    note: str = ""
+
+
+def met_text(met: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "–"}[met]
+
+
+def render_table(figures: list[Figure]) -> str:
+    """The table: figure, value, target, met; notes numbered below it."""
+    header = ("figure", "value", "target", "met")
+    notes: list[str] = []
+    rows = []
+    for f in figures:
+        label = f.figure
+        if f.note:
+            notes.append(f.note)
+            label = f"{label} [{len(notes)}]"
+        rows.append((label, f.shown, f.target, met_text(f.met)))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+
+    def line(cells) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    out += [f"[{n}] {text}" for n, text in enumerate(notes, 1)]
+    return "\n".join(out)
+
+
+def report(figures: list[Figure], **context) -> dict:
+    """The JSON written by ``--json-out``: the table's rows, then the details of each step."""
+    return {
+        "figures": [asdict(f) for f in figures],
+        "all_targets_met": all(f.met is not False for f in figures),
+        **context,
+    }
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 100 else f"{seconds:.0f} s"
+
+
+def _scale_row(key: str, figure: str, count: int, city: int) -> Figure:
+    at_scale = count >= city
+    return Figure(
+        key,
+        figure,
+        count,
+        f"{count:,}",
+        f">= {city:,} (city scale)",
+        at_scale,
+        "" if at_scale else f"below city scale: {count:,} of {city:,}",
+    )
+
+
+@contextmanager
+def rolled_back():
+    """Every session use inside runs in one transaction that is rolled back at the end (the
+    code's own commits become savepoints), as the test suite does."""
+    from eldercare.core.db import AppSession
+
+    db.session.commit()  # nothing of the caller's left open (on SQLite: no write lock held)
+    connection = db.engine.connect()
+    outer = connection.begin()
+    original = db.session
+    db.session = db._make_scoped_session(
+        {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": AppSession}
+    )
+    try:
+        yield
+    finally:
+        db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()
+
+
+def _vacuum(*tables: str) -> None:
+    """Rid the tables of the rows a rolled-back step left dead, and renew their statistics,
+    before the next step is timed (PostgreSQL; nothing to do on SQLite)."""
+    db.session.commit()
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
+
+
+def _user(username: str) -> User | None:
+    return db.session.scalar(
+        sa.select(User).where(User.username == username, User.active.is_(True))
+    )
+
+
+def _account(username: str) -> dict | None:
+    """An active user as plain values, the transaction ended: on SQLite an open one would
+    hold the write lock that gunicorn's workers wait for."""
+    user = _user(username)
+    out = None
+    if user is not None:
+        out = {
+            "id": user.id,
+            "username": user.username,
+            "facility_id": user.facility_id,
+            "region_id": user.region_id,
+        }
+    db.session.commit()
+    return out
+
+
+def _anyone() -> User:
+    """A user to stand as the maker of what a rolled-back step writes."""
+    user = _user("admin") or db.session.scalar(sa.select(User).order_by(User.id).limit(1))
+    if user is None:
+        raise NotRunnable("no user in the database")
+    return user
+
+
+# --- subsidies on the loaded data --------------------------------------------------------------
+
+#: BARE_INSERT over the enrolments that are paid (the city data also holds ended ones).
+BARE_INSERT_ACTIVE = sa.text(str(BARE_INSERT) + " AND e.status = 'active'")
+
+
+def subsidy_plan() -> list[dict]:
+    """Each program with active enrolments and the period after its latest batch (or the
+    current period where it has none), if a rule table is in force then."""
+    from eldercare.subsidies import periods
+    from eldercare.subsidies.models import Batch, Enrolment, Program
+
+    counts = dict(
+        db.session.execute(
+            sa.select(Enrolment.program_id, sa.func.count())
+            .where(Enrolment.status == "active")
+            .group_by(Enrolment.program_id)
+        ).all()
+    )
+    latest = dict(
+        db.session.execute(
+            sa.select(Batch.program_id, sa.func.max(Batch.period)).group_by(Batch.program_id)
+        ).all()
+    )
+    plan = []
+    for program in db.session.scalars(
+        sa.select(Program).where(Program.id.in_(counts)).order_by(Program.id)
+    ):
+        if program.id in latest:
+            period = periods.next_period(program.frequency, latest[program.id])
+        else:
+            period = periods.period_containing(program.frequency, local_today())
+        plan.append(
+            {
+                "program_id": program.id,
+                "code": program.code,
+                "basis": program.basis,
+                "period": period,
+                "enrolments": counts[program.id],
+                "rule_table": program.table_for(period) is not None,
+            }
+        )
+    return plan
+
+
+def _batches(plan: list[dict]) -> list:
+    from eldercare.subsidies import operations as ops
+    from eldercare.subsidies.models import Program
+
+    maker = _anyone()
+    out = [
+        ops.batch_for(db.session.get(Program, p["program_id"]), p["period"], maker) for p in plan
+    ]
+    db.session.flush()
+    return out
+
+
+def measure_subsidies() -> tuple[list[Figure], dict]:
+    """The next period's batch of every program, generated on the enrolments there are, and
+    a bare INSERT ... SELECT of the same (active) enrolments; each in a transaction rolled
+    back, with the payments table vacuumed between them (as it was before either)."""
+    from eldercare.subsidies import generation
+    from eldercare.subsidies.models import Enrolment
+
+    plan = [p for p in subsidy_plan() if p["rule_table"]]
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment))
+    db.session.commit()
+    if not plan:
+        raise NotRunnable("no program with active enrolments and a rule table in force")
+    enrolments = sum(p["enrolments"] for p in plan)
+
+    with rolled_back():
+        batches = _batches(plan)
+        started = time.perf_counter()
+        bare_rows = 0
+        for batch, p in zip(batches, plan, strict=True):
+            bare_rows += db.session.execute(
+                BARE_INSERT_ACTIVE.execution_options(preserve_rowcount=True),
+                {
+                    "batch": batch.id,
+                    "period": BARE_PERIOD,
+                    "now": utcnow(),
+                    "program": p["program_id"],
+                },
+            ).rowcount
+        bare_s = time.perf_counter() - started
+    _vacuum("subsidy_payment", "subsidy_batch")
+
+    with rolled_back():
+        batches = _batches(plan)
+        started = time.perf_counter()
+        fill_rows = sum(generation.fill(batch) for batch in batches)
+        fill_s = time.perf_counter() - started
+        started = time.perf_counter()
+        excluded = sum(generation.exclude_ineligible(batch) for batch in batches)
+        held = sum(generation.hold_suspicious(batch) for batch in batches)
+        checks_s = time.perf_counter() - started
+    _vacuum("subsidy_payment", "subsidy_batch")
+
+    ratio = fill_s / bare_s if bare_s else None
+    periods_text = ", ".join(sorted({p["period"].strftime("%Y-%m") for p in plan}))
+    note = ""
+    if bare_rows and abs(fill_rows - bare_rows) > 0.01 * bare_rows:
+        note = (
+            f"generation wrote {fill_rows:,} payments, the bare INSERT {bare_rows:,} rows "
+            "(not every active enrolment is paid that period)"
+        )
+    figures = [
+        _scale_row("subsidies.enrolments", "subsidies: enrolments", total, CITY["enrolments"]),
+        Figure(
+            "subsidies.generation_s",
+            f"subsidies: generation of {len(plan)} batches ({periods_text})",
+            round(fill_s, 3),
+            f"{_secs(fill_s)}, {fill_rows:,} payments",
+        ),
+        Figure(
+            "subsidies.bare_s",
+            "subsidies: bare INSERT ... SELECT, same enrolments",
+            round(bare_s, 3),
+            f"{_secs(bare_s)}, {bare_rows:,} rows",
+        ),
+        Figure(
+            "subsidies.ratio",
+            "subsidies: generation / bare INSERT",
+            round(ratio, 2) if ratio else None,
+            f"{ratio:.2f}x" if ratio else "n/a",
+            f"<= {RATIO_LIMIT}x",
+            ratio is not None and ratio <= RATIO_LIMIT,
+            note,
+        ),
+        Figure(
+            "subsidies.checks_s",
+            "subsidies: checks after generation (exclude, hold)",
+            round(checks_s, 3),
+            f"{_secs(checks_s)}, {excluded:,} excluded, {held:,} held",
+        ),
+    ]
+    figures[0].shown += f" ({enrolments:,} active, paid by generation)"
+    details = {
+        "enrolments": total,
+        "active": enrolments,
+        "plan": [{**p, "period": p["period"].isoformat()} for p in plan],
+        "bare_s": round(bare_s, 3),
+        "bare_rows": bare_rows,
+        "fill_s": round(fill_s, 3),
+        "fill_rows": fill_rows,
+        "checks_s": round(checks_s, 3),
+        "excluded": excluded,
+        "held": held,
+        "ratio": round(ratio, 2) if ratio else None,
+    }
+    return figures, details
+
+
+# --- visit jobs on the loaded data -------------------------------------------------------------
+
+
+def measure_visits(now: datetime) -> tuple[list[Figure], dict]:
+    """The three visit jobs, each twice at the same ``now``, in a transaction rolled back."""
+    targets = db.session.scalar(
+        sa.select(sa.func.count()).select_from(CareTarget).where(CareTarget.active.is_(True))
+    )
+    db.session.commit()
+    if not targets:
+        raise NotRunnable("no active care plans in the database")
+    with rolled_back():
+        jobs = run_visit_jobs(now)
+    _vacuum("outbox_message", "care_target")
+    figures = [
+        _scale_row("visits.targets", "visits: active care plans", targets, CITY["care_targets"])
+    ]
+    for job in jobs:
+        figures.append(
+            Figure(
+                f"visits.{job['job']}_s",
+                f"visits: {job['job']} (first run)",
+                job["first_s"],
+                f"{_secs(job['first_s'])}, {job['enqueued']:,} enqueued",
+                f"< {JOB_LIMIT_S} s",
+                job["first_s"] < JOB_LIMIT_S,
+            )
+        )
+    again = sum(job["enqueued_again"] for job in jobs)
+    figures.append(
+        Figure(
+            "visits.enqueued_again",
+            "visits: second run of each job enqueues",
+            again,
+            f"{again:,} ({', '.join(_secs(j['second_s']) for j in jobs)})",
+            "0",
+            again == 0,
+        )
+    )
+    return figures, {"now": now.isoformat(), "targets": targets, "jobs": jobs}
+
+
+# --- roster import ---------------------------------------------------------------------------
+
+ROSTER_HEADER = (
+    "姓名",
+    "身份证号",
+    "性别",
+    "联系电话",
+    "住址",
+    "区划代码",
+    "独居",
+    "空巢",
+    "经济状况",
+)
+
+
+def _roster_importer() -> User:
+    user = _user("county") or _user("admin")
+    if user is None:
+        raise NotRunnable("neither 'county' nor 'admin' is an active user")
+    return user
+
+
+def roster_rows(rows: int, by: User, seed: int = 17) -> list[tuple]:
+    """``rows`` valid roster lines for villages in ``by``'s area: distinct synthetic ID
+    numbers, none already registered."""
+    from eldercare.core import resident_id
+    from eldercare.people.models import id_number_index
+
+    stmt = sa.select(Region.code).where(Region.level == "village", Region.abolished_on.is_(None))
+    if by.region is not None:
+        stmt = stmt.where(Region.code.startswith(by.region.prefix))
+    villages = db.session.scalars(stmt.order_by(Region.code)).all()
+    if not villages:
+        raise NotRunnable(f"no village in the area of {by.username!r} to import people into")
+    rng = random.Random(seed)
+    today = local_today()
+    numbers: dict[str, str] = {}  # blind index -> number
+    while len(numbers) < rows:
+        fresh = {}
+        while len(numbers) + len(fresh) < rows:
+            village = villages[rng.randrange(len(villages))]
+            born = today - timedelta(days=rng.randrange(60 * 365, 95 * 365))
+            number = resident_id.synthesise(village[:6], born, rng.choice("MF"), rng)
+            digest = id_number_index(number)
+            if digest not in numbers:
+                fresh[digest] = number
+        digests = list(fresh)
+        for start in range(0, len(digests), 1000):
+            for taken in db.session.scalars(
+                sa.select(Person.id_number_index).where(
+                    Person.id_number_index.in_(digests[start : start + 1000])
+                )
+            ):
+                fresh.pop(taken, None)
+        numbers.update(fresh)
+    out = []
+    for n, number in enumerate(numbers.values()):
+        out.append(
+            (
+                f"导入{n}",
+                number,
+                "男" if int(number[16]) % 2 else "女",
+                f"139{rng.randrange(10**8):08d}",
+                f"{n % 97 + 1}号",
+                villages[n % len(villages)],
+                "是" if n % 5 == 0 else "否",
+                "是" if n % 7 == 0 else "否",
+                "无",
+            )
+        )
+    return out
+
+
+def roster_file(rows: list[tuple], fmt: str) -> tuple[str, bytes]:
+    """The rows as an .xlsx workbook or a UTF-8 .csv, as a township would upload them."""
+    import csv
+    import io
+
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(ROSTER_HEADER)
+        writer.writerows(rows)
+        return "bench-roster.csv", text.getvalue().encode("utf-8")
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet("花名册")
+    sheet.append(ROSTER_HEADER)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return "bench-roster.xlsx", buffer.getvalue()
+
+
+def measure_roster(rows: int, fmt: str) -> tuple[list[Figure], dict]:
+    """``people.roster.import_roster`` (what /people/import runs) on a file of ``rows``
+    people, timed up to the point where every row is written (flushed); then rolled back
+    instead of the page's commit."""
+    from eldercare.people import roster
+
+    by = _roster_importer()
+    by_id, by_name = by.id, by.username
+    started = time.perf_counter()
+    filename, content = roster_file(roster_rows(rows, by), fmt)
+    made_s = time.perf_counter() - started
+    db.session.commit()
+    with rolled_back():
+        importer = db.session.get(User, by_id)
+        started = time.perf_counter()
+        result = roster.import_roster(filename, content, importer)
+        import_s = time.perf_counter() - started
+    _vacuum("person", "audit_log")
+    if not result.ok:
+        first = result.errors[0]
+        raise RuntimeError(
+            f"{len(result.errors)} rows refused, e.g. row {first.row} {first.column}: "
+            f"{first.reason}"
+        )
+    figures = [
+        _scale_row("roster.rows", f"roster: rows in the {fmt} file", rows, CITY["roster_rows"]),
+        Figure(
+            "roster.import_s",
+            f"roster: import of {result.created:,} people ({fmt}, as {by_name})",
+            round(import_s, 2),
+            _secs(import_s),
+            f"< {ROSTER_LIMIT_S} s",
+            import_s < ROSTER_LIMIT_S,
+        ),
+    ]
+    details = {
+        "rows": rows,
+        "format": fmt,
+        "bytes": len(content),
+        "file_made_s": round(made_s, 2),
+        "import_s": round(import_s, 2),
+        "created": result.created,
+        "as": by_name,
+        "how": "people.roster.import_roster, as the /people/import page calls it; rolled back "
+        "instead of committed",
+    }
+    return figures, details
+
+
+# --- the web: gunicorn under load, the bulk bed update, worker memory ---------------------------
+
+
+def _server_env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    # The same database and settings as this process (ELDERCARE_CONFIG passes through as it
+    # is: unset means production for both).
+    env["DATABASE_URL"] = db.engine.url.render_as_string(hide_password=False)
+    return env
+
+
+def _token(user_id: int, name: str) -> tuple[int, str]:
+    from eldercare.auth import operations as auth_ops
+
+    token, secret = auth_ops.create_token(db.session.get(User, user_id), name, 1)
+    token_id = token.id
+    db.session.commit()
+    return token_id, secret
+
+
+def _revoke(token_ids: list[int]) -> None:
+    from eldercare.auth import operations as auth_ops
+    from eldercare.auth.models import ApiToken
+
+    for token_id in token_ids:
+        token = db.session.get(ApiToken, token_id)
+        if token is not None:
+            auth_ops.revoke_token(token, token.user)
+    db.session.commit()
+
+
+def load_requests(sign_in, mint) -> tuple[list, dict[str, str]]:
+    """The endpoints to load (the trivial one first) and, for each that cannot be loaded,
+    why. ``sign_in(username)`` gives a Cookie header, ``mint(user_id)`` a bearer token."""
+    from eldercare.loadbench import Request, SignInFailed
+
+    county, visitor, operator = _account("county"), _account("visitor"), _account("operator")
+    region = f"&region_id={county['region_id']}" if county and county["region_id"] else ""
+    requests = [
+        Request("healthz", "/healthz"),
+        Request("vacancy search", "/public/facilities"),
+        Request(
+            "vacancy search, filtered",
+            f"/public/facilities?care_type=nursing&free_only=1{region}",
+        ),
+    ]
+    missing: dict[str, str] = {}
+
+    def add(name: str, path: str, account: dict | None, bearer: bool = False) -> None:
+        if account is None:
+            missing[name] = why[name]
+            return
+        try:
+            if bearer:
+                headers = {"Authorization": f"Bearer {mint(account['id'])}"}
+            else:
+                headers = {"Cookie": sign_in(account["username"])}
+        except SignInFailed as exc:
+            missing[name] = str(exc)
+            return
+        requests.append(Request(name, path, headers=headers))
+
+    if operator is not None and not operator["facility_id"]:
+        operator = None
+    why = {
+        "bed board": "no active user 'operator' bound to a facility",
+        "visitor due list": "no active user 'visitor'",
+        "visitor due list (API)": "no active user 'visitor'",
+        "county overview": "no active user 'county'",
+    }
+    facility_id = operator["facility_id"] if operator else 0
+    add("bed board", f"/facilities/{facility_id}/beds", operator)
+    add("visitor due list", "/visits/", visitor)
+    add("visitor due list (API)", "/api/v1/visits/due", visitor, bearer=True)
+    add("county overview", "/dashboard/overview", county)
+    return requests, missing
+
+
+LATENCY_TARGETS = {
+    "vacancy search": VACANCY_P95_MS,
+    "vacancy search, filtered": VACANCY_P95_MS,
+    "county overview": OVERVIEW_P95_MS,
+}
+
+
+def load_figures(results: list[dict], missing: dict[str, str]) -> list[Figure]:
+    """Two rows per endpoint: latency (p50/p95/p99, errors) and throughput as a ratio to the
+    trivial endpoint's. An endpoint that answered anything but 200 has not met its target."""
+    base = next((r for r in results if r["name"] == "healthz"), None)
+    base_rps = base["rps"] if base else None
+    figures = []
+    for r in results:
+        lat = r["latency_ms"]
+        limit = LATENCY_TARGETS.get(r["name"])
+        errors = r["errors"]
+        note = ""
+        if errors:
+            statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
+            note = f"{r['name']}: {errors} of {r['requests']} answers were errors ({statuses})"
+        if lat["p95"] is None:
+            shown = "no successful answer"
+        else:
+            shown = f"p50 {lat['p50']:.0f} / p95 {lat['p95']:.0f} / p99 {lat['p99']:.0f} ms"
+        if errors:
+            shown += f", {errors} errors"
+        met = None
+        if limit is not None:
+            met = lat["p95"] is not None and lat["p95"] < limit and not errors
+        elif errors:
+            met = False
+        figures.append(
+            Figure(
+                f"load.{r['name']}.latency",
+                f"{r['name']}: latency ({r['method']} {r['path'].split('?')[0]})",
+                lat["p95"],
+                shown,
+                f"p95 < {limit} ms" if limit else "–",
+                met,
+                note,
+            )
+        )
+        ratio = r["rps"] / base_rps if base_rps and r["rps"] is not None else None
+        rps = f"{r['rps']:.1f}" if r["rps"] >= 10 else f"{r['rps']:.2f}"
+        if r["name"] == "healthz":
+            shown = f"{rps} req/s (the baseline)"
+        elif ratio is not None:
+            shown = (
+                f"{rps} req/s = {ratio:.3f}x healthz"
+                if ratio >= 0.01
+                else f"{rps} req/s = {ratio:.1e}x healthz"
+            )
+        else:
+            shown = "n/a"
+        figures.append(
+            Figure(
+                f"load.{r['name']}.throughput",
+                f"{r['name']}: throughput",
+                round(ratio, 4) if ratio is not None else None,
+                shown,
+            )
+        )
+    for name, why in missing.items():
+        figures.append(Figure(f"load.{name}", f"{name}: latency", None, f"not run: {why}"))
+    return figures
+
+
+def bulk_plan(count: int) -> tuple[dict, list[tuple[int, int]]]:
+    """The beds of the bulk update and who sends it: ``count`` beds of the operator's own
+    facility when it has that many, else the first ``count`` beds as the administrator."""
+    from eldercare.beds.models import Bed
+
+    def beds(where=None) -> list[tuple[int, int]]:
+        stmt = sa.select(Bed.id, Bed.monthly_price_fen).order_by(Bed.id).limit(count)
+        if where is not None:
+            stmt = stmt.where(where)
+        return [tuple(r) for r in db.session.execute(stmt)]
+
+    operator = _account("operator")
+    if operator is not None and operator["facility_id"]:
+        own = beds(Bed.facility_id == operator["facility_id"])
+        db.session.commit()
+        if len(own) >= count:
+            return operator, own
+    admin = _account("admin")
+    if admin is None:
+        raise NotRunnable(f"the operator has fewer than {count:,} beds and there is no 'admin'")
+    chosen = beds()
+    db.session.commit()
+    if not chosen:
+        raise NotRunnable("no beds in the database")
+    return admin, chosen
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def measure_bulk(host: str, port: int, user: dict, beds: list, secret: str) -> list[Figure]:
+    """POST /api/v1/beds/bulk: every bed's price changed by 1 yuan, then put back; each
+    request timed from the client (the larger is the figure)."""
+    from eldercare.loadbench import call
+
+    def send(prices: list[tuple[int, int]]):
+        body = json.dumps(
+            {"items": [{"bed_id": b, "monthly_price": _yuan(fen)} for b, fen in prices]}
+        )
+        answer = call(
+            host,
+            port,
+            "POST",
+            "/api/v1/beds/bulk",
+            headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+            body=body,
+        )
+        if answer.status != 200:
+            raise RuntimeError(
+                f"the bulk update answered {answer.status}: {answer.body[:300].decode()}"
+            )
+        return answer.seconds
+
+    changed = [(b, fen - 100 if fen >= 100 else fen + 100) for b, fen in beds]
+    change_s = send(changed)
+    restore_s = send(beds)
+    worst = max(change_s, restore_s)
+    return [
+        _scale_row(
+            "bulk.beds",
+            f"bulk update: beds in one request (as {user['username']})",
+            len(beds),
+            CITY["beds"],
+        ),
+        Figure(
+            "bulk.seconds",
+            "bulk update of beds through the API",
+            round(worst, 3),
+            f"{_secs(change_s)} change, {_secs(restore_s)} undo",
+            f"< {BULK_LIMIT_S} s",
+            worst < BULK_LIMIT_S,
+        ),
+    ]
+
+
+def measure_web(
+    steps: set[str],
+    *,
+    workers: int,
+    duration: float,
+    concurrency: int,
+    min_requests: int,
+    password: str,
+) -> tuple[list[Figure], dict]:
+    """Gunicorn on loopback; each endpoint loaded from a second process; the bulk update;
+    then the peak memory of each worker."""
+    from eldercare import loadbench
+
+    figures: list[Figure] = []
+    details: dict = {"workers": workers, "concurrency": concurrency, "duration_s": duration}
+    tokens: list[int] = []
+    db.session.commit()
+    server = loadbench.Gunicorn(_server_env(), workers=workers)
+    try:
+        server.start()
+        host, port = server.host, server.port
+        cookies: dict[str, str] = {}
+
+        def sign_in(username: str) -> str:
+            if username not in cookies:
+                cookies[username] = loadbench.sign_in(host, port, username, password)
+            return cookies[username]
+
+        def mint(user_id: int) -> str:
+            token_id, secret = _token(user_id, "benchmark")
+            tokens.append(token_id)
+            return secret
+
+        if "load" in steps:
+            requests, missing = load_requests(sign_in, mint)
+            db.session.commit()
+            results = []
+            for req in requests:
+                try:
+                    results.append(
+                        loadbench.load_in_process(
+                            host,
+                            port,
+                            req,
+                            duration=duration,
+                            concurrency=concurrency,
+                            min_requests=min_requests,
+                        )
+                    )
+                except (RuntimeError, OSError, ValueError) as exc:
+                    missing[req.name] = f"the load client failed: {exc}"
+            figures += load_figures(results, missing)
+            details["endpoints"] = results
+        if "bulk" in steps:
+            try:
+                user, beds = bulk_plan(CITY["beds"])
+                secret = mint(user["id"])
+                figures += measure_bulk(host, port, user, beds, secret)
+                details["bulk_beds"] = len(beds)
+            except Exception as exc:  # one row of the table; the load figures still stand
+                db.session.rollback()
+                figures.append(_failed("bulk", exc))
+        memory = server.memory()
+        details["memory"] = memory
+        figures.append(
+            Figure(
+                "memory.peak_worker_mib",
+                f"peak memory of a web worker (VmHWM, {len(memory['workers'])} workers)",
+                memory["peak_worker_mib"],
+                f"{memory['peak_worker_mib']:.0f} MiB",
+            )
+        )
+    finally:
+        server.stop()
+        db.session.rollback()
+        _revoke(tokens)
+    return figures, details
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def data_counts() -> dict:
+    """How much the database holds (for the JSON and the scale rows)."""
+    from eldercare.beds.models import Bed
+    from eldercare.facilities.models import Facility
+    from eldercare.subsidies.models import Enrolment, Payment
+
+    def count(model, *where) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+    out = {
+        "people": count(Person),
+        "facilities": count(Facility),
+        "beds": count(Bed),
+        "care_targets_active": count(CareTarget, CareTarget.active.is_(True)),
+        "enrolments_active": count(Enrolment, Enrolment.status == "active"),
+        "payments": count(Payment),
+        "outbox": count(OutboxMessage),
+    }
+    db.session.commit()
+    return out
+
+
+def _failed(step: str, exc: BaseException) -> Figure:
+    if isinstance(exc, NotRunnable):
+        return Figure(f"{step}.not_run", f"{step}", None, f"not run: {exc}")
+    message = " ".join(str(exc).split())  # one line in the table; the JSON has the trace
+    if len(message) > 150:
+        message = message[:147] + "..."
+    return Figure(
+        f"{step}.error", step, None, f"failed: {type(exc).__name__}: {message}", met=False
+    )
+
+
+def run_city(
+    steps: set[str],
+    *,
+    duration: float = 10.0,
+    concurrency: int = 4,
+    workers: int = 2,
+    min_requests: int = 20,
+    roster_rows_count: int = CITY["roster_rows"],
+    roster_format: str = "xlsx",
+    password: str | None = None,
+    echo=print,
+) -> tuple[list[Figure], dict]:
+    """Every step asked for, in an order that leaves the timed web load a database no step
+    has touched yet; a step that fails or cannot run is a row of the table, not a crash."""
+    import os
+    import traceback
+
+    from eldercare.demo import DEMO_PASSWORD
+
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE"))  # statistics as they would be after a night
+    details: dict = {
+        "database": {"dialect": dialect, "url": db.engine.url.render_as_string()},
+        "counts": data_counts(),
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()},
+        "settings": {
+            "steps": sorted(steps),
+            "duration_s": duration,
+            "concurrency": concurrency,
+            "workers": workers,
+            "min_requests": min_requests,
+            "roster_rows": roster_rows_count,
+            "roster_format": roster_format,
+        },
+        "errors": {},
+    }
+    figures: list[Figure] = []
+    now = datetime.now(UTC)
+
+    def attempt(step: str, fn) -> None:
+        echo(f"-- {step} ...")
+        started = time.perf_counter()
+        try:
+            got, detail = fn()
+        except Exception as exc:  # the table says what went wrong; the JSON has the trace
+            db.session.rollback()
+            figures.append(_failed(step, exc))
+            if not isinstance(exc, NotRunnable):
+                details["errors"][step] = traceback.format_exc()
+        else:
+            figures.extend(got)
+            details[step] = detail
+        echo(f"   {step}: {time.perf_counter() - started:.1f} s")
+
+    web = {"load", "bulk"} & steps
+    if web:
+        attempt(
+            "web",
+            lambda: measure_web(
+                web,
+                workers=workers,
+                duration=duration,
+                concurrency=concurrency,
+                min_requests=min_requests,
+                password=password or DEMO_PASSWORD,
+            ),
+        )
+    if "subsidies" in steps:
+        attempt("subsidies", measure_subsidies)
+    if "visits" in steps:
+        attempt("visits", lambda: measure_visits(now))
+    if "roster" in steps:
+        attempt("roster", lambda: measure_roster(roster_rows_count, roster_format))
+    order = ["subsidies", "visits", "load", "bulk", "memory", "roster", "web"]
+    figures.sort(key=lambda f: order.index(f.key.split(".")[0]))
+    details["machine"]["loadavg_at_end"] = os.getloadavg()
+    return figures, details
+
+
+@bench_cli.command("city")
+@click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the figures here.")
+@click.option("--duration", default=10.0, show_default=True, help="Seconds of load per endpoint.")
+@click.option("--concurrency", default=4, show_default=True, help="Client threads per endpoint.")
+@click.option("--workers", default=2, show_default=True, help="gunicorn workers.")
+@click.option(
+    "--min-requests",
+    default=20,
+    show_default=True,
+    help="Keep loading a slow endpoint past --duration until this many answers (at most 6x).",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    help=f"Steps to leave out (repeat, or comma-separated): {', '.join(STEPS)}.",
+)
+@click.option(
+    "--roster-rows", default=CITY["roster_rows"], show_default=True, help="Rows of the roster."
+)
+@click.option(
+    "--roster-format",
+    type=click.Choice(["xlsx", "csv"]),
+    default="xlsx",
+    show_default=True,
+    help="The roster file's format.",
+)
+@click.option("--password", help="The demo users' password (default: the demo's).")
+def bench_city(
+    json_out: str | None,
+    duration: float,
+    concurrency: int,
+    workers: int,
+    min_requests: int,
+    skip: tuple[str, ...],
+    roster_rows: int,
+    roster_format: str,
+    password: str | None,
+) -> None:
+    """Every figure of the city-scale requirement, measured on the database as it is (fill it
+    with `flask demo --scale city`): subsidy generation against a bare INSERT, the visit jobs,
+    the web pages under load from a second process against gunicorn, the bulk bed update, the
+    roster import and the workers' memory. Prints one table; leaves the data as it found it."""
+    import os
+
+    skipped = {s.strip() for item in skip for s in item.split(",") if s.strip()}
+    unknown = skipped - set(STEPS)
+    if unknown:
+        raise click.BadParameter(
+            f"unknown steps: {', '.join(sorted(unknown))}", param_hint="--skip"
+        )
+    steps = set(STEPS) - skipped
+    started = time.perf_counter()
+    figures, details = run_city(
+        steps,
+        duration=duration,
+        concurrency=concurrency,
+        workers=workers,
+        min_requests=min_requests,
+        roster_rows_count=roster_rows,
+        roster_format=roster_format,
+        password=password,
+        echo=click.echo,
+    )
+    for step in sorted(skipped):
+        figures.append(Figure(f"{step}.skipped", step, None, "skipped (--skip)"))
+    counts = details["counts"]
+    click.echo("")
+    click.echo(
+        f"city benchmark on {details['database']['dialect']}: {counts['people']:,} people, "
+        f"{counts['beds']:,} beds, {counts['care_targets_active']:,} care plans, "
+        f"{counts['enrolments_active']:,} enrolments; {workers} gunicorn workers, "
+        f"{concurrency} client threads, {duration:g} s per endpoint; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
+    click.echo(render_table(figures))
+    if json_out:
+        os.makedirs(os.path.dirname(os.path.abspath(json_out)), exist_ok=True)
+        with open(json_out, "w", encoding="utf-8") as handle:
+            json.dump(report(figures, **details), handle, indent=2, ensure_ascii=False, default=str)
+        click.echo(f"written: {json_out}")
