@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import click
 from flask import Flask
@@ -71,11 +72,22 @@ def create_admin(username: str, display_name: str, password: str) -> None:
 
 
 @click.command("demo")
-@click.option("--people", default=2000, show_default=True, help="How many elderly people.")
+@click.option(
+    "--people", default=2000, show_default=True, help="How many elderly people (demo scale)."
+)
 @click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "small", "county", "city"]),
+    default="demo",
+    show_default=True,
+    help="demo: the demo data; city: a whole city's data (1,000,000 elderly people); county"
+    " and small: a tenth and a hundredth of it. The scales need an empty database.",
+)
 @with_appcontext
-def demo(people: int, seed: int) -> None:
-    """Load demo data for 宝鸡市 (skipped if it is already there)."""
+def demo(people: int, seed: int, scale: str) -> None:
+    """Load demo data for 宝鸡市 (skipped if it is already there), or with --scale a city's
+    worth of synthetic data into an empty database (small takes seconds, city minutes)."""
     from flask import current_app
 
     from eldercare.demo import load_demo
@@ -84,10 +96,36 @@ def demo(people: int, seed: int) -> None:
         raise click.ClickException(
             "demo data (with published passwords) is refused under the production settings"
         )
+    if scale != "demo":
+        _load_scale(scale, seed)
+        return
 
     summary = load_demo(people=people, seed=seed)
     db.session.commit()
     click.echo(summary)
+
+
+def _load_scale(name: str, seed: int) -> None:
+    """Load a scale, commit it, refresh the planner's statistics; seconds per stage."""
+    from eldercare.demo import DEMO_PASSWORD
+    from eldercare.scale import ScaleError, analyze, load_scale
+
+    started = time.perf_counter()
+    click.echo(f"loading the {name} scale (seed {seed}, {db.engine.dialect.name})")
+    try:
+        build = load_scale(name, seed, log=click.echo)
+    except ScaleError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err)) from None
+    committed = time.perf_counter()
+    db.session.commit()
+    click.echo(f"{'commit':<11}{time.perf_counter() - committed:7.1f} s")
+    analyzed = time.perf_counter()
+    analyze()
+    click.echo(f"{'analyze':<11}{time.perf_counter() - analyzed:7.1f} s")
+    click.echo(f"{'total':<11}{time.perf_counter() - started:7.1f} s")
+    click.echo(", ".join(f"{table} {n:,}" for table, n in sorted(build.counts.items())))
+    click.echo(f"every account's password: {DEMO_PASSWORD}")
 
 
 @beds_cli.command("expire-reservations")
