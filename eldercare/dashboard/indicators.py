@@ -143,9 +143,15 @@ def _child_code(code: str, level: Level) -> str:
     return code[:keep].ljust(12, "0")
 
 
-def bed_indicators(region: Region, day: date, with_trend: bool = True) -> Indicators:
+def bed_indicators(
+    region: Region,
+    day: date,
+    with_trend: bool = True,
+    elderly_by_prefix: dict[str, int] | None = None,
+) -> Indicators:
     """Every bed indicator of ``region`` on ``day`` (see the module docstring); without the
-    occupancy trend when the caller takes the figures of each month itself."""
+    occupancy trend when the caller takes the figures of each month itself, and with the
+    elderly counts when the caller took those of several days at once (``elderly_by_area``)."""
     facility_ids = _facility_ids(region)
     facilities = db.session.execute(
         sa.select(Facility.id, Facility.name, Region.code)
@@ -183,21 +189,8 @@ def bed_indicators(region: Region, day: date, with_trend: bool = True) -> Indica
             )
         )
     }
-    prefix = sa.func.substr(Region.code, 1, width)
-    elderly_by_prefix = dict(
-        db.session.execute(
-            sa.select(prefix, sa.func.count(Person.id))
-            .join(Region, Region.id == Person.region_id)
-            .where(
-                Region.code.startswith(region.prefix, autoescape=True),
-                Person.birth_date <= sixty_on(day),
-                sa.or_(Person.death_date.is_(None), Person.death_date > day),
-            )
-            .group_by(prefix)
-        )
-        .tuples()
-        .all()
-    )
+    if elderly_by_prefix is None:
+        elderly_by_prefix = elderly_by_area(region, [day])[day]
     subregions: dict[str, Area] = {}
     for code, child in children.items():
         subregions[code] = Area(
@@ -223,6 +216,35 @@ def bed_indicators(region: Region, day: date, with_trend: bool = True) -> Indica
         by_facility=by_facility,
         trend=occupancy_trend(region, day) if with_trend else [],
     )
+
+
+def elderly_by_area(region: Region, days: list[date]) -> dict[date, dict[str, int]]:
+    """People aged 60 and over alive on each of ``days``, by the code prefix of the areas one
+    level below ``region``: one scan of the registry for all the days (a city's million
+    people read once, not once a month)."""
+    width = PREFIX_LENGTH[_child_level(region)]
+    prefix = sa.func.substr(Region.code, 1, width)
+    alive_and_sixty = [
+        sa.func.count(Person.id).filter(
+            Person.birth_date <= sixty_on(d),
+            sa.or_(Person.death_date.is_(None), Person.death_date > d),
+        )
+        for d in days
+    ]
+    rows = db.session.execute(
+        sa.select(prefix, *alive_and_sixty)
+        .join(Region, Region.id == Person.region_id)
+        .where(
+            Region.code.startswith(region.prefix, autoescape=True),
+            Person.birth_date <= sixty_on(max(days)),
+        )
+        .group_by(prefix)
+    ).all()
+    out: dict[date, dict[str, int]] = {d: {} for d in days}
+    for code, *counts in rows:
+        for d, n in zip(days, counts, strict=True):
+            out[d][code] = int(n)
+    return out
 
 
 def occupancy_trend(region: Region, day: date, months: int = TREND_MONTHS) -> list[TrendPoint]:

@@ -31,7 +31,12 @@ from flask_babel import lazy_gettext as _l
 
 from eldercare.core.db import utcnow
 from eldercare.core.permissions import scope_clause
-from eldercare.dashboard.indicators import NURSING_SHARE_TARGET, bed_indicators, trend_days
+from eldercare.dashboard.indicators import (
+    NURSING_SHARE_TARGET,
+    bed_indicators,
+    elderly_by_area,
+    trend_days,
+)
 from eldercare.daycare import reports as daycare
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -142,8 +147,13 @@ def county_overview(region: Region, month: date, today: date, *, idle_days: int,
     days = month_days(month, today)
     day = days[-1][1]
 
-    beds = bed_indicators(region, day, with_trend=False)  # the trend is taken below, per month
-    bed_trend = [(m, bed_indicators(region, d, with_trend=False).total) for m, d in days[:-1]]
+    elderly = elderly_by_area(region, [d for _m, d in days])
+    # The trend is taken month by month below, with the elderly counts of all months at once.
+    beds = bed_indicators(region, day, with_trend=False, elderly_by_prefix=elderly[day])
+    bed_trend = [
+        (m, bed_indicators(region, d, with_trend=False, elderly_by_prefix=elderly[d]).total)
+        for m, d in days[:-1]
+    ]
     bed_trend.append((days[-1][0], beds.total))
 
     cover = visits.coverage(region, month, target_scope)
