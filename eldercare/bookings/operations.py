@@ -592,22 +592,7 @@ def cancel(booking: Booking, by, reason: str = "", now=None) -> Booking:
                 hours=booking.service.cancel_hours,
             )
         )
-    before = booking.status
-    if before == BookingStatus.CONFIRMED.value:
-        _give_back_place(booking.slot_id)
-        _end_reservation(booking, by)
-    booking.status = BookingStatus.CANCELLED.value
-    booking.ended_at = now
-    booking.ended_by_id = by.id
-    booking.reason = reason
-    db.session.flush()
-    audit.record(
-        "booking.cancelled",
-        booking,
-        actor=by,
-        changes={"status": [before, booking.status]},
-        note=reason,
-    )
+    before = _cancelled(booking, by, reason, now)
     if by_operator:
         notify_many(notices.cancelled_by_facility(booking, declined=before != "confirmed"))
     else:
@@ -634,24 +619,31 @@ def cancel_for_revoked_link(user_id: int, person_id: int, by) -> int:
         )
     )
     for booking in bookings:
-        before = booking.status
-        if before == BookingStatus.CONFIRMED.value:
-            _give_back_place(booking.slot_id)
-            _end_reservation(booking, by)
-        booking.status = BookingStatus.CANCELLED.value
-        booking.ended_at = now
-        booking.ended_by_id = by.id
-        booking.reason = LINK_REVOKED_REASON
-        audit.record(
-            "booking.cancelled",
-            booking,
-            actor=by,
-            changes={"status": [before, booking.status]},
-            note=LINK_REVOKED_REASON,
-        )
+        _cancelled(booking, by, LINK_REVOKED_REASON, now)
         notify_many(notices.cancelled_by_family(booking, _operators(booking.facility_id)))
-    db.session.flush()
     return len(bookings)
+
+
+def _cancelled(booking: Booking, by, reason: str, now: datetime) -> str:
+    """Cancel an open booking (locked by the caller): a confirmed one gives its place back and
+    an admission's bed reservation ends; audited. The status it had."""
+    before = booking.status
+    if before == BookingStatus.CONFIRMED.value:
+        _give_back_place(booking.slot_id)
+        _end_reservation(booking, by)
+    booking.status = BookingStatus.CANCELLED.value
+    booking.ended_at = now
+    booking.ended_by_id = getattr(by, "id", None)
+    booking.reason = reason
+    db.session.flush()
+    audit.record(
+        "booking.cancelled",
+        booking,
+        actor=by,
+        changes={"status": [before, booking.status]},
+        note=reason,
+    )
+    return before
 
 
 def _end_reservation(booking: Booking, by) -> None:
@@ -881,19 +873,6 @@ def cancel_for_the_deceased(now: datetime | None = None) -> int:
         )
     )
     for booking in bookings:
-        before = booking.status
-        if before == BookingStatus.CONFIRMED.value:
-            _give_back_place(booking.slot_id)
-            _end_reservation(booking, None)
-        booking.status = BookingStatus.CANCELLED.value
-        booking.ended_at = now
-        booking.reason = DECEASED_REASON
-        audit.record(
-            "booking.cancelled",
-            booking,
-            changes={"status": [before, booking.status]},
-            note=DECEASED_REASON,
-        )
+        _cancelled(booking, None, DECEASED_REASON, now)
         notify_many(notices.cancelled_by_family(booking, _operators(booking.facility_id)))
-    db.session.flush()
     return len(bookings)
