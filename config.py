@@ -81,6 +81,12 @@ class Config:
     # Day care: a center with no attendance recorded in this many days (up to today) is shown
     # as not operating on the county roll-up; the page can change it for one view.
     DAYCARE_IDLE_DAYS = int(os.environ.get("DAYCARE_IDLE_DAYS", "14"))
+    # County overview: a computed overview is served for this long (the page says when it was
+    # computed and can recompute it); the overview-refresh job keeps those opened in the last
+    # OVERVIEW_KEEP_DAYS days, and every county's and city's current month, recomputed.
+    OVERVIEW_MAX_AGE_SECONDS = int(os.environ.get("OVERVIEW_MAX_AGE_SECONDS", str(30 * 60)))
+    OVERVIEW_REFRESH_SECONDS = int(os.environ.get("OVERVIEW_REFRESH_SECONDS", str(10 * 60)))
+    OVERVIEW_KEEP_DAYS = int(os.environ.get("OVERVIEW_KEEP_DAYS", "3"))
 
     # Notifications: e-mail over SMTP, SMS through a gateway, the outbox dispatcher's retries.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")

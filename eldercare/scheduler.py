@@ -151,6 +151,13 @@ JOBS: list[Job] = [
         "daily",
         when="00:25",
     ),
+    # The county overviews people look at, recomputed before anybody has to wait for them.
+    Job(
+        "overview-refresh",
+        "eldercare.dashboard.snapshots:refresh",
+        "interval",
+        setting="OVERVIEW_REFRESH_SECONDS",
+    ),
 ]
 
 

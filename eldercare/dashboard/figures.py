@@ -127,7 +127,8 @@ def indicator_trend(indicator) -> go.Figure:
 
 
 def star_levels(stars) -> go.Figure:
-    """Facilities by star level now and at the comparison (the previous round)."""
+    """Facilities by star level now and at the comparison (the previous round); ``stars`` is
+    a ``dashboard.overview.StarChart``."""
     from eldercare.ratings.grades import star_label
 
     levels = [5, 4, 3, 2, 1, None]
@@ -136,7 +137,7 @@ def star_levels(stars) -> go.Figure:
         go.Bar(
             name=_("Now"),
             x=labels,
-            y=[stars.total.now.by_level.get(level, 0) for level in levels],
+            y=[stars.now.get(level, 0) for level in levels],
             marker_color="#0d6efd",
         )
     )
@@ -144,7 +145,7 @@ def star_levels(stars) -> go.Figure:
         fig.add_bar(
             name=_("Before"),
             x=labels,
-            y=[stars.total.before.by_level.get(level, 0) for level in levels],
+            y=[stars.before.get(level, 0) for level in levels],
             marker_color="#adb5bd",
         )
     return _layout(fig, title={"text": _("Facilities by star level"), "font": {"size": 15}})

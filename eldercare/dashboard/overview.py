@@ -17,8 +17,10 @@ subsidy amounts by program     ``subsidies.reports.amounts_series``             
 day-care centers operating     ``daycare.reports.county_rollup``                  100%
 =============================  ================================================  ==========
 
-The month's figures are taken on its last day (today, for the current month). Nothing is
-pre-aggregated: the page is computed when it is asked for, and says when.
+The month's figures are taken on its last day (today, for the current month). They are
+computed from the live records; ``dashboard.snapshots`` keeps the result for a while (the page
+says when it was computed) so that a city's overview does not scan a million people each time
+it is opened. ``to_payload``/``from_payload`` turn an overview into JSON and back for that.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from eldercare.ratings import distribution
 from eldercare.ratings.grades import grades_on
 from eldercare.regions.models import Region
 from eldercare.subsidies import reports as subsidies
+from eldercare.subsidies.models import Program
 from eldercare.visits import coverage as visits
 from eldercare.visits.models import CareTarget
 
@@ -58,17 +61,52 @@ class Point:
     value: float | None
 
 
+#: Each indicator's name, and the line under its value made from its ``params``.
+LABELS = {
+    "nursing_share": _l("Nursing-type bed share"),
+    "beds_per_1000": _l("Beds per 1,000 elderly"),
+    "occupancy": _l("Bed occupancy"),
+    "visit_rate": _l("Monthly visit rate"),
+    "overdue_visits": _l("Overdue visits"),
+    "rated_share": _l("Facilities with a star rating"),
+    "subsidies_on_time": _l("Subsidy batches paid on time"),
+    "subsidy_amount": _l("Subsidies paid out this month"),
+    "daycare_operating": _l("Day-care centers operating"),
+}
+DETAILS = {
+    "nursing_share": lambda p: _l("%(n)s of %(total)s beds", **p),
+    "beds_per_1000": lambda p: _l("%(n)s people aged 60 or more", **p),
+    "occupancy": lambda p: _l("%(n)s of %(total)s beds in service", **p),
+    "visit_rate": lambda p: _l("%(n)s of %(total)s people visited", **p),
+    "overdue_visits": lambda p: _l("people whose visit is overdue today"),
+    "rated_share": lambda p: _l("%(n)s of %(total)s facilities", **p),
+    "subsidies_on_time": lambda p: _l("%(n)s of %(total)s batches due in 12 months", **p),
+    "subsidy_amount": lambda p: _l("%(n)s programs", **p),
+    "daycare_operating": lambda p: _l(
+        "%(n)s of %(total)s centers had attendance in the last %(days)s days", **p
+    ),
+}
+
+
 @dataclass
 class Indicator:
     key: str
-    label: object
     value: float | None
     unit: str  # "share", "per_1000", "count", "fen"
     target: float | None = None
-    detail: object = ""
+    #: The numbers the line under the value is made of (see ``DETAILS``).
+    params: dict = field(default_factory=dict)
     trend: list[Point] = field(default_factory=list)
     #: For a count where fewer is better (overdue visits): the target is a ceiling.
     lower_is_better: bool = False
+
+    @property
+    def label(self):
+        return LABELS[self.key]
+
+    @property
+    def detail(self):
+        return DETAILS[self.key](self.params)
 
     @property
     def meets_target(self) -> bool | None:
@@ -111,6 +149,18 @@ class FacilityRow:
 
 
 @dataclass
+class StarChart:
+    """Facilities by star level (None: not rated) now, and on the day compared with."""
+
+    now: dict[int | None, int]
+    before: dict[int | None, int] | None = None  # None: nothing to compare with
+
+    @property
+    def compared(self) -> bool:
+        return self.before is not None
+
+
+@dataclass
 class Overview:
     region: Region
     month: date
@@ -119,7 +169,7 @@ class Overview:
     indicators: list[Indicator]
     areas: list[AreaRow]
     facilities: list[FacilityRow]
-    stars: distribution.StarOverview
+    stars: StarChart
     programs: list[ProgramAmount]
 
     def indicator(self, key: str) -> Indicator:
@@ -140,10 +190,31 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def county_overview(region: Region, month: date, today: date, *, idle_days: int, user) -> Overview:
-    """Every indicator of ``region`` for ``month``, as ``user`` may see them."""
-    facility_scope = scope_clause(Facility, user)
-    target_scope = scope_clause(CareTarget, user)
+def county_overview(
+    region: Region,
+    month: date,
+    today: date,
+    *,
+    idle_days: int,
+    user=None,
+    programs: list[Program] | None = None,
+) -> Overview:
+    """Every indicator of ``region`` for ``month``, as ``user`` may see them.
+
+    Without a user (the snapshot job, or a page that has checked the region is inside the
+    user's area) every record of the region counts, and the subsidy figures are those of
+    ``programs`` (default: every program that pays in the region)."""
+    if user is None:
+        facility_scope = target_scope = sa.true()
+    else:
+        facility_scope = scope_clause(Facility, user)
+        target_scope = scope_clause(CareTarget, user)
+    if programs is None:
+        programs = (
+            subsidies.related_programs(region)
+            if user is None
+            else subsidies.programs_for(region, user)
+        )
     days = month_days(month, today)
     day = days[-1][1]
 
@@ -175,113 +246,93 @@ def county_overview(region: Region, month: date, today: date, *, idle_days: int,
     )
 
     months = [m for m, _ in days]
-    money = _subsidies(region, months, today, user)
+    money = _subsidies(region, months, today, programs)
 
+    total = beds.total
+    operating = centers.centers - centers.not_operating
     indicators = [
         Indicator(
             "nursing_share",
-            _l("Nursing-type bed share"),
-            beds.total.nursing_share,
+            total.nursing_share,
             "share",
             float(NURSING_SHARE_TARGET),
-            _l("%(n)s of %(total)s beds", n=beds.total.nursing, total=beds.total.beds),
+            {"n": total.nursing, "total": total.beds},
             [Point(m, f.nursing_share) for m, f in bed_trend],
         ),
         Indicator(
             "beds_per_1000",
-            _l("Beds per 1,000 elderly"),
-            beds.total.beds_per_1000_elderly,
+            total.beds_per_1000_elderly,
             "per_1000",
             None,
-            _l("%(n)s people aged 60 or more", n=beds.total.elderly or 0),
+            {"n": total.elderly or 0},
             [Point(m, f.beds_per_1000_elderly) for m, f in bed_trend],
         ),
         Indicator(
             "occupancy",
-            _l("Bed occupancy"),
-            beds.total.occupancy_rate,
+            total.occupancy_rate,
             "share",
             None,
-            _l(
-                "%(n)s of %(total)s beds in service",
-                n=beds.total.occupied,
-                total=beds.total.in_service,
-            ),
+            {"n": total.occupied, "total": total.in_service},
             [Point(m, f.occupancy_rate) for m, f in bed_trend],
         ),
         Indicator(
             "visit_rate",
-            _l("Monthly visit rate"),
             cover.total.rate,
             "share",
             VISIT_TARGET,
-            _l(
-                "%(n)s of %(total)s people visited",
-                n=cover.total.visited,
-                total=cover.total.targets,
-            ),
+            {"n": cover.total.visited, "total": cover.total.targets},
             [Point(m, rate) for m, rate in cover.trend],
         ),
         Indicator(
             "overdue_visits",
-            _l("Overdue visits"),
             float(cover.total.overdue),
             "count",
             0.0,
-            _l("people whose visit is overdue today"),
+            {},
             [],
             lower_is_better=True,
         ),
         Indicator(
             "rated_share",
-            _l("Facilities with a star rating"),
             stars.total.now.rated_share,
             "share",
             None,
-            _l(
-                "%(n)s of %(total)s facilities",
-                n=stars.total.now.rated,
-                total=stars.total.now.total,
-            ),
+            {"n": stars.total.now.rated, "total": stars.total.now.total},
             star_trend,
         ),
         Indicator(
             "subsidies_on_time",
-            _l("Subsidy batches paid on time"),
             _share(money.on_time, money.due),
             "share",
             ON_TIME_TARGET,
-            _l("%(n)s of %(total)s batches due in 12 months", n=money.on_time, total=money.due),
+            {"n": money.on_time, "total": money.due},
             money.on_time_trend,
         ),
         Indicator(
             "subsidy_amount",
-            _l("Subsidies paid out this month"),
             float(sum(p.fen for p in money.programs)),
             "fen",
             None,
-            _l("%(n)s programs", n=len(money.programs)),
+            {"n": len(money.programs)},
             money.amount_trend,
         ),
         Indicator(
             "daycare_operating",
-            _l("Day-care centers operating"),
-            _share(centers.centers - centers.not_operating, centers.centers),
+            _share(operating, centers.centers),
             "share",
             OPERATING_TARGET,
-            _l(
-                "%(n)s of %(total)s centers had attendance in the last %(days)s days",
-                n=centers.centers - centers.not_operating,
-                total=centers.centers,
-                days=idle_days,
-            ),
+            {"n": operating, "total": centers.centers, "days": idle_days},
             operating_trend,
         ),
     ]
     areas = _areas(region, beds, cover, stars, rollup, money.by_area)
     facilities = _facilities(beds, rollup, day)
+    chart = StarChart(
+        dict(stars.total.now.by_level),
+        dict(stars.total.before.by_level) if stars.compared else None,
+    )
     return Overview(
-        region, month, day, utcnow(), indicators, areas, facilities, stars, money.programs
+        region, month, day, utcnow(), indicators, areas, facilities, chart, money.programs
     )
 
 
@@ -301,10 +352,11 @@ class SubsidyFigures:
     by_area: dict[str, int]
 
 
-def _subsidies(region: Region, months: list[date], today: date, user) -> SubsidyFigures:
+def _subsidies(
+    region: Region, months: list[date], today: date, programs: list[Program]
+) -> SubsidyFigures:
     """The subsidy indicators, by the definitions of ``subsidies.reports``: amounts paid out
     by the batch of each month's period, and batches sent to the bank by their due date."""
-    programs = subsidies.programs_for(region, user)
     series = subsidies.amounts_series(programs, months, region)
     punctual = subsidies.punctuality(programs, months, today)
     trend = []

@@ -10,10 +10,12 @@ from flask import (
     abort,
     current_app,
     flash,
+    redirect,
     render_template,
     request,
     send_file,
     send_from_directory,
+    url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,8 +28,9 @@ from eldercare.dashboard import figures
 from eldercare.dashboard import operations as ops
 from eldercare.dashboard.export import overview_workbook
 from eldercare.dashboard.indicators import bed_indicators
-from eldercare.dashboard.overview import county_overview
 from eldercare.dashboard.schemas import IndicatorQuery, OverviewQuery
+from eldercare.dashboard.snapshots import overview_for
+from eldercare.subsidies.reports import programs_for
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 PLOTLY_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
@@ -83,14 +86,10 @@ def _overview_args():
     return region, args.get("month") or local_today().replace(day=1)
 
 
-def _overview(region, month):
-    return county_overview(
-        region,
-        month,
-        local_today(),
-        idle_days=current_app.config["DAYCARE_IDLE_DAYS"],
-        user=current_user,
-    )
+def _overview(region, month, fresh=False):
+    # The region is inside the user's area (_area_and_filters); the subsidy figures are
+    # those of the programs the user may see.
+    return overview_for(region, month, programs_for(region, current_user), fresh=fresh)
 
 
 @bp.route("/overview")
@@ -111,6 +110,20 @@ def overview():
         parent=_parent_in_scope(region),
         plotly_version=plotly.__version__,
         this_month=local_today().replace(day=1),
+        max_age_minutes=current_app.config["OVERVIEW_MAX_AGE_SECONDS"] // 60,
+    )
+
+
+@bp.route("/overview", methods=["POST"])
+@roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+def recompute_overview():
+    """Compute the figures anew now (they are otherwise kept for a while)."""
+    region, args = _area_and_filters(OverviewQuery())
+    month = args.get("month") or local_today().replace(day=1)
+    _overview(region, month, fresh=True)
+    flash(_("The figures have been computed anew."), "success")
+    return redirect(
+        url_for("dashboard.overview", region_id=region.id, month=month.strftime("%Y-%m"))
     )
 
 

@@ -178,9 +178,16 @@ class Report:
 def programs_for(area: Region, user) -> list[Program]:
     """The programs the user may see that pay in ``area``: those of its county, or of the
     counties inside it."""
-    programs = db.session.scalars(
-        visible(Program, user).join(Region, Region.id == Program.region_id).order_by(Region.code)
-    )
+    return _paying_in(area, visible(Program, user))
+
+
+def related_programs(area: Region) -> list[Program]:
+    """Every program that pays in ``area``, whoever looks (for figures computed by a job)."""
+    return _paying_in(area, sa.select(Program))
+
+
+def _paying_in(area: Region, stmt: sa.Select) -> list[Program]:
+    programs = db.session.scalars(stmt.join(Region, Region.id == Program.region_id))
     return [
         p
         for p in sorted(programs, key=lambda p: (p.region.code, p.code))

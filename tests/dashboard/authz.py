@@ -19,4 +19,14 @@ ROUTES += [
     Route("dashboard.overview", allowed=STAFF),
     Route("dashboard.overview", allowed=STAFF, target=area, arg="region_id", note="chosen area"),
     Route("dashboard.overview_xlsx", allowed=STAFF, target=area, arg="region_id"),
+    Route("dashboard.recompute_overview", "POST", allowed=STAFF, ok=(302,)),
+    Route(
+        "dashboard.recompute_overview",
+        "POST",
+        allowed=STAFF,
+        target=area,
+        arg="region_id",
+        ok=(302,),
+        note="chosen area",
+    ),
 ]

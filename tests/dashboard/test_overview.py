@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from eldercare.auth.models import User
 from eldercare.beds.models import Bed, Outage, Stay
 from eldercare.core.db import local_today, local_zone
 from eldercare.dashboard.overview import county_overview
@@ -22,21 +21,6 @@ from eldercare.subsidies.models import Batch, Payment
 from eldercare.visits.models import CareTarget, Visit
 
 IDLE_DAYS = 14
-
-
-@pytest.fixture
-def demo(app):
-    from eldercare.demo import load_demo
-
-    load_demo(people=300)
-    if db.session.get_bind().dialect.name == "postgresql":
-        # The planner would otherwise plan for the statistics of whatever this long-lived
-        # test database held when it was last analysed (a nested loop that ran for minutes);
-        # ANALYZE inside the transaction sees the rows loaded here.
-        db.session.execute(sa.text("ANALYZE"))
-    county = db.session.scalar(sa.select(Region).where(Region.code == "610302000000"))
-    staff = db.session.scalar(sa.select(User).where(User.username == "county"))
-    return county, staff
 
 
 def _under(region: Region, code: str) -> bool:

@@ -67,6 +67,7 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         "bookings-expire",
         "bookings-remind",
         "bookings-deceased",
+        "overview-refresh",
     ]
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
     for name, hour, minute in [
