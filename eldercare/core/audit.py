@@ -88,9 +88,19 @@ def _actor_fields(actor) -> dict[str, Any]:
     return fields
 
 
-def record_many(action: str, entities, *, actor=None, changes=None, note: str = "") -> int:
-    """One entry per record in a single INSERT, for bulk work such as a roster import.
-    ``changes`` is a function of the record. The records must have been flushed."""
+def record_many(
+    action: str,
+    entities,
+    *,
+    actor=None,
+    changes=None,
+    note: str = "",
+    entity_type: str | None = None,
+) -> int:
+    """One entry per record, written together, for bulk work such as a roster import.
+    ``changes`` is a function of the record. The records must have been flushed; they need
+    only ``id`` (and ``region_id``/``facility_id`` if they have them), so rows inserted in
+    bulk can be passed as light objects with their ``entity_type`` named."""
     common = _actor_fields(actor)
     now = utcnow()
     rows = [
@@ -98,7 +108,7 @@ def record_many(action: str, entities, *, actor=None, changes=None, note: str = 
             **common,
             "at": now,
             "action": action,
-            "entity_type": type(entity).__name__,
+            "entity_type": entity_type or type(entity).__name__,
             "entity_id": entity.id,
             "region_id": getattr(entity, "region_id", None),
             "facility_id": getattr(entity, "facility_id", None),
@@ -107,8 +117,29 @@ def record_many(action: str, entities, *, actor=None, changes=None, note: str = 
         }
         for entity in entities
     ]
-    if rows:
+    if not rows:
+        return 0
+    if db.session.get_bind().dialect.driver != "psycopg":
         db.session.execute(sa.insert(AuditLog), rows)
+        return len(rows)
+    # PostgreSQL through psycopg: COPY, several times faster than a multi-row INSERT for the
+    # 100,000 entries of a roster import. Each value still goes through its column's type.
+    from psycopg import sql as pg_sql
+
+    db.session.flush()  # entries added before these keep their place, as an autoflush would
+    connection = db.session.connection()
+    dialect = connection.dialect
+    table = AuditLog.__table__
+    names = list(rows[0])
+    binds = [
+        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+    ]
+    copy_sql = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        pg_sql.Identifier(table.name), pg_sql.SQL(", ").join(map(pg_sql.Identifier, names))
+    )
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([bind(row[name]) if bind else row[name] for name, bind in binds])
     return len(rows)
 
 

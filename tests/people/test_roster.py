@@ -539,3 +539,91 @@ def test_an_abolished_village_code_is_refused(client, auth, world, make_region):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
+
+
+# --- the bulk write: rows, encryption and audit entries as the model would make them -------
+
+
+def test_imported_people_are_stored_and_audited_as_one_by_one(client, auth, world):
+    """The import writes people in bulk; each row still holds what Person would store (the
+    ID number encrypted at rest) and each person its own entry, snapshot for snapshot."""
+    from eldercare.core import audit
+    from eldercare.people.operations import snapshot
+
+    user = auth.login_as(world.user("county_staff"))
+    header = [*HEADER, "死亡日期", "住址"]
+    rows = [[*row, "", f"{n}号"] for n, row in enumerate(good_rows(world))]
+    rows[1][HEADER.index("联系电话")] = "029-8888"
+    rows[2][len(HEADER)] = "2024-05-06"  # a death date, shown in the entry as text
+    response = upload(client, csv_bytes([header, *rows]), "台账.csv")
+    assert response.status_code == 302, reported(response)
+
+    db.session.expire_all()
+    people = [find_by_id_number(row[1]) for row in rows]
+    assert [p.id for p in people] == sorted(p.id for p in people)  # in the file's order
+    assert people[2].death_date == date(2024, 5, 6)
+    assert people[1].phone == "029-8888" and people[2].phone is None
+    for person, row in zip(people, rows, strict=True):
+        stored = db.session.execute(
+            db.text("SELECT id_number, created_at, updated_at FROM person WHERE id = :id"),
+            {"id": person.id},
+        ).one()
+        assert row[1] not in stored.id_number  # encrypted at rest...
+        assert person.id_number == row[1]  # ...and read back
+        assert stored.created_at is not None and stored.updated_at is not None
+    [summary] = audit_entries("person.roster_imported")
+    entries = audit_entries("person.registered")
+    assert [e.entity_id for e in entries] == [p.id for p in people]
+    for entry, person in zip(entries, people, strict=True):
+        assert (entry.entity_type, entry.region_id) == ("Person", person.region_id)
+        assert (entry.actor_id, entry.note) == (user.id, "台账.csv")
+        expected = audit.changes_between({}, snapshot(person))
+        assert list(entry.changes.items()) == list(expected.items())
+    assert entries[2].changes["death_date"] == [None, "2024-05-06"]
+    assert entries[2].changes["phone"] == [None, ""]
+    assert summary.id < entries[0].id  # the summary comes first, as before
+
+
+def test_a_bad_row_among_many_good_ones_is_named_and_nothing_is_written(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    rows = [["姓名", "身份证号", "区划代码", "联系电话"]] + [
+        [
+            f"老人{i}",
+            new_id_number(born=date(1940, 1, 1 + i % 28).replace(month=1 + i // 28)),
+            world.village_a.code,
+            "13900000000",
+        ]
+        for i in range(60)
+    ]
+    rows[41][3] = "打我电话"  # row 42 of the sheet
+    before = row_counts()
+
+    response = upload(client, xlsx_bytes(rows), "r.xlsx")
+
+    assert response.status_code == 422
+    [(row, column, reason)] = reported(response)
+    assert (row, column) == (42, "联系电话")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in reason), reason
+    assert row_counts() == before
+
+
+def test_record_many_takes_light_records_with_their_entity_type(app, world):
+    from types import SimpleNamespace
+
+    from eldercare.core import audit
+
+    records = [SimpleNamespace(id=world.person_a.id, region_id=world.village_a.id)]
+    assert audit.record_many("person.noted", [], entity_type="Person") == 0
+    written = audit.record_many(
+        "person.noted",
+        records,
+        actor=world.user("county_staff"),
+        changes=lambda r: {"n": [None, r.id]},
+        entity_type="Person",
+    )
+    assert written == 1
+    [entry] = audit_entries("person.noted")
+    assert (entry.entity_type, entry.entity_id) == ("Person", world.person_a.id)
+    assert (entry.region_id, entry.facility_id) == (world.village_a.id, None)
+    assert entry.changes == {"n": [None, world.person_a.id]}
+    assert entry.actor_name == world.user("county_staff").username
