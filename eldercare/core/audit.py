@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eldercare.core.db import UTCDateTime, utcnow
+from eldercare.core.db import UTCDateTime, can_copy, copy_rows, utcnow
 from eldercare.core.permissions import Role, role_of
 from eldercare.extensions import db
 
@@ -119,9 +119,14 @@ def record_many(
     ]
     if not rows:
         return 0
-    if db.session.get_bind().dialect.driver != "psycopg":
+    if not can_copy(db.session):
         db.session.execute(sa.insert(AuditLog), rows)
         return len(rows)
+    # COPY: several times faster than a multi-row INSERT for a roster's 100,000 entries.
+    db.session.flush()  # entries added before these keep their place, as an autoflush would
+    names = list(rows[0])
+    copy_rows(db.session, AuditLog.__table__, names, ([row[n] for n in names] for row in rows))
+    return len(rows)
     # PostgreSQL through psycopg: COPY, several times faster than a multi-row INSERT for the
     # 100,000 entries of a roster import. Each value still goes through its column's type.
     from psycopg import sql as pg_sql

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from openpyxl import Workbook
 
 from eldercare.core import audit, resident_id
-from eldercare.core.db import local_today, utcnow
+from eldercare.core.db import can_copy, copy_rows, local_today, utcnow
 from eldercare.core.i18n import plain_messages
 from eldercare.core.masking import mask_phone
 from eldercare.core.spreadsheets import RowError, append_row, read_table, rows_of
@@ -169,14 +169,10 @@ def _insert_people(rows: list[dict]) -> list[int]:
     INSERT of 100,000 people spends most of its time building and parsing statements."""
     table = Person.__table__
     names = [column.name for column in table.columns if column.name != "id"]
-    connection = db.session.connection()
-    dialect = connection.dialect
-    if dialect.driver != "psycopg":
+    if not can_copy(db.session):
         stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
         rows = [{name: row[name] for name in names} for row in rows]
         return list(db.session.scalars(stmt, rows)) if rows else []
-    from psycopg import sql as pg_sql
-
     ids = list(
         db.session.scalars(
             sa.text(
@@ -185,18 +181,12 @@ def _insert_people(rows: list[dict]) -> list[int]:
             {"table": table.name, "n": len(rows)},
         )
     )
-    binds = [
-        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
-    ]
-    copy_sql = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
-        pg_sql.Identifier(table.name),
-        pg_sql.SQL(", ").join(map(pg_sql.Identifier, ("id", *names))),
+    copy_rows(
+        db.session,
+        table,
+        ["id", *names],
+        ([person_id, *(row[n] for n in names)] for person_id, row in zip(ids, rows, strict=True)),
     )
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-        for person_id, row in zip(ids, rows, strict=True):
-            copy.write_row(
-                [person_id, *(bind(row[name]) if bind else row[name] for name, bind in binds)]
-            )
     return ids
 
 
