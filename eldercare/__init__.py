@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from eldercare.core.i18n import install_marshmallow_messages
+from eldercare.core.i18n import install_marshmallow_messages, install_template_gettext
 
 install_marshmallow_messages()  # before any schema class is defined
 
@@ -133,6 +133,7 @@ def register_extensions(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"),
     )
+    install_template_gettext(app)
     limiter.init_app(app)
     bootstrap.init_app(app)
     api.init_app(app)

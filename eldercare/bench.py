@@ -1170,6 +1170,37 @@ def load_figures(results: list[dict], missing: dict[str, str]) -> list[Figure]:
     return figures
 
 
+def measure_overview_compute() -> list[Figure]:
+    """How long computing an overview from the records takes (the overview-refresh job's
+    work, or a page whose snapshot is missing or stale): the county user's county, and the
+    city above it. Each is kept as a snapshot, as the job would, before the load starts."""
+    from eldercare.dashboard.snapshots import overview_for
+    from eldercare.subsidies.reports import related_programs
+
+    county = _user("county")
+    if county is None or county.region is None:
+        db.session.commit()
+        return [Figure("overview.compute", "county overview: computed", None, "not run: no user")]
+    month = local_today().replace(day=1)
+    figures = []
+    for region in [county.region] + ([county.region.parent] if county.region.parent else []):
+        started = time.perf_counter()
+        overview_for(region, month, related_programs(region), fresh=True)
+        took = time.perf_counter() - started
+        figures.append(
+            Figure(
+                f"overview.compute.{region.level}",
+                f"overview of {region.name} ({region.level}): computed from the records",
+                round(took, 2),
+                _secs(took),
+                "–",
+                None,
+                "served from its snapshot afterwards (dashboard.snapshots)",
+            )
+        )
+    return figures
+
+
 def bulk_plan(count: int) -> tuple[dict, list[tuple[int, int]]]:
     """The beds of the bulk update and who sends it: ``count`` beds of the operator's own
     facility when it has that many, else the first ``count`` beds as the administrator."""
@@ -1280,6 +1311,7 @@ def measure_web(
             return secret
 
         if "load" in steps:
+            figures += measure_overview_compute()
             requests, missing = load_requests(sign_in, mint)
             db.session.commit()
             results = []
@@ -1436,7 +1468,7 @@ def run_city(
         attempt("visits", lambda: measure_visits(now))
     if "roster" in steps:
         attempt("roster", lambda: measure_roster(roster_rows_count, roster_format))
-    order = ["subsidies", "visits", "load", "bulk", "memory", "roster", "web"]
+    order = ["subsidies", "visits", "overview", "load", "bulk", "memory", "roster", "web"]
     figures.sort(key=lambda f: order.index(f.key.split(".")[0]))
     details["machine"]["loadavg_at_end"] = os.getloadavg()
     return figures, details

@@ -12,14 +12,16 @@ held (resident on leave), out-of-service and validly reserved beds are not free.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from eldercare.beds.models import Bed, BedStatus, CareType, Reservation
 from eldercare.bookings.models import Service
-from eldercare.core.db import local_date, utcnow
+from eldercare.core.db import UTCDateTime, local_date, utcnow
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility, FacilityKind
 from eldercare.ratings.grades import grades_on, in_force_on, last_day
@@ -96,11 +98,12 @@ class FacilityVacancy:
         return last_day(self.grade) if self.grade else None
 
 
-def region_choices() -> list[Region]:
-    """Counties and townships anyone may search by (the platform's own city), in code order."""
+def region_choices() -> list[sa.Row]:
+    """Counties and townships anyone may search by (the platform's own city), in code order:
+    rows of id, name and level (a city has some 200; no need to build records of them)."""
     return list(
-        db.session.scalars(
-            sa.select(Region)
+        db.session.execute(
+            sa.select(Region.id, Region.name, Region.level)
             .where(
                 Region.level.in_((Level.COUNTY.value, Level.TOWNSHIP.value)),
                 Region.abolished_on.is_(None),
@@ -152,20 +155,57 @@ def search_facilities(args: dict, now: datetime | None = None) -> sa.Select:
         stmt = stmt.where(Facility.kind == args["kind"])
     if args.get("service"):
         stmt = stmt.where(_active_services().where(Service.kind == args["service"]).exists())
-    today = local_date(now)
-    graded = sa.select(Grade.id).where(Grade.facility_id == Facility.id, in_force_on(today))
-    if args.get("star") == "unrated":
-        stmt = stmt.where(~graded.exists())
-    elif args.get("star"):
-        stmt = stmt.where(graded.where(Grade.level == int(args["star"])).exists())
-    if args.get("min_star"):
-        stmt = stmt.where(graded.where(Grade.level >= args["min_star"]).exists())
+    if args.get("star") or args.get("min_star"):
+        graded = sa.select(Grade.id).where(
+            Grade.facility_id == Facility.id, in_force_on(local_date(now))
+        )
+        if args.get("star") == "unrated":
+            stmt = stmt.where(~graded.exists())
+        elif args.get("star"):
+            stmt = stmt.where(graded.where(Grade.level == int(args["star"])).exists())
+        if args.get("min_star"):
+            stmt = stmt.where(graded.where(Grade.level >= args["min_star"]).exists())
     bed_conditions = _bed_filters(args, now)
     if bed_conditions:
         stmt = stmt.where(
             sa.select(Bed.id).where(Bed.facility_id == Facility.id, *bed_conditions).exists()
         )
     return stmt.order_by(Facility.name, Facility.id)
+
+
+@functools.cache
+def _statements() -> dict[str, sa.Select]:
+    """The queries of ``vacancies``, built once: the page runs them on every search, and
+    building them (subqueries, aliases, CASE) cost more than the database took to answer."""
+    now = sa.bindparam("now", type_=UTCDateTime())
+    ids = sa.bindparam("ids", expanding=True)
+    free = free_bed(now)
+    county, township = aliased(Region), aliased(Region)
+
+    def above(level: Level) -> sa.ColumnElement:
+        keep = PREFIX_LENGTH[level]
+        return sa.func.substr(Region.code, 1, keep) + "0" * (12 - keep)
+
+    return {
+        "beds": sa.select(
+            Bed.facility_id,
+            Bed.care_type,
+            sa.func.count(Bed.id),
+            sa.func.sum(sa.case((free, 1), else_=0)),
+            sa.func.min(sa.case((free, Bed.monthly_price_fen), else_=None)),
+            sa.func.max(sa.case((free, Bed.monthly_price_fen), else_=None)),
+        )
+        .where(Bed.facility_id.in_(ids))
+        .group_by(Bed.facility_id, Bed.care_type),
+        "services": sa.select(Service)
+        .where(Service.facility_id.in_(ids), Service.active.is_(True))
+        .order_by(Service.kind, Service.name, Service.id),
+        # Each region with the county and township its code falls in.
+        "areas": sa.select(Region.id, Region.level, Region.name, county.name, township.name)
+        .outerjoin(county, county.code == above(Level.COUNTY))
+        .outerjoin(township, township.code == above(Level.TOWNSHIP))
+        .where(Region.id.in_(ids)),
+    }
 
 
 def vacancies(facilities: list[Facility], now: datetime | None = None) -> list[FacilityVacancy]:
@@ -176,20 +216,8 @@ def vacancies(facilities: list[Facility], now: datetime | None = None) -> list[F
     if not facilities:
         return []
     ids = [f.id for f in facilities]
-    is_free = sa.case((free_bed(now), 1), else_=0)
-    free_price = sa.case((free_bed(now), Bed.monthly_price_fen), else_=None)
-    rows = db.session.execute(
-        sa.select(
-            Bed.facility_id,
-            Bed.care_type,
-            sa.func.count(Bed.id),
-            sa.func.sum(is_free),
-            sa.func.min(free_price),
-            sa.func.max(free_price),
-        )
-        .where(Bed.facility_id.in_(ids))
-        .group_by(Bed.facility_id, Bed.care_type)
-    ).all()
+    queries = _statements()
+    rows = db.session.execute(queries["beds"], {"ids": ids, "now": now}).all()
     areas = area_names(facilities)
     grades = grades_on(ids, local_date(now))
     result = {
@@ -202,46 +230,29 @@ def vacancies(facilities: list[Facility], now: datetime | None = None) -> list[F
         result[facility_id].by_care_type[care_type] = CareTypeVacancy(
             care_type, int(total), int(free or 0), low, high
         )
-    for service in db.session.scalars(
-        sa.select(Service)
-        .where(Service.facility_id.in_(ids), Service.active.is_(True))
-        .order_by(Service.kind, Service.name, Service.id)
-    ):
+    for service in db.session.scalars(queries["services"], {"ids": ids}):
         result[service.facility_id].services.append(service)
     return [result[i] for i in ids]
 
 
 def area_names(facilities: list[Facility]) -> dict[int, str]:
-    """Facility id -> "county township village" from the region codes, in one query."""
-    codes_of = {}
-    wanted: set[str] = set()
-    regions = {
-        r.id: r
-        for r in db.session.scalars(
-            sa.select(Region).where(Region.id.in_({f.region_id for f in facilities}))
-        )
-    }
-    for f in facilities:
-        region = regions.get(f.region_id)
-        if region is None:
-            continue
-        chain = []
-        for level in (Level.COUNTY, Level.TOWNSHIP, Level.VILLAGE):
-            keep = PREFIX_LENGTH[level]
-            if len(region.prefix) >= keep:
-                chain.append(region.code[:keep].ljust(12, "0"))
-        codes_of[f.id] = chain
-        wanted.update(chain)
-    names = (
-        dict(
-            db.session.execute(sa.select(Region.code, Region.name).where(Region.code.in_(wanted)))
-            .tuples()
-            .all()
-        )
-        if wanted
-        else {}
-    )
-    return {fid: " ".join(names[c] for c in chain if c in names) for fid, chain in codes_of.items()}
+    """Facility id -> "county township village" from the region codes, in one query: each
+    facility's region with the county and township its code falls in."""
+    if not facilities:
+        return {}
+    rows = db.session.execute(
+        _statements()["areas"], {"ids": list({f.region_id for f in facilities})}
+    ).all()
+    names = {}
+    for region_id, level, own, county_name, township_name in rows:
+        depth = PREFIX_LENGTH[Level(level)]
+        chain = [
+            county_name if depth >= PREFIX_LENGTH[Level.COUNTY] else None,
+            township_name if depth >= PREFIX_LENGTH[Level.TOWNSHIP] else None,
+            own if depth >= PREFIX_LENGTH[Level.VILLAGE] else None,
+        ]
+        names[region_id] = " ".join(n for n in chain if n)
+    return {f.id: names[f.region_id] for f in facilities if f.region_id in names}
 
 
 def public_facility(facility_id: int) -> Facility | None:
