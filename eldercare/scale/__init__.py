@@ -31,7 +31,16 @@ def load_scale(
     Adds and flushes; the caller commits (and then runs ``analyze``). Returns the run, with
     the rows written per table and the seconds per stage."""
     from eldercare.ratings.operations import load_shipped_schemes
-    from eldercare.scale import bookings, daycare, facilities, people, subsidies, users, visits
+    from eldercare.scale import (
+        bookings,
+        daycare,
+        facilities,
+        people,
+        ratings,
+        subsidies,
+        users,
+        visits,
+    )
 
     if isinstance(scale, str):
         scale = SCALES[scale]
@@ -52,6 +61,8 @@ def load_scale(
         ("users", users.load_users),
         ("beds", facilities.load_beds),
         ("visits", visits.load_visits),
+        # Before the subsidies: operating subsidies of facilities are paid by star level.
+        ("ratings", ratings.load_ratings),
         ("subsidies", subsidies.load_subsidies),
         ("daycare", daycare.load_daycare),
         ("bookings", bookings.load_bookings),

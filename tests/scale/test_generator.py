@@ -5,7 +5,10 @@ with each other, the same data from the same seed, and the app working on the da
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import json
+import random
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -23,8 +26,20 @@ from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import FamilyLink, Person, id_number_index
 from eldercare.public.operations import search_facilities, vacancies
+from eldercare.ratings import operations as rating_ops
+from eldercare.ratings.grades import grades_on, in_force_on
+from eldercare.ratings.models import (
+    Application,
+    Assessment,
+    Grade,
+    Round,
+    Scheme,
+    Score,
+    rating_assessor,
+)
 from eldercare.regions.models import Region
 from eldercare.scale import SCALES, Scale, ScaleError, load_scale
+from eldercare.scale import ratings as scale_ratings
 from eldercare.subsidies.generation import eligible_people
 from eldercare.subsidies.models import Batch, Enrolment, Payment, Program
 from eldercare.visits.coverage import coverage
@@ -91,6 +106,30 @@ def digests() -> dict[str, str]:
         "user_account": sa.select(
             User.username, User.role, User.region_id, User.facility_id
         ).order_by(User.id),
+        "rating_round": sa.select(
+            Round.id, Round.region_id, Round.year, Round.name, Round.status, Round.closed_at
+        ).order_by(Round.id),
+        "rating_application": sa.select(
+            Application.id,
+            Application.round_id,
+            Application.facility_id,
+            Application.status,
+            Application.level,
+            Application.total,
+            Application.result,
+            Application.decided_at,
+            Application.published_at,
+            Application.withdrawn_at,
+        ).order_by(Application.id),
+        "rating_assessment": sa.select(
+            Assessment.application_id, Assessment.kind, Assessment.by_id, Assessment.submitted_at
+        ).order_by(Assessment.id),
+        "rating_score": sa.select(
+            Score.assessment_id, Score.item_id, Score.points, Score.met, Score.note
+        ).order_by(Score.id),
+        "rating_grade": sa.select(
+            Grade.facility_id, Grade.level, Grade.valid_from, Grade.valid_until, Grade.total
+        ).order_by(Grade.id),
     }
     return {
         name: hashlib.sha256(repr(db.session.execute(query).all()).encode()).hexdigest()
@@ -340,9 +379,166 @@ def test_the_app_works_on_the_data(ctx):
     operator = user("operator")
     floors = board(operator.facility, operator)
     assert sum(len(beds) for _, rooms in floors for _, beds in rooms) > 0
+    rated = overview.indicator("rated_share").value
+    assert rated is not None and 0 < rated < 1
     found = db.session.scalars(search_facilities({}, NOW)).all()
     assert found
+    starred = db.session.scalars(search_facilities({"min_star": 1}, NOW)).all()
+    assert 0 < len(starred) < len(found)
     assert sum(v.total for v in vacancies(found, NOW)) == TINY.beds
+
+
+HOMES = scale_ratings.ELIGIBLE
+
+
+def test_most_homes_are_rated_and_no_other_kind_is(ctx):
+    kinds = dict(db.session.execute(sa.select(Facility.id, Facility.kind)).all())
+    homes = sorted(fid for fid, kind in kinds.items() if kind in HOMES)
+    applied = set(db.session.scalars(sa.select(Application.facility_id)))
+    graded = set(db.session.scalars(sa.select(Grade.facility_id)))
+    assert {kinds[f] for f in applied} <= set(HOMES)
+    assert graded <= applied
+    assert len(graded) >= 0.6 * len(homes)
+    in_force = grades_on(homes, ctx.today)
+    assert len(in_force) >= 0.5 * len(homes)
+    assert ctx.demo_facilities["welfare"] in in_force  # the demo operator's own home
+    # Rounds: every county with homes, one a year, closed, with the shipped scheme (frozen).
+    rounds = db.session.scalars(sa.select(Round)).all()
+    counties = {
+        code[:6]
+        for code in db.session.scalars(
+            sa.select(Region.code)
+            .join(Facility, Facility.region_id == Region.id)
+            .where(Facility.kind.in_(HOMES))
+        )
+    }
+    assert {r.region.code[:6] for r in rounds} == counties
+    assert len(rounds) == scale_ratings.ROUNDS * len(counties)
+    assert len({(r.region_id, r.year) for r in rounds}) == len(rounds)
+    assert all(r.status == "closed" and r.closed_at <= NOW for r in rounds)
+    scheme = db.session.get(Scheme, rounds[0].scheme_id)
+    assert scheme.region_id is None and scheme.kind == "nursing_home" and scheme.is_frozen
+
+
+def test_grades_follow_their_rounds_and_one_at_most_is_in_force(ctx):
+    today = ctx.today
+    grades = db.session.scalars(sa.select(Grade)).all()
+    published = {
+        (a.round_id, a.facility_id): a
+        for a in db.session.scalars(sa.select(Application).where(Application.status == "published"))
+    }
+    assert grades and len(published) == len(grades)
+    for grade in grades:
+        application = published[(grade.round_id, grade.facility_id)]
+        assert (grade.level, grade.total) == (application.level, application.total)
+        assert application.notice_until < grade.valid_from == local_date(application.published_at)
+        assert grade.valid_until == scale_ratings.years_later(grade.valid_from, 3)
+        assert grade.round.year == grade.valid_from.year
+        assert grade.round.closed_at > application.published_at
+        assert grade.valid_from <= today
+    ids = sorted({g.facility_id for g in grades})
+    days = {g.valid_from for g in grades} | {g.valid_until for g in grades}
+    days |= {g.valid_until - timedelta(days=1) for g in grades}
+    day = min(days)
+    while day <= today:
+        days.add(day)
+        day += timedelta(days=30)
+    for day in sorted(d for d in days if d <= today):
+        several = db.session.execute(
+            sa.select(Grade.facility_id)
+            .where(in_force_on(day))
+            .group_by(Grade.facility_id)
+            .having(sa.func.count() > 1)
+        ).all()
+        assert not several, day
+        expected = {}
+        for grade in sorted(grades, key=lambda g: (g.valid_from, g.id)):
+            if grade.valid_from <= day < grade.valid_until:
+                expected[grade.facility_id] = grade.id  # the newest wins
+        assert {f: g.id for f, g in grades_on(ids, day).items()} == expected, day
+
+
+def test_each_decision_is_what_the_assessors_scores_give(ctx):
+    items = db.session.scalar(sa.select(sa.func.count(Score.item_id.distinct())))
+    applications = db.session.scalars(sa.select(Application).order_by(Application.id)).all()
+    statuses = {a.status for a in applications}
+    assert statuses <= {"published", "no_grade", "withdrawn"}
+    for application in applications:
+        assessments = db.session.scalars(
+            sa.select(Assessment).where(Assessment.application_id == application.id)
+        ).all()
+        own = [a for a in assessments if a.kind == "self"]
+        assert len(own) == 1 and own[0].by.facility_id == application.facility_id
+        assert all(len(a.scores) == items and a.submitted_at is not None for a in assessments)
+        county = application.round.region
+        if application.status == "withdrawn":
+            assert len(assessments) == 1 and not application.assessors
+            assert application.withdrawn_at > own[0].submitted_at
+            assert application.level is None and application.decided_at is None
+            continue
+        appointed = {u.id for u in application.assessors}
+        assert appointed == {a.by_id for a in assessments if a.kind == "assessor"}
+        assert len(appointed) == 2
+        assert all(
+            u.role == "assessor" and county.contains(u.region) for u in application.assessors
+        )
+        assert application.decided_by_id not in appointed
+        assert all(a.submitted_at < application.decided_at for a in assessments)
+        result = rating_ops.combined(application)
+        assert (result.level, result.total) == (application.level, application.total)
+        assert application.result == rating_ops.explain(result)
+        assert (application.status == "published") == (result.level is not None)
+    pairs = db.session.execute(sa.select(rating_assessor.c.application_id)).all()
+    assert len(pairs) == 2 * sum(a.status != "withdrawn" for a in applications)
+
+
+def test_a_city_of_homes_gets_a_realistic_rating_history():
+    """The planning alone, on 600 homes in twelve counties: most rated, few five stars,
+    re-rated homes whose newer grade supersedes the older, grades that ran out."""
+    with open(f"{rating_ops.SHIPPED_DIR}/nursing_home.json", encoding="utf-8") as handle:
+        scheme = rating_ops.scheme_from_json(json.load(handle))
+    for n, item in enumerate(i for s in scheme.sections for i in s.items):
+        item.id = n + 1
+    scorer = scale_ratings.Scorer(scheme)
+    rng = random.Random(SEED)
+    today = date(2026, 12, 1)
+    counties = [f"6103{n:02d}" for n in range(12)]
+    homes = [
+        {
+            "id": n,
+            "kind": HOMES[n % 2],
+            "county": counties[n % 12],
+            "opened": datetime(2024, 12, 1, tzinfo=UTC) - timedelta(days=rng.randrange(3650)),
+        }
+        for n in range(600)
+    ]
+    rounds = scale_ratings.plan_rounds(rng, counties, today)
+    assert len(rounds) == 12 * scale_ratings.ROUNDS
+    assert all(r.closed < today for r in rounds)
+    planned = scale_ratings.plan_applications(rng, rounds, homes, scorer)
+    assert len({(p.round.county, p.round.year, p.facility["id"]) for p in planned}) == len(planned)
+    statuses = Counter(p.status for p in planned)
+    assert statuses["withdrawn"] and statuses["no_grade"]
+    assert statuses["published"] > 0.8 * len(planned)
+    grades = [p for p in planned if p.status == "published"]
+    newest = {}
+    for grade in sorted(grades, key=lambda g: g.valid_from):
+        if grade.valid_from <= today < grade.valid_until:
+            newest[grade.facility["id"]] = grade
+    assert 0.6 <= len(newest) / len(homes) <= 0.8
+    levels = Counter(g.level for g in newest.values())
+    assert levels[5] == min(levels.values()) and levels[5] < 0.1 * len(newest)
+    assert levels[2] + levels[3] > 0.5 * len(newest)
+    assert not any(g.level == 5 for g in newest.values() if g.facility["kind"] == "township_home")
+    superseded = [
+        (old, new)
+        for old in grades
+        for new in grades
+        if old.facility is new.facility and old.valid_from < new.valid_from < old.valid_until
+    ]
+    assert len(superseded) > 0.1 * len(newest)
+    ran_out = {g.facility["id"] for g in grades} - set(newest)
+    assert len(ran_out) > 0.03 * len(homes)
 
 
 @pytest.mark.parametrize(
@@ -350,6 +546,9 @@ def test_the_app_works_on_the_data(ctx):
     [
         ("county", "/dashboard/overview"),
         ("county", "/visits/coverage"),
+        ("county", "/ratings/overview"),
+        ("county", "/ratings/rounds"),
+        ("assessor", "/ratings/mine"),
         ("township", "/visits/targets"),
         ("visitor", "/visits/"),
         ("operator", "/facilities/{facility}/beds"),
@@ -379,7 +578,9 @@ def test_the_same_seed_gives_the_same_data(loaded, tmp_path_factory, worker_id):
         assert digests() == first
         db.session.rollback()
         load_scale(TINY, SEED + 1, now=NOW)
-        assert digests()["person"] != first["person"]
+        other = digests()
+        assert other["person"] != first["person"]
+        assert other["rating_grade"] != first["rating_grade"]
         db.session.rollback()
 
 
