@@ -351,6 +351,10 @@ def export_people_xlsx(stmt: sa.Select) -> str:
     append_row(sheet, EXPORT_COLUMNS)
     today = local_today()
     yes, no = "是", "否"
+    # The labels translated once, not once a row (a county's export has 100,000 rows).
+    hukou = {k: str(v) for k, v in HUKOU_LABELS.items()}
+    economic = {k: str(v) for k, v in ECONOMIC_LABELS.items()}
+    ability = {k: str(v) for k, v in ABILITY_LABELS.items()}
     for r in db.session.execute(rows.execution_options(yield_per=2000)):
         append_row(
             sheet,
@@ -362,13 +366,13 @@ def export_people_xlsx(stmt: sa.Select) -> str:
                 mask_phone(r[4]),
                 r[5],
                 r[6],
-                str(HUKOU_LABELS.get(r[7], r[7])),
+                hukou.get(r[7], r[7]),
                 yes if r[8] else no,
                 yes if r[9] else no,
                 yes if r[10] else no,
                 yes if r[11] else no,
-                str(ECONOMIC_LABELS.get(r[12], r[12])),
-                str(ABILITY_LABELS.get(r[13], "")) if r[13] else "",
+                economic.get(r[12], r[12]),
+                ability.get(r[13], "") if r[13] else "",
                 r[14].isoformat() if r[14] else "",
             ],
         )
