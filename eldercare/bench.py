@@ -539,7 +539,7 @@ def bench_subsidies(people: int, explain: bool, json_out: str | None) -> None:
 
 #: The sizes the requirement names; the table says when the data is smaller.
 CITY = {"enrolments": 300_000, "care_targets": 120_000, "roster_rows": 100_000, "beds": 1_000}
-STEPS = ("load", "bulk", "subsidies", "visits", "roster")
+STEPS = ("load", "bulk", "subsidies", "visits", "roster", "exports")
 VACANCY_P95_MS = 50
 OVERVIEW_P95_MS = 1000
 JOB_LIMIT_S = 10
@@ -1022,6 +1022,75 @@ def measure_roster(rows: int, fmt: str) -> tuple[list[Figure], dict]:
     return figures, details
 
 
+# --- exports -----------------------------------------------------------------------------------
+
+
+def _streamed(make) -> tuple[float, float, object]:
+    """Seconds ``make()`` takes, then its peak Python memory (MiB, traced in a second run:
+    tracing slows it down) and its result; the file it returns is deleted."""
+    import os
+    import tracemalloc
+
+    started = time.perf_counter()
+    path, result = make()
+    took = time.perf_counter() - started
+    os.unlink(path)
+    tracemalloc.start()
+    try:
+        path, _again = make()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    os.unlink(path)
+    return took, peak, result
+
+
+def measure_exports() -> tuple[list[Figure], dict]:
+    """The largest exports a county's staff make, as their pages make them: the county's
+    whole elderly registry and last month's visit ledger. Streamed: rows are fetched in
+    batches and written by a write-only workbook, so memory stays flat whatever the size."""
+    from eldercare.core.permissions import scope_clause, visible
+    from eldercare.people.roster import export_people_xlsx
+    from eldercare.visits import coverage
+
+    county = _user("county")
+    if county is None or county.region is None:
+        raise NotRunnable("no active user 'county' with an area")
+    people_stmt = visible(Person, county)
+    people = db.session.scalar(sa.select(sa.func.count()).select_from(people_stmt.subquery()))
+    month = (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    region = county.region
+    scope = scope_clause(CareTarget, county)
+    figures, details = [], {}
+    for key, what, make in (
+        (
+            "people",
+            f"{people:,} people of {region.name}",
+            lambda: (export_people_xlsx(people_stmt), people),
+        ),
+        (
+            "ledger",
+            f"visit ledger of {region.name}, {month:%Y-%m}",
+            lambda: coverage.ledger_xlsx(region, month, scope),
+        ),
+    ):
+        took, peak, rows = _streamed(make)
+        figures.append(
+            Figure(
+                f"exports.{key}",
+                f"export: {what} (.xlsx)",
+                round(took, 2),
+                f"{_secs(took)}, {rows:,} rows, peak {peak:.0f} MiB",
+                "streamed",
+                peak < 64,
+                "peak: Python memory traced while it ran (a second run)",
+            )
+        )
+        details[key] = {"rows": rows, "seconds": round(took, 2), "peak_mib": round(peak, 1)}
+    db.session.rollback()
+    return figures, details
+
+
 # --- the web: gunicorn under load, the bulk bed update, worker memory ---------------------------
 
 
@@ -1468,7 +1537,19 @@ def run_city(
         attempt("visits", lambda: measure_visits(now))
     if "roster" in steps:
         attempt("roster", lambda: measure_roster(roster_rows_count, roster_format))
-    order = ["subsidies", "visits", "overview", "load", "bulk", "memory", "roster", "web"]
+    if "exports" in steps:
+        attempt("exports", measure_exports)
+    order = [
+        "subsidies",
+        "visits",
+        "overview",
+        "load",
+        "bulk",
+        "memory",
+        "roster",
+        "exports",
+        "web",
+    ]
     figures.sort(key=lambda f: order.index(f.key.split(".")[0]))
     details["machine"]["loadavg_at_end"] = os.getloadavg()
     return figures, details
