@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from eldercare.beds.models import Bed, BedStatus, Leave, Outage, Reservation, Room, Stay
-from eldercare.core.permissions import visible
+from eldercare.core.permissions import scope_clause, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
+from eldercare.people.models import Person
 
 
 @dataclass(frozen=True)
@@ -43,23 +46,106 @@ def bed_history(bed: Bed, user) -> BedHistory:
     return BedHistory(list(stays), leaves, list(reservations), list(outages))
 
 
-def open_stays(facility: Facility, user) -> dict[int, Stay]:
-    """The open stay of each occupied or held bed of the facility, by bed id."""
-    stays = db.session.scalars(
-        visible(Stay, user)
-        .where(Stay.facility_id == facility.id, Stay.discharged_on.is_(None))
-        .options(selectinload(Stay.person), selectinload(Stay.leaves))
-    ).all()
-    return {stay.bed_id: stay for stay in stays}
+@dataclass(frozen=True, slots=True)
+class BoardRoom:
+    """A room as the board shows it: only the columns the board needs."""
+
+    id: int
+    building: str
+    floor: int
+    number: str
+
+    title = property(Room.title.fget)
 
 
-def open_reservations(facility: Facility, user) -> dict[int, Reservation]:
-    rows = db.session.scalars(
-        visible(Reservation, user).where(
-            Reservation.facility_id == facility.id, Reservation.ended_at.is_(None)
+@dataclass(frozen=True, slots=True)
+class BoardBed:
+    """A bed tile of the board: only the columns the board needs."""
+
+    id: int
+    code: str
+    label: str
+    care_type: str
+    monthly_price_fen: int
+    status: str
+
+    monthly_price_yuan = property(Bed.monthly_price_yuan.fget)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardReservation:
+    holder_name: str
+    expires_at: datetime
+
+
+Floors = list[tuple[int, list[tuple[BoardRoom, list[BoardBed]]]]]
+
+
+@functools.cache
+def _board_statements() -> dict[str, sa.Select]:
+    """The board's queries, built once with the facility as a bound parameter: the board is
+    drawn often and for hundreds of beds, so it reads plain columns (never whole rows: the
+    residents' encrypted ID numbers and risk assessments are not shown, so not read) and
+    does not build its statements anew for each request. Each caller adds the user's scope."""
+    facility_id = sa.bindparam("facility_id")
+    return {
+        # Every room of the facility with its beds (a room without beds too).
+        "beds": sa.select(
+            Room.id,
+            Room.building,
+            Room.floor,
+            Room.number,
+            Bed.id,
+            Bed.code,
+            Bed.label,
+            Bed.care_type,
+            Bed.monthly_price_fen,
+            Bed.status,
         )
-    ).all()
-    return {r.bed_id: r for r in rows}
+        .outerjoin(Bed, Bed.room_id == Room.id)
+        .where(Room.facility_id == facility_id)
+        .order_by(Room.floor, Room.building, Room.number, Bed.label),
+        # The name of the resident of each occupied or held bed.
+        "residents": sa.select(Stay.bed_id, Person.name)
+        .join(Person, Person.id == Stay.person_id)
+        .where(Stay.facility_id == facility_id, Stay.discharged_on.is_(None)),
+        "reservations": sa.select(
+            Reservation.bed_id, Reservation.holder_name, Reservation.expires_at
+        ).where(Reservation.facility_id == facility_id, Reservation.ended_at.is_(None)),
+    }
+
+
+def board_floors(facility: Facility, user) -> Floors:
+    """The facility's rooms the user may see, with their beds, grouped by floor (in one
+    query)."""
+    stmt = _board_statements()["beds"].where(scope_clause(Room, user))
+    floors: dict[int, list[tuple[BoardRoom, list[BoardBed]]]] = {}
+    room_id = None
+    beds: list[BoardBed] = []
+    for row in db.session.execute(stmt, {"facility_id": facility.id}):
+        if row[0] != room_id:
+            room_id, beds = row[0], []
+            floors.setdefault(row[2], []).append((BoardRoom(*row[:4]), beds))
+        if row[4] is not None:
+            beds.append(BoardBed(*row[4:]))
+    return sorted(floors.items())
+
+
+def open_residents(facility: Facility, user) -> dict[int, str]:
+    """The name of the resident of each occupied or held bed of the facility, by bed id."""
+    stmt = _board_statements()["residents"].where(scope_clause(Stay, user))
+    return dict(db.session.execute(stmt, {"facility_id": facility.id}).tuples().all())
+
+
+def open_reservations(facility: Facility, user) -> dict[int, BoardReservation]:
+    """Who each reserved bed of the facility is kept for, and until when, by bed id."""
+    stmt = _board_statements()["reservations"].where(scope_clause(Reservation, user))
+    return {
+        bed_id: BoardReservation(holder_name, expires_at)
+        for bed_id, holder_name, expires_at in db.session.execute(
+            stmt, {"facility_id": facility.id}
+        )
+    }
 
 
 def vacant_beds(facility: Facility, user, exclude: int | None = None) -> list[Bed]:

@@ -16,8 +16,8 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
 
+from eldercare.beds import history
 from eldercare.beds.models import (
     RISKS,
     Bed,
@@ -33,7 +33,7 @@ from eldercare.beds.models import (
 from eldercare.core import audit
 from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
-from eldercare.core.permissions import Role, role_of, visible
+from eldercare.core.permissions import Role, role_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
@@ -677,16 +677,7 @@ def occupancy_on(day: date, facility_ids: sa.Select | list[int]) -> Occupancy:
     return Occupancy(beds or 0, occupied or 0)
 
 
-def board(facility: Facility, user) -> list[tuple[int, list[tuple[Room, list[Bed]]]]]:
+def board(facility: Facility, user) -> history.Floors:
     """The facility's beds grouped by floor and room, statuses fresh (expired holds ended)."""
     expire_reservations(facility_id=facility.id)
-    rooms = db.session.scalars(
-        visible(Room, user)
-        .options(selectinload(Room.beds))
-        .where(Room.facility_id == facility.id)
-        .order_by(Room.floor, Room.building, Room.number)
-    ).all()
-    floors: dict[int, list[tuple[Room, list[Bed]]]] = {}
-    for room in rooms:
-        floors.setdefault(room.floor, []).append((room, list(room.beds)))
-    return sorted(floors.items())
+    return history.board_floors(facility, user)

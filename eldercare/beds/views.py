@@ -105,23 +105,27 @@ def _board_page(facility: Facility, form=None, errors=None, failed: str = "", st
     floors = ops.board(facility, current_user)
     beds = [bed for _floor, rooms in floors for _room, room_beds in rooms for bed in room_beds]
     counts = Counter(bed.status for bed in beds)
+    floor_names = {floor: _("Floor %(n)s", n=floor) for floor, _rooms in floors}
     return render_template(
         "beds/board.html",
         facility=facility,
         floors=floors,
         counts=counts,
         total=len(beds),
-        stays=history.open_stays(facility, current_user),
+        residents=history.open_residents(facility, current_user),
         reservations=history.open_reservations(facility, current_user),
         room_choices=[
-            (room.id, _("Floor %(n)s", n=room.floor) + " · " + room.title)
-            for _floor, rooms in floors
+            (room.id, floor_names[floor] + " · " + room.title)
+            for floor, rooms in floors
             for room, _beds in rooms
         ],
         can_act=ops.can_operate(current_user, facility.id),
         statuses=STATUS_LABELS,
+        # Each label translated once, not once a bed.
+        status_labels={status.value: str(label) for status, label in STATUS_LABELS.items()},
         colours=STATUS_COLOURS,
         care_types=CARE_TYPE_LABELS,
+        care_type_labels={kind.value: str(label) for kind, label in CARE_TYPE_LABELS.items()},
         form=form or {},
         errors=errors or {},
         failed=failed,

@@ -6,12 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import url_for
 
 from eldercare.beds import operations as ops
 from eldercare.beds.models import Stay
-from eldercare.core.db import local_today
+from eldercare.core.db import local_today, utcnow
 from eldercare.extensions import db
 from tests.builders import LOW_RISKS
+from tests.querycount import count_queries
 
 TODAY = local_today()
 
@@ -57,6 +59,60 @@ def test_board_for_the_operator_shows_tiles_and_actions(client, auth, world, bed
     assert beds[0].code in html
     assert "2500.00" in html
     assert f"/facilities/{world.facility_a.id}/beds/rooms" in html  # add a room
+
+
+def tile_html(html: str, bed) -> str:
+    """The HTML of one bed's tile on the board."""
+    return html.split(f'id="bed-{bed.id}"')[1].split('id="bed-')[0]
+
+
+#: A statement that reads an encrypted column (the ID number, the risk assessment).
+ENCRYPTED_COLUMN = re.compile(r"person\.id_number(?!_)|stay\.risk_assessment")
+
+
+def test_the_board_names_residents_and_never_reads_their_id_numbers(
+    client, auth, world, beds, make_person
+):
+    occupied, held = beds
+    operator = world.user("operator")
+    other = make_person(world.village_a, name="王桂兰")
+    ops.admit(occupied, world.person_a, TODAY - timedelta(days=5), LOW_RISKS, operator)
+    stay = ops.admit(held, other, TODAY - timedelta(days=5), LOW_RISKS, operator)
+    ops.start_leave(stay, TODAY - timedelta(days=1), "", operator)
+    auth.login_as(operator)
+    with count_queries() as statements:
+        html = client.get(url(world)).get_data(as_text=True)
+    assert (tile(html, occupied), tile(html, held)) == ("occupied", "held")
+    assert world.person_a.name in tile_html(html, occupied)
+    assert "王桂兰" in tile_html(html, held)  # a resident on leave keeps the bed
+    # The board shows names only: no ID number, and nothing encrypted is even read.
+    for person in (world.person_a, other):
+        assert person.id_number not in html
+    assert not [s for s in statements if ENCRYPTED_COLUMN.search(s)], str(statements)
+
+
+def test_the_board_tiles_in_chinese_and_in_english(client, auth, world, beds, make_room, app):
+    vacant, reserved = beds
+    operator = world.user("operator")
+    ops.reserve(reserved, "陈大爷", utcnow() + timedelta(days=2), operator)
+    make_room(world.facility_a, number="301", floor=3)  # no beds yet
+    auth.login_as(operator)
+
+    html = client.get(url(world)).get_data(as_text=True)
+    assert "1 床" in tile_html(html, vacant) and "护理型床位" in tile_html(html, vacant)
+    assert "¥2500.00/月" in tile_html(html, vacant)
+    assert "陈大爷 · 至 " in tile_html(html, reserved) and "已预留" in tile_html(html, reserved)
+    assert "该房间尚无床位。" in html
+    with app.test_request_context():
+        link = url_for("beds.show", facility_id=world.facility_a.id, bed_id=vacant.id)
+    assert f'href="{link}"' in tile_html(html, vacant)
+
+    html = client.get(url(world) + "?lang=en").get_data(as_text=True)
+    assert "Bed 1" in tile_html(html, vacant) and "Nursing bed" in tile_html(html, vacant)
+    assert "¥2500.00/month" in tile_html(html, vacant)
+    assert "陈大爷 · until " in tile_html(html, reserved)
+    assert "Reserved" in tile_html(html, reserved)
+    assert "No beds in this room yet." in html
 
 
 @pytest.mark.parametrize("role", ["county_staff", "township_staff"])
