@@ -248,17 +248,19 @@ def test_steps_that_cannot_run_on_an_empty_database_say_why(app, tmp_path):
     assert "not run: no program with active enrolments" in result.output
     assert "not run: no active care plans" in result.output
     assert "not run: neither 'county' nor 'admin' is an active user" in result.output
+    assert "not run: no active user 'county' with an area" in result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     keys = [f["key"] for f in data["figures"]]
     assert keys == [
         "subsidies.not_run",
         "visits.not_run",
         "roster.not_run",
+        "exports.not_run",
         "bulk.skipped",
         "load.skipped",
     ]
     assert data["counts"]["people"] == 0
-    assert data["settings"]["steps"] == ["roster", "subsidies", "visits"]
+    assert data["settings"]["steps"] == ["exports", "roster", "subsidies", "visits"]
     assert data["errors"] == {}
 
 
@@ -311,3 +313,20 @@ def test_the_generated_roster_imports_without_errors(app, fmt):
     # The numbers now registered are never drawn again.
     again = bench.roster_rows(30, importer)
     assert not {r[1] for r in again} & {r[1] for r in rows}
+
+
+def test_the_exports_stream_the_county_registry_and_ledger(app):
+    from tests.builders import build_person, build_region, build_user
+
+    county = build_region("610302000000", "渭滨区")
+    build_region("610302006000", "马营镇")
+    village = build_region("610302006201", "马营东村")
+    for _ in range(12):
+        build_person(village)
+    build_user("county_staff", county, username="county")
+    figures, details = bench.measure_exports()
+    by_key = {f.key: f for f in figures}
+    assert list(by_key) == ["exports.people", "exports.ledger"]
+    assert details["people"]["rows"] == 12 and details["ledger"]["rows"] == 0
+    assert "12 rows" in by_key["exports.people"].shown
+    assert all(f.met for f in figures) and all(d["peak_mib"] < 64 for d in details.values())
