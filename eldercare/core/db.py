@@ -126,7 +126,9 @@ def copy_rows(session, table: sa.Table, columns: list[str], rows) -> None:
     session's connection and transaction: for bulk writes of 100,000 rows, where building and
     parsing multi-row INSERTs costs more than the database's own work. Each value goes through
     its column type's bind processing (encryption, JSON, UTC times) as an INSERT would. Only
-    where ``can_copy``; the caller flushes first what must be written before these rows."""
+    where ``can_copy``; the caller flushes first what must be written before these rows, and
+    gives every column without a server default (COPY knows nothing of Python defaults)."""
+    import psycopg
     from psycopg import sql as pg_sql
 
     connection = session.connection()
@@ -136,8 +138,13 @@ def copy_rows(session, table: sa.Table, columns: list[str], rows) -> None:
         pg_sql.Identifier(table.name), pg_sql.SQL(", ").join(map(pg_sql.Identifier, columns))
     )
     raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(
-                [bind(value) if bind else value for bind, value in zip(binds, row, strict=True)]
-            )
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [bind(value) if bind else value for bind, value in zip(binds, row, strict=True)]
+                )
+    except psycopg.errors.IntegrityError as exc:
+        # As SQLAlchemy would have raised it: a conflict the error handlers answer with 409
+        # (a person registered by someone else between the import's check and its write).
+        raise sa.exc.IntegrityError(statement.as_string(raw), None, exc) from exc

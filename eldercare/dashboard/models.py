@@ -14,8 +14,8 @@ from eldercare.extensions import db
 class OverviewSnapshot(db.Model):
     """The overview of one area for one month, as computed at ``computed_at``.
 
-    ``programs`` names the subsidy programs whose figures it holds (their ids, sorted,
-    comma-separated): people who may see different programs never share a snapshot."""
+    ``programs`` tells which subsidy programs' figures it holds (a digest of their sorted ids,
+    listed in the payload): people who may see different programs never share a snapshot."""
 
     __tablename__ = "overview_snapshot"
     __table_args__ = (sa.UniqueConstraint("region_id", "month", "programs"),)
@@ -23,7 +23,7 @@ class OverviewSnapshot(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id", ondelete="CASCADE"))
     month: Mapped[date] = mapped_column(sa.Date)
-    programs: Mapped[str] = mapped_column(sa.String(2000), default="")
+    programs: Mapped[str] = mapped_column(sa.String(64))
     #: The day the figures are taken (the month's last day, or the day it was computed).
     day: Mapped[date] = mapped_column(sa.Date)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())

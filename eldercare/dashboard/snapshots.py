@@ -14,6 +14,7 @@ and people who may see different programs never share a snapshot.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
-from eldercare.core.db import local_today, utcnow
+from eldercare.core.db import local_date, local_today, utcnow
 from eldercare.dashboard.models import OverviewSnapshot
 from eldercare.dashboard.overview import (
     AreaRow,
@@ -61,11 +62,13 @@ def _unlevels(pairs: list | None) -> dict | None:
     return None if pairs is None else {level: n for level, n in pairs}
 
 
-def to_payload(ov: Overview, idle_days: int) -> dict:
-    """The overview's figures as JSON (labels are not kept: they are made when shown)."""
+def to_payload(ov: Overview, idle_days: int, program_ids: list[int]) -> dict:
+    """The overview's figures as JSON (labels are not kept: they are made when shown), with
+    the settings and programs they were computed for."""
     return {
         "version": PAYLOAD_VERSION,
         "idle_days": idle_days,
+        "program_ids": program_ids,
         "month": ov.month.isoformat(),
         "day": ov.day.isoformat(),
         "computed_at": ov.computed_at.isoformat(),
@@ -116,17 +119,28 @@ def from_payload(region: Region, data: dict) -> Overview:
 # --- keeping and finding them ---------------------------------------------------------------
 
 
+def _program_ids(programs: list[Program]) -> list[int]:
+    return sorted(p.id for p in programs)
+
+
 def programs_key(programs: list[Program]) -> str:
-    return ",".join(str(i) for i in sorted(p.id for p in programs))
+    """What tells snapshots of different programs apart: a digest of their sorted ids (a
+    province's hundreds of programs would not fit a column as a list)."""
+    text = ",".join(str(i) for i in _program_ids(programs))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _usable(snap: OverviewSnapshot, day: date, idle_days: int, now: datetime) -> bool:
+def _usable(snap: OverviewSnapshot, day: date, today: date, idle_days: int, now: datetime) -> bool:
+    """Recent enough, of the current shape and settings, and taken on the right day: today for
+    the current month; for a past month, after its last day was over (a snapshot made on the
+    evening of the 30th lacks that evening's records, and counted what was overdue then)."""
     max_age = timedelta(seconds=current_app.config["OVERVIEW_MAX_AGE_SECONDS"])
     data = snap.payload or {}
     return (
         data.get("version") == PAYLOAD_VERSION
         and data.get("idle_days") == idle_days
         and snap.day == day
+        and (day == today or local_date(snap.computed_at) > day)
         and now - snap.computed_at < max_age
     )
 
@@ -141,16 +155,18 @@ def _find(region: Region, month: date, key: str) -> OverviewSnapshot | None:
     )
 
 
-def _store(ov: Overview, key: str, idle_days: int, viewed_at: datetime | None) -> None:
+def _store(
+    ov: Overview, programs: list[Program], idle_days: int, viewed_at: datetime | None
+) -> None:
     """Insert or replace the snapshot (two workers computing the same one: the later wins)."""
     values = {
         "region_id": ov.region.id,
         "month": ov.month,
-        "programs": key,
+        "programs": programs_key(programs),
         "day": ov.day,
         "computed_at": ov.computed_at,
         "viewed_at": viewed_at,
-        "payload": to_payload(ov, idle_days),
+        "payload": to_payload(ov, idle_days, _program_ids(programs)),
     }
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(OverviewSnapshot).values(**values)
@@ -167,36 +183,36 @@ def overview_for(
 ) -> Overview:
     """The overview of ``region`` (which the caller has checked is inside the user's area)
     with the figures of ``programs``: the kept one if it is recent enough, else computed
-    now and kept. ``fresh`` computes it anew whatever is kept. Commits."""
+    now and kept (the caller commits). ``fresh`` computes it anew whatever is kept."""
     idle_days = current_app.config["DAYCARE_IDLE_DAYS"]
     today = local_today()
     now = utcnow()
-    key = programs_key(programs)
     day = month_days(month, today)[-1][1]
-    snap = None if fresh else _find(region, month, key)
-    if snap is not None and _usable(snap, day, idle_days, now):
+    snap = None if fresh else _find(region, month, programs_key(programs))
+    if snap is not None and _usable(snap, day, today, idle_days, now):
         if snap.viewed_at is None or now - snap.viewed_at > VIEW_MARK:
             snap.viewed_at = now
-            db.session.commit()
         return from_payload(region, snap.payload)
     ov = county_overview(region, month, today, idle_days=idle_days, programs=programs)
-    _store(ov, key, idle_days, viewed_at=now)
-    db.session.commit()
+    _store(ov, programs, idle_days, viewed_at=now)
     return ov
 
 
 def refresh(now: datetime | None = None) -> int:
-    """The ``overview-refresh`` job: recompute the snapshots opened in the last
-    ``OVERVIEW_KEEP_DAYS`` days and this month's overview of every county and city; forget
-    those nobody opened for longer. Returns how many were computed."""
+    """The ``overview-refresh`` job: recompute this month's overviews that people opened in
+    the last ``OVERVIEW_KEEP_DAYS`` days, and every county's and city's, before they go stale
+    (a past month is recomputed when somebody opens it); forget those nobody opened for
+    longer. Returns how many were computed."""
     config = current_app.config
     now = now or utcnow()
     today = local_today()
     this_month = today.replace(day=1)
     idle_days = config["DAYCARE_IDLE_DAYS"]
     keep = now - timedelta(days=config["OVERVIEW_KEEP_DAYS"])
-    # Computed less than half an interval ago (a page opened just now): not again.
-    recent = now - timedelta(seconds=config["OVERVIEW_REFRESH_SECONDS"] / 2)
+    # Recomputed when it would be stale before the next run (a minute's margin).
+    due = now - timedelta(
+        seconds=config["OVERVIEW_MAX_AGE_SECONDS"] - config["OVERVIEW_REFRESH_SECONDS"] - 60
+    )
 
     db.session.execute(
         sa.delete(OverviewSnapshot).where(
@@ -208,47 +224,53 @@ def refresh(now: datetime | None = None) -> int:
     )
     db.session.commit()
 
-    wanted: dict[tuple[int, date, str], Region] = {}
-    for snap in db.session.scalars(
-        sa.select(OverviewSnapshot).where(OverviewSnapshot.viewed_at >= keep)
-    ):
-        wanted[(snap.region_id, snap.month, snap.programs)] = None  # region loaded below
-    prepared = db.session.scalars(
+    # (region id, programs key) -> program ids, for this month.
+    wanted: dict[tuple[int, str], list[int]] = {}
+    for region in db.session.scalars(
         sa.select(Region)
         .where(Region.level.in_(PREPARED_LEVELS), Region.abolished_on.is_(None))
         .order_by(Region.code)
-    )
-    programs_by_key: dict[str, list[Program]] = {}
-    for region in prepared:
+    ):
         programs = subsidies.related_programs(region)
-        key = programs_key(programs)
-        programs_by_key[key] = programs
-        wanted.setdefault((region.id, this_month, key), region)
+        wanted[(region.id, programs_key(programs))] = _program_ids(programs)
+    for snap in db.session.scalars(
+        sa.select(OverviewSnapshot).where(
+            OverviewSnapshot.viewed_at >= keep, OverviewSnapshot.month == this_month
+        )
+    ):
+        wanted.setdefault((snap.region_id, snap.programs), snap.payload.get("program_ids"))
+    db.session.commit()
 
     done = 0
-    for (region_id, month, key), region in wanted.items():
-        region = region or db.session.get(Region, region_id)
-        snap = _find(region, month, key)
-        day = month_days(month, today)[-1][1]
-        if snap is not None and snap.computed_at >= recent and _usable(snap, day, idle_days, now):
-            continue
-        programs = programs_by_key.get(key)
-        if programs is None:
-            ids = [int(i) for i in key.split(",") if i]
-            programs = list(db.session.scalars(sa.select(Program).where(Program.id.in_(ids))))
-            if len(programs) != len(ids):  # a program was deleted: its snapshots go
-                db.session.execute(
-                    sa.delete(OverviewSnapshot).where(OverviewSnapshot.programs == key)
-                )
-                db.session.commit()
-                continue
-            programs.sort(key=lambda p: (p.region.code, p.code))
+    for (region_id, key), ids in wanted.items():
         try:
-            ov = county_overview(region, month, today, idle_days=idle_days, programs=programs)
-            _store(ov, key, idle_days, viewed_at=None)
+            if _refresh_one(region_id, key, ids, this_month, today, idle_days, now, due):
+                done += 1
             db.session.commit()
-            done += 1
         except Exception:  # one area's failure must not keep the others stale
             db.session.rollback()
-            log.exception("overview of region %s for %s not refreshed", region_id, month)
+            log.exception("overview of region %s for %s not refreshed", region_id, this_month)
     return done
+
+
+def _refresh_one(region_id, key, ids, month, today, idle_days, now, due) -> bool:
+    region = db.session.get(Region, region_id)
+    snap = _find(region, month, key) if region is not None else None
+    day = month_days(month, today)[-1][1]
+    if snap is not None and snap.computed_at > due and _usable(snap, day, today, idle_days, now):
+        return False
+    programs = (
+        [] if not ids else list(db.session.scalars(sa.select(Program).where(Program.id.in_(ids))))
+    )
+    if region is None or ids is None or len(programs) != len(ids):
+        # Its area or one of its programs is gone: nobody will be shown it again.
+        db.session.execute(
+            sa.delete(OverviewSnapshot).where(
+                OverviewSnapshot.region_id == region_id, OverviewSnapshot.programs == key
+            )
+        )
+        return False
+    programs.sort(key=lambda p: (p.region.code, p.code))
+    ov = county_overview(region, month, today, idle_days=idle_days, programs=programs)
+    _store(ov, programs, idle_days, viewed_at=None)
+    return True

@@ -30,9 +30,13 @@ from eldercare.dashboard.export import overview_workbook
 from eldercare.dashboard.indicators import bed_indicators
 from eldercare.dashboard.schemas import IndicatorQuery, OverviewQuery
 from eldercare.dashboard.snapshots import overview_for
+from eldercare.extensions import db, limiter
+from eldercare.people.permissions import per_account
 from eldercare.subsidies.reports import programs_for
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+#: A city's overview takes seconds of the database to compute: a few a minute per account.
+recompute_limit = limiter.limit("6 per minute", methods=["POST"], key_func=per_account)
 PLOTLY_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 
 
@@ -88,8 +92,10 @@ def _overview_args():
 
 def _overview(region, month, fresh=False):
     # The region is inside the user's area (_area_and_filters); the subsidy figures are
-    # those of the programs the user may see.
-    return overview_for(region, month, programs_for(region, current_user), fresh=fresh)
+    # those of the programs the user may see. What was computed is kept (see snapshots).
+    result = overview_for(region, month, programs_for(region, current_user), fresh=fresh)
+    db.session.commit()
+    return result
 
 
 @bp.route("/overview")
@@ -116,6 +122,7 @@ def overview():
 
 @bp.route("/overview", methods=["POST"])
 @roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+@recompute_limit
 def recompute_overview():
     """Compute the figures anew now (they are otherwise kept for a while)."""
     region, args = _area_and_filters(OverviewQuery())

@@ -13,6 +13,7 @@ from eldercare.auth.models import User
 from eldercare.core import resident_id
 from eldercare.core.crypto import EncryptedString, blind_index
 from eldercare.core.db import TimestampMixin, UTCDateTime, local_today, one_of
+from eldercare.core.errors import CONSTRAINT_MESSAGES
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
 from eldercare.regions.models import Region
@@ -290,3 +291,12 @@ class FamilyLink(TimestampMixin, db.Model):
             # and day-care members: the people its operators see).
             return cls.person_id.in_(sa.select(Person.id).where(Person.__scope__(user)))
         return None
+
+
+# A person registered by someone else between a form's or an import's check and its write.
+CONSTRAINT_MESSAGES.update(
+    {
+        "uq_person_id_number_index": _l("This ID number is already registered."),
+        "person.id_number_index": _l("This ID number is already registered."),
+    }
+)

@@ -43,9 +43,14 @@ def free_bed(now: datetime):
         )
         .exists()
     )
-    return sa.or_(
-        Bed.status == BedStatus.VACANT.value,
-        sa.and_(Bed.status == BedStatus.RESERVED.value, expired),
+    # The IN lets an index on (facility, status, ...) skip the occupied beds of a facility
+    # before the OR is looked at.
+    return sa.and_(
+        Bed.status.in_((BedStatus.VACANT.value, BedStatus.RESERVED.value)),
+        sa.or_(
+            Bed.status == BedStatus.VACANT.value,
+            sa.and_(Bed.status == BedStatus.RESERVED.value, expired),
+        ),
     )
 
 

@@ -21,7 +21,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('region_id', sa.Integer(), nullable=False),
         sa.Column('month', sa.Date(), nullable=False),
-        sa.Column('programs', sa.String(length=2000), nullable=False),
+        sa.Column('programs', sa.String(length=64), nullable=False),
         sa.Column('day', sa.Date(), nullable=False),
         sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('viewed_at', sa.DateTime(timezone=True), nullable=True),

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
 
 from eldercare.auth.models import User
-from eldercare.core.db import local_today, utcnow
+from eldercare.core.db import local_today, local_zone, utcnow
 from eldercare.dashboard import snapshots
 from eldercare.dashboard.models import OverviewSnapshot
 from eldercare.dashboard.overview import county_overview
@@ -55,7 +55,8 @@ def test_a_kept_overview_reads_back_as_computed(app, demo):
     today = local_today()
     ov = county_overview(county, today.replace(day=1), today, idle_days=IDLE_DAYS, user=staff)
     # Through JSON text, as the database keeps it.
-    data = json.loads(json.dumps(snapshots.to_payload(ov, IDLE_DAYS)))
+    data = json.loads(json.dumps(snapshots.to_payload(ov, IDLE_DAYS, [1, 2])))
+    assert data["program_ids"] == [1, 2]
     back = snapshots.from_payload(county, data)
 
     assert back.month == ov.month and back.day == ov.day
@@ -139,6 +140,34 @@ def test_who_sees_the_same_programs_shares_a_snapshot(app, demo):
     snapshots.overview_for(county, month, mine[1:])
     keys = {s.programs for s in _snapshots(county)}
     assert keys == {snapshots.programs_key(mine), snapshots.programs_key(mine[1:])}
+    assert all(len(k) == 64 for k in keys)  # a digest: a province's programs fit too
+    assert {tuple(s.payload["program_ids"]) for s in _snapshots(county)} == {
+        tuple(sorted(p.id for p in mine)),
+        tuple(sorted(p.id for p in mine[1:])),
+    }
+
+
+def test_a_past_month_kept_before_it_was_over_is_recomputed(client, auth, demo, computed):
+    county, staff = demo
+    auth.login_as(staff)
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    url = f"/dashboard/overview?region_id={county.id}&month={last_month:%Y-%m}"
+    client.get(url)
+    client.get(url)
+    assert computed == [county.id]  # made after the month was over: kept
+    snap = _snapshots(county)[0]
+    assert snap.month == last_month and snap.day < local_today()
+
+    # Made at 23:55 on the month's last day, asked for at 00:10 the next day: young enough,
+    # on the right day, but made before the day was over.
+    zone = local_zone()
+    evening = datetime.combine(snap.day, time(23, 55), zone).astimezone(UTC)
+    after = snap.day + timedelta(days=1)
+    snap.computed_at = evening
+    ten_past = datetime.combine(after, time(0, 10), zone).astimezone(UTC)
+    assert not snapshots._usable(snap, snap.day, after, IDLE_DAYS, ten_past)
+    snap.computed_at = datetime.combine(after, time(0, 1), zone).astimezone(UTC)
+    assert snapshots._usable(snap, snap.day, after, IDLE_DAYS, ten_past)
 
 
 def test_recomputing_checks_csrf_and_the_area(csrf_app, client, auth, demo, computed):
@@ -179,15 +208,28 @@ def test_the_job_keeps_counties_ready_and_what_people_open_fresh(app, demo, comp
     snapshots.overview_for(township, month, related_programs(township))
     opened = _snapshots(township)[0]
     assert opened.viewed_at is not None
+    # Still fresh at the next run: left alone.
     for snap in _snapshots():
-        _age(snap, minutes=6)
+        _age(snap, minutes=10)
     computed.clear()
+    assert snapshots.refresh() == 0
+    # It would go stale before the run after (30 min max age, 10 min runs): recomputed.
+    for snap in _snapshots():
+        _age(snap, minutes=10)
     assert snapshots.refresh() == len(prepared) + 1
     assert township.id in computed
+    # A past month someone opened is recomputed when opened again, not by the job.
+    last_month = (month - timedelta(days=1)).replace(day=1)
+    snapshots.overview_for(township, last_month, related_programs(township))
+    db.session.commit()
+    _age(_snapshots(township)[-1], minutes=25)
+    computed.clear()
+    snapshots.refresh()
+    assert township.id not in computed
 
     # Nobody opened it for longer than OVERVIEW_KEEP_DAYS: forgotten.
-    opened = _snapshots(township)[0]
-    opened.viewed_at = utcnow() - timedelta(days=app.config["OVERVIEW_KEEP_DAYS"], hours=1)
+    for opened in _snapshots(township):
+        opened.viewed_at = utcnow() - timedelta(days=app.config["OVERVIEW_KEEP_DAYS"], hours=1)
     db.session.commit()
     snapshots.refresh()
     assert _snapshots(township) == []
@@ -201,3 +243,13 @@ def test_two_copies_storing_the_same_overview_keep_one_row(app, demo):
     snapshots.overview_for(county, month, programs, fresh=True)
     snapshots.overview_for(county, month, programs, fresh=True)
     assert len(_snapshots(county)) == 1
+
+
+def test_recomputing_is_limited_per_account(client, auth, demo, computed):
+    county, staff = demo
+    auth.login_as(staff)
+    url = f"/dashboard/overview?region_id={county.id}"
+    assert [client.post(url).status_code for _ in range(6)] == [302] * 6
+    assert client.post(url).status_code == 429
+    assert len(computed) == 6
+    assert client.get(url).status_code == 200  # the page itself is not limited
