@@ -70,9 +70,14 @@ class Coverage:
     trend: list[tuple[date, float | None]] = field(default_factory=list)
 
 
-def _per_region(region: Region, month: date, scope) -> dict[str, tuple[int, int]]:
-    """(plans, visited plans) per person region code under ``region`` for a month."""
+def _month_conditions(month: date) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """SQL conditions on ``CareTarget`` for a month: the plan was in force some day of it,
+    and it had a visit in it."""
     first, nxt = month_bounds(month)
+    active = sa.and_(
+        CareTarget.enrolled_on < nxt,
+        sa.or_(CareTarget.ended_on.is_(None), CareTarget.ended_on >= first),
+    )
     visited = (
         sa.select(Visit.id)
         .where(
@@ -82,6 +87,12 @@ def _per_region(region: Region, month: date, scope) -> dict[str, tuple[int, int]
         )
         .exists()
     )
+    return active, visited
+
+
+def _per_region(region: Region, month: date, scope) -> dict[str, tuple[int, int]]:
+    """(plans, visited plans) per person region code under ``region`` for a month."""
+    active, visited = _month_conditions(month)
     rows = db.session.execute(
         sa.select(
             Region.code,
@@ -90,12 +101,7 @@ def _per_region(region: Region, month: date, scope) -> dict[str, tuple[int, int]
         )
         .join(Person, Person.id == CareTarget.person_id)
         .join(Region, Region.id == Person.region_id)
-        .where(
-            scope,
-            Region.code.startswith(region.prefix, autoescape=True),
-            CareTarget.enrolled_on < nxt,
-            sa.or_(CareTarget.ended_on.is_(None), CareTarget.ended_on >= first),
-        )
+        .where(scope, Region.code.startswith(region.prefix, autoescape=True), active)
         .group_by(Region.code)
     ).all()
     return {code: (n, v) for code, n, v in rows}
@@ -158,20 +164,7 @@ def _totals(region: Region, months: list[date], scope) -> list[tuple[date, tuple
         return []
     columns = []
     for month in months:
-        first, nxt = month_bounds(month)
-        active = sa.and_(
-            CareTarget.enrolled_on < nxt,
-            sa.or_(CareTarget.ended_on.is_(None), CareTarget.ended_on >= first),
-        )
-        visited = (
-            sa.select(Visit.id)
-            .where(
-                Visit.target_id == CareTarget.id,
-                Visit.visited_at >= _start(first),
-                Visit.visited_at < _start(nxt),
-            )
-            .exists()
-        )
+        active, visited = _month_conditions(month)
         columns.append(sa.func.count(CareTarget.id).filter(active))
         columns.append(sa.func.count(CareTarget.id).filter(active, visited))
     row = db.session.execute(
