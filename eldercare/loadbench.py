@@ -308,7 +308,7 @@ def _cookie_header(cookies: dict[str, str]) -> str:
 
 
 class SignInFailed(RuntimeError):
-    pass
+    """A benchmark user could not sign in; the message says how the server answered."""
 
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app, g, has_request_context, request, session
@@ -48,21 +49,15 @@ def _translations():
     flask-babel's own per-context namespace with the locale and domain objects it was found
     for; ``force_locale`` (a notice written in its recipient's language) swaps the locale
     object, so a forced or restored locale looks its catalogue up anew."""
-    ctx = g.get("_flask_babel") if g else None
-    if ctx is not None:
-        memo = ctx.__dict__.get("eldercare_translations")
-        state = ctx.__dict__
-        if (
-            memo is not None
-            and memo[0] is state.get("babel_locale")
-            and memo[1] is state.get("babel_domain")
-        ):
-            return memo[2]
-    translations = get_translations()
-    ctx = g.get("_flask_babel") if g else None
-    if ctx is not None and ctx.__dict__.get("babel_locale") is not None:
-        state = ctx.__dict__
-        ctx.eldercare_translations = (
+    state = vars(g.get("_flask_babel") or SimpleNamespace()) if g else {}
+    key = (state.get("babel_locale"), state.get("babel_domain"))
+    memo = state.get("eldercare_translations")
+    if memo is not None and memo[0] is key[0] and memo[1] is key[1]:
+        return memo[2]
+    translations = get_translations()  # sets babel_locale on the namespace if it was not
+    state = vars(g.get("_flask_babel") or SimpleNamespace()) if g else {}
+    if state.get("babel_locale") is not None:
+        state["eldercare_translations"] = (
             state["babel_locale"],
             state.get("babel_domain"),
             translations,
