@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eldercare.core.db import UTCDateTime
 from eldercare.extensions import db
 
 
@@ -125,3 +126,47 @@ class Region(db.Model):
 
     def __repr__(self) -> str:
         return f"<Region {self.code} {self.name}>"
+
+
+class CountySettings(db.Model):
+    """Bounds that differ between counties and that the platform enforces on what people
+    type: how far ahead a subsidy batch may be drawn up, the plausible monthly price of a bed.
+    A county without a row uses the defaults (``CountySettings.defaults``)."""
+
+    __tablename__ = "county_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("region.id"), unique=True)
+    #: A batch may be drawn up for a period that has begun, or this many periods ahead.
+    subsidy_periods_ahead: Mapped[int] = mapped_column(default=1)
+    #: The plausible range of a bed's monthly price, in fen (¥300 to ¥30,000 by default).
+    bed_price_min_fen: Mapped[int] = mapped_column(default=30_000)
+    bed_price_max_fen: Mapped[int] = mapped_column(default=3_000_000)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    region: Mapped[Region] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("subsidy_periods_ahead BETWEEN 0 AND 12", name="periods_ahead_range"),
+        sa.CheckConstraint(
+            "bed_price_min_fen >= 0 AND bed_price_max_fen > bed_price_min_fen"
+            " AND bed_price_max_fen <= 100000000",
+            name="bed_price_range",
+        ),
+    )
+
+    @classmethod
+    def defaults(cls, region_id: int | None = None) -> CountySettings:
+        """An unsaved row holding the default values."""
+        values = {
+            column.key: column.default.arg
+            for column in cls.__table__.columns
+            if column.default is not None and not callable(column.default.arg)
+        }
+        return cls(region_id=region_id, **values)
+
+    @classmethod
+    def __scope__(cls, user):
+        # The bounds are shown to whoever types a value they bound (an operator's bed price).
+        return sa.true()

@@ -13,7 +13,14 @@ from flask_babel import gettext as _
 from eldercare.core import audit
 from eldercare.core.permissions import visible
 from eldercare.extensions import db
-from eldercare.regions.models import LEVEL_ORDER, Level, Region, level_of_code, parent_code_of
+from eldercare.regions.models import (
+    LEVEL_ORDER,
+    CountySettings,
+    Level,
+    Region,
+    level_of_code,
+    parent_code_of,
+)
 
 
 @dataclass
@@ -140,3 +147,15 @@ def list_regions(user, args: dict) -> list[Region]:
     if not args["include_abolished"]:
         stmt = stmt.where(Region.abolished_on.is_(None))
     return list(db.session.scalars(stmt.limit(5000)))
+
+
+def county_settings_for(region: Region | None) -> CountySettings:
+    """The bounds in force for a region: those of the county it lies in, or the defaults
+    (above county level, or for a county that saved none)."""
+    node = region
+    while node is not None and node.level != Level.COUNTY.value:
+        node = node.parent
+    if node is None:
+        return CountySettings.defaults()
+    saved = db.session.scalar(sa.select(CountySettings).where(CountySettings.region_id == node.id))
+    return saved if saved is not None else CountySettings.defaults(node.id)
