@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from eldercare.core.i18n import plain_messages
+from eldercare.core.i18n import as_messages, plain_messages
 
 CODES = {
     400: ("bad_request", _l("The request could not be understood.")),
@@ -33,7 +33,7 @@ class AppError(HTTPException):
         super().__init__(description=str(message) if message is not None else None)
         self.code = status
         self.message = message
-        self.errors = errors or {}
+        self.errors = {key: as_messages(value) for key, value in (errors or {}).items()}
         # Keyword arguments of an audit entry that records the refusal itself (kept although
         # the refused change is rolled back).
         self.audit = audit

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import force_locale, get_translations
+from flask_babel import LazyString, force_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 DEFAULT_LOCALE = "zh_Hans_CN"
 
@@ -80,8 +80,34 @@ def html_lang(locale: str) -> str:
     return "zh-CN" if locale.startswith("zh") else locale
 
 
+def as_messages(value: Any) -> Any:
+    """A field's messages as a list (nested dicts kept): one text, plain or lazy, is one
+    message. marshmallow and a ``for`` loop both take a lazy string, which is not a ``str``,
+    for a sequence and split it into single characters."""
+    if isinstance(value, str | LazyString):
+        return [value]
+    if isinstance(value, dict):
+        return {key: as_messages(item) for key, item in value.items()}
+    return value
+
+
+def _lazy_aware_validation_error() -> None:
+    """marshmallow wraps ``ValidationError("text")`` in a list only for a ``str``; every
+    validator of ours raises a lazy translation. Wrap those at the root, once."""
+    init = ValidationError.__init__
+    if getattr(init, "lazy_aware", False):
+        return
+
+    def __init__(self, message, *args, **kwargs):
+        init(self, as_messages(message), *args, **kwargs)
+
+    __init__.lazy_aware = True
+    ValidationError.__init__ = __init__
+
+
 def install_marshmallow_messages() -> None:
     """Give marshmallow's built-in messages lazy translations (evaluated per request)."""
+    _lazy_aware_validation_error()
     fields.Field.default_error_messages = {
         "required": _l("This field is required."),
         "null": _l("This field may not be empty."),
