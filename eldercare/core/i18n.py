@@ -105,6 +105,31 @@ def _lazy_aware_validation_error() -> None:
     ValidationError.__init__ = __init__
 
 
+def _lazy_range_messages() -> None:
+    """``validate.Range`` builds its messages from English words ("greater than or equal to")
+    when it is made, at import: give each instance whole translated sentences instead."""
+    init = validate.Range.__init__
+    if getattr(init, "lazy_aware", False):
+        return
+    lower = {True: _l("Must be at least {min}."), False: _l("Must be more than {min}.")}
+    upper = {True: _l("Must be at most {max}."), False: _l("Must be less than {max}.")}
+    both = {
+        (True, True): _l("Must be between {min} and {max}."),
+        (True, False): _l("Must be at least {min} and less than {max}."),
+        (False, True): _l("Must be more than {min} and at most {max}."),
+        (False, False): _l("Must be more than {min} and less than {max}."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.message_min = lower[self.min_inclusive]
+        self.message_max = upper[self.max_inclusive]
+        self.message_all = both[(self.min_inclusive, self.max_inclusive)]
+
+    __init__.lazy_aware = True
+    validate.Range.__init__ = __init__
+
+
 def install_marshmallow_messages() -> None:
     """Give marshmallow's built-in messages lazy translations (evaluated per request)."""
     _lazy_aware_validation_error()
@@ -144,6 +169,38 @@ def install_marshmallow_messages() -> None:
     validate.OneOf.default_message = _l("Not one of the allowed choices.")
     validate.Regexp.default_message = _l("The format is not valid.")
     validate.Email.default_message = _l("Not a valid e-mail address.")
+    validate.ContainsOnly.default_message = _l("Choose only from the listed choices.")
+    validate.ContainsNoneOf.default_message = _l("Some of the choices are not allowed.")
+    validate.Equal.default_message = _l("Must be equal to {other}.")
+    validate.NoneOf.default_message = _l("Invalid value.")
+    validate.Predicate.default_message = _l("Invalid value.")
+    validate.URL.default_message = _l("Not a valid web address (URL).")
+    fields._TemporalField.default_error_messages = {  # base of Date, Time and DateTime
+        "invalid": _l("Not a valid date or time."),
+        "invalid_awareness": _l("Not a valid date or time."),
+        "format": _l("Cannot be shown as a date or time."),
+    }
+    fields.Time.default_error_messages = {
+        "invalid": _l("Not a valid time (HH:MM)."),
+        "format": _l("Cannot be shown as a time."),
+    }
+    fields.TimeDelta.default_error_messages = {
+        "invalid": _l("Not a valid period of time."),
+        "format": _l("Cannot be shown as a period of time."),
+    }
+    fields.Email.default_error_messages = {"invalid": _l("Not a valid e-mail address.")}
+    fields.Url.default_error_messages = {"invalid": _l("Not a valid web address (URL).")}
+    fields.UUID.default_error_messages = {"invalid_uuid": _l("Not a valid identifier (UUID).")}
+    fields.Enum.default_error_messages = {"unknown": _l("Not one of the allowed choices.")}
+    fields.Mapping.default_error_messages = {"invalid": _l("Not a valid mapping.")}
+    fields.Tuple.default_error_messages = {"invalid": _l("Not a valid list.")}
+    for ip_field in (fields.IP, fields.IPv4, fields.IPv6):
+        ip_field.default_error_messages = {"invalid_ip": _l("Not a valid IP address.")}
+    for ip_field in (fields.IPInterface, fields.IPv4Interface, fields.IPv6Interface):
+        ip_field.default_error_messages = {
+            "invalid_ip_interface": _l("Not a valid IP network interface.")
+        }
+    _lazy_range_messages()
     Schema._default_error_messages = {
         "type": _l("Invalid input type."),
         "unknown": _l("Unknown field."),

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -24,6 +25,7 @@ from eldercare.core import audit
 from eldercare.core.db import local_today
 from eldercare.core.errors import AppError
 from eldercare.core.forms import list_page, submit_form
+from eldercare.core.i18n import DEFAULT_LOCALE, speaking
 from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
@@ -57,6 +59,7 @@ from eldercare.people.schemas import (
     PersonSchema,
     PersonUpdateSchema,
 )
+from eldercare.regions.models import Region
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
@@ -95,10 +98,38 @@ def index():
     )
 
 
+#: How the audit log names the filters of a registry export.
+EXPORT_FILTERS = {
+    "q": _l("Name contains"),
+    "region_id": _l("Area"),
+    "flag": _l("Living situation"),
+    "economic_status": _l("Economic status"),
+    "min_age": _l("Age from"),
+    "max_age": _l("Age to"),
+    "include_deceased": _l("Including the deceased"),
+}
+
+
 def _filters_note(args: dict) -> str:
-    """The validated filters of an export, for the audit log."""
-    parts = [f"{k}={v}" for k, v in sorted(args.items()) if k not in ("page", "per_page")]
-    return "&".join(parts)[:200]
+    """The filters of an export as the audit log's readers read them (the platform's
+    language, as every note is kept): only the filters that were set."""
+    with speaking(DEFAULT_LOCALE):
+        parts = []
+        for key, label in EXPORT_FILTERS.items():
+            value = args.get(key)
+            if value in (None, False, ""):
+                continue
+            if key == "region_id":
+                region = db.session.get(Region, value)
+                value = region.full_name if region is not None else value
+            elif key == "flag":
+                value = LIVING_FLAGS.get(value, value)
+            elif key == "economic_status":
+                value = ECONOMIC_LABELS.get(value, value)
+            elif value is True:
+                value = _("Yes")
+            parts.append(f"{label}{_(': ')}{value}")
+        return (_("; ").join(parts) or _("The whole registry in scope"))[:200]
 
 
 @bp.route("/lookup", methods=["POST"])
