@@ -231,6 +231,37 @@ FIELD_LABELS = {
     "opens_at": _l("Opens at"),
     "weekdays": _l("Days of the week"),
     "price_fen": _l("Price"),
+    # subsidies
+    "program": _l("Program"),
+    "period": _l("Period"),
+    "start_month": _l("First month paid"),
+    "stop_month": _l("Stopped from"),
+    "from_month": _l("From month"),
+    "notice_until": _l("Public notice until"),
+    "back_pay_reason": _l("Back-pay reason"),
+    "account": _l("Account"),
+    "bank": _l("Bank"),
+    "reason": _l("Reason"),
+    "note": _l("Note"),
+    "resolution": _l("Resolution"),
+    "enrolment_action": _l("Enrolment"),
+    "count": _l("Payments"),
+    "total": _l("Total"),
+    "total_fen": _l("Amount"),
+    "amount_fen": _l("Amount"),
+    "added": _l("Added"),
+    "excluded": _l("Excluded"),
+    "held": _l("Held back"),
+    "rows": _l("Rows"),
+    "paid": _l("Paid"),
+    "failed": _l("Failed"),
+    "returned": _l("Returned"),
+    "skipped": _l("Skipped"),
+    "outstanding": _l("Outstanding"),
+    "reconciled": _l("Reconciled"),
+    "format": _l("Format"),
+    "columns": _l("Columns"),
+    "first_export": _l("First export"),
 }
 
 
@@ -243,6 +274,17 @@ def value_labels() -> dict[str, object]:
         ECONOMIC_LABELS,
         HUKOU_LABELS,
         LINK_LABELS,
+    )
+    from eldercare.bookings.models import STATUS_LABELS as BOOKING_STATUS_LABELS
+    from eldercare.subsidies.bankfile import COLUMNS as BANK_COLUMNS
+    from eldercare.subsidies.models import (
+        BACK_PAY_LABELS,
+        BATCH_LABELS,
+        ENROLMENT_LABELS,
+        PAYMENT_LABELS,
+        RESOLUTION_LABELS,
+        STOP_LABELS,
+        SUSPEND_LABELS,
     )
     from eldercare.visits.models import END_LABELS, METHOD_LABELS, TIER_LABELS
 
@@ -258,6 +300,16 @@ def value_labels() -> dict[str, object]:
         TIER_LABELS,
         METHOD_LABELS,
         END_LABELS,
+        BOOKING_STATUS_LABELS,
+        BACK_PAY_LABELS,
+        BATCH_LABELS,
+        ENROLMENT_LABELS,
+        PAYMENT_LABELS,
+        RESOLUTION_LABELS,
+        STOP_LABELS,
+        SUSPEND_LABELS,
     ):
-        merged.update({str(key.value): label for key, label in labels.items()})
+        merged.update({str(getattr(key, "value", key)): label for key, label in labels.items()})
+    # A batch's bank file records the columns it was written with.
+    merged.update({key: column.label for key, column in BANK_COLUMNS.items()})
     return merged
