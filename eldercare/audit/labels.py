@@ -267,6 +267,7 @@ FIELD_LABELS = {
 
 def value_labels() -> dict[str, object]:
     """Stored codes (roles, statuses, kinds...) to their readable names."""
+    from eldercare.bookings.models import STATUS_LABELS as BOOKING_STATUS_LABELS
     from eldercare.core.permissions import ROLE_LABELS
     from eldercare.facilities.models import KIND_LABELS, OWNERSHIP_LABELS
     from eldercare.people.models import (
@@ -275,7 +276,6 @@ def value_labels() -> dict[str, object]:
         HUKOU_LABELS,
         LINK_LABELS,
     )
-    from eldercare.bookings.models import STATUS_LABELS as BOOKING_STATUS_LABELS
     from eldercare.subsidies.bankfile import COLUMNS as BANK_COLUMNS
     from eldercare.subsidies.models import (
         BACK_PAY_LABELS,

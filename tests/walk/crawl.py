@@ -74,7 +74,7 @@ def walk(client, start: str = "/", limit: int = 150) -> Walk:
         if response.status_code >= 500 or response.status_code in (400, 405):
             result.failures[url] = response.status_code
             continue
-        if response.status_code != 200 or not response.mimetype == "text/html":
+        if response.status_code != 200 or response.mimetype != "text/html":
             continue
         text = response.get_data(as_text=True)
         result.pages[url] = text
