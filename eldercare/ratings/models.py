@@ -258,6 +258,10 @@ class Round(CountyRecord, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     scheme_id: Mapped[int] = mapped_column(sa.ForeignKey("rating_scheme.id"))
     notice_days: Mapped[int] = mapped_column(default=7)
+    #: Printed on the public notice of the round's results: who issues it and the phone
+    #: the public calls to report a concern (监督电话).
+    issuing_office: Mapped[str] = mapped_column(sa.String(120), default="")
+    supervision_phone: Mapped[str] = mapped_column(sa.String(40), default="")
     status: Mapped[str] = mapped_column(sa.String(10), default=RoundStatus.OPEN.value)
     opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -534,7 +538,9 @@ class Evidence(db.Model):
 
 
 class Objection(TimestampMixin, db.Model):
-    """An objection received during the public notice, and what was done about it."""
+    """An objection received during the public notice, and what was done about it: recorded
+    by county staff (a letter, a call), or lodged by a member of the public on the notice
+    page (``lodged_publicly``, with the name and phone they gave)."""
 
     __tablename__ = "rating_objection"
 
@@ -544,3 +550,8 @@ class Objection(TimestampMixin, db.Model):
     text: Mapped[str] = mapped_column(sa.String(1000))
     resolution: Mapped[str] = mapped_column(sa.String(1000), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    lodged_publicly: Mapped[bool] = mapped_column(default=False)
+    lodger_name: Mapped[str] = mapped_column(sa.String(40), default="")
+    lodger_phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
