@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eldercare.auth.models import User
@@ -67,12 +68,16 @@ class EndReason(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-TIER_LABELS = {Tier.HIGH: _l("High risk"), Tier.KEY: _l("Key"), Tier.GENERAL: _l("General")}
+TIER_LABELS = {
+    Tier.HIGH: _l("High risk"),
+    Tier.KEY: _lp("visit tier", "Key"),
+    Tier.GENERAL: _l("General"),
+}
 CATEGORY_LABELS = {
     Category.LIVES_ALONE: _l("Living alone"),
     Category.EMPTY_NEST: _l("Empty nest"),
     Category.LEFT_BEHIND: _l("Left behind"),
-    Category.DISABLED: _l("Disabled"),
+    Category.DISABLED: _lp("visit category", "Disabled"),
     Category.SEVERELY_HANDICAPPED: _l("Severely handicapped"),
     Category.SPECIAL_FAMILY: _l("Family-planning special family"),
 }
@@ -84,7 +89,7 @@ METHOD_LABELS = {
 }
 STATUS_LABELS = {
     DueStatus.OVERDUE: _l("Overdue"),
-    DueStatus.DUE: _l("Due"),
+    DueStatus.DUE: _lp("visit status", "Due"),
     DueStatus.UPCOMING: _l("Upcoming"),
     DueStatus.DONE: _l("Visited"),
 }
@@ -122,7 +127,7 @@ FINDING_CHOICES: dict[str, dict[str, object]] = {
     "family_support": {
         "fulfilled": _l("Family meets its duty"),
         "partial": _l("Partly"),
-        "absent": _l("Not met"),
+        "absent": _lp("family support", "Not met"),
     },
 }
 FINDING_LABELS = {

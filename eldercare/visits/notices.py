@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from eldercare.core.i18n import speaking
 from eldercare.core.masking import mask_name
@@ -38,7 +39,7 @@ class DueLine:
 def _tier(tier: str) -> str:
     return {
         Tier.HIGH.value: _("High risk"),
-        Tier.KEY.value: _("Key"),
+        Tier.KEY.value: pgettext("visit tier", "Key"),
         Tier.GENERAL.value: _("General"),
     }[tier]
 
