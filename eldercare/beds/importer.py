@@ -16,6 +16,7 @@ from eldercare.core.i18n import plain_messages
 from eldercare.core.spreadsheets import RowError, SpreadsheetError, read_table, rows_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
+from eldercare.regions.operations import county_settings_for
 
 MAX_ROWS = 5000
 # Column headers accepted: the Chinese heading, or the field name.
@@ -83,6 +84,7 @@ def import_beds(facility: Facility, filename: str, content: bytes, by) -> Import
         ).all()
     )
     room_schema, bed_schema = RoomSchema(), BedSchema()
+    settings = county_settings_for(facility.region)
     floors: dict[tuple[str, str], tuple[int, int]] = {}  # room -> (floor, first row)
     seen: dict[tuple[str, str, str], int] = {}
     valid: list[tuple[dict, dict]] = []
@@ -114,6 +116,10 @@ def import_beds(facility: Facility, filename: str, content: bytes, by) -> Import
         except ValidationError as err:
             reported = {e.column for e in row_errors}
             row_errors.extend(e for e in _schema_errors(err, row) if e.column not in reported)
+        if bed_data is not None:
+            refusal = ops.price_refusal(settings, bed_data["monthly_price_fen"])
+            if refusal is not None:
+                row_errors.append(RowError(row, COLUMN_LABEL["monthly_price"], str(refusal)))
         if room_data is not None and bed_data is not None and not row_errors:
             key = (room_data["building"], room_data["number"])
             bed_key = (*key, bed_data["label"])

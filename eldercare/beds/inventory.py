@@ -18,6 +18,7 @@ from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
+from eldercare.regions.operations import county_settings_for
 
 NOT_FOUND = _l("The page or record was not found.")
 
@@ -94,6 +95,16 @@ class _State:
         return BedStatus.RESERVED if reservation is not None else BedStatus.VACANT
 
 
+def _county_settings(facility_ids: set[int]) -> dict:
+    """The county settings in force for each facility (one lookup per facility)."""
+    facilities = db.session.scalars(
+        sa.select(Facility)
+        .where(Facility.id.in_(facility_ids))
+        .options(selectinload(Facility.region))
+    )
+    return {f.id: county_settings_for(f.region) for f in facilities}
+
+
 def bulk_update(items: list[dict], by) -> list[Bed]:
     """Apply every item (validated by ``BulkItemSchema``) or none.
 
@@ -117,6 +128,7 @@ def bulk_update(items: list[dict], by) -> list[Bed]:
         raise AppError(403, _l("Only the facility's own staff can change its beds."))
     state = _State([i["bed_id"] for i in items if "status" in i and i["bed_id"] in beds])
     now, today = utcnow(), local_today()
+    settings = _county_settings({bed.facility_id for bed in beds.values()})
 
     invalid: dict[int, dict] = {}
     conflicts: dict[int, dict] = {}
@@ -125,6 +137,12 @@ def bulk_update(items: list[dict], by) -> list[Bed]:
         if bed is None:
             invalid[index] = {"bed_id": [NOT_FOUND]}
             continue
+        price = item.get("monthly_price_fen", bed.monthly_price_fen)
+        if price != bed.monthly_price_fen:
+            refusal = ops.price_refusal(settings[bed.facility_id], price)
+            if refusal is not None:
+                invalid[index] = {"monthly_price": [refusal]}
+                continue
         status = item.get("status")
         if status == "out_of_service":
             current = state.status(bed, now)

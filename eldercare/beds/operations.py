@@ -30,13 +30,15 @@ from eldercare.beds.models import (
     Room,
     Stay,
 )
+from eldercare.beds.schemas import event_day_refusal, reservation_end_refusal
 from eldercare.core import audit
-from eldercare.core.db import local_today, utcnow
+from eldercare.core.db import local_today, utcnow  # noqa: F401 (local_today: used by callers)
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import Role, role_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
+from eldercare.regions.operations import county_settings_for
 
 
 def can_operate(user, facility_id: int) -> bool:
@@ -51,8 +53,34 @@ def _require_operator(user, facility_id: int) -> None:
 
 
 def _not_future(day: date, field: str) -> None:
-    if day > local_today():
-        raise Invalid(errors={field: [_l("The date is in the future.")]})
+    """The schemas' date bounds, held here too for callers that skip a schema (jobs, other
+    features)."""
+    refusal = event_day_refusal(day)
+    if refusal is not None:
+        raise Invalid(errors={field: [refusal]})
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}" if fen % 100 == 0 else f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def price_refusal(settings, fen: int) -> str | None:
+    """Why this monthly price is not plausible in the county (None: it is)."""
+    if settings.bed_price_min_fen <= fen <= settings.bed_price_max_fen:
+        return None
+    return _l(
+        "A bed's monthly price in this county is between ¥%(min)s and ¥%(max)s "
+        "(the county's setting): check the amount.",
+        min=_yuan(settings.bed_price_min_fen),
+        max=_yuan(settings.bed_price_max_fen),
+    )
+
+
+def check_price(facility: Facility, fen: int, field: str = "monthly_price") -> None:
+    """A price must lie in the range its county set (CountySettings)."""
+    refusal = price_refusal(county_settings_for(facility.region), fen)
+    if refusal is not None:
+        raise Invalid(errors={field: [refusal]})
 
 
 def lock_bed(bed_id: int) -> Bed:
@@ -108,6 +136,7 @@ def create_bed(room: Room, data: dict, by) -> Bed:
         is not None
     ):
         raise Conflict(errors={"label": [_l("This room already has a bed with this number.")]})
+    check_price(room.facility, data["monthly_price_fen"])
     bed = Bed(
         code=new_bed_code(room.facility_id),
         facility_id=room.facility_id,
@@ -138,6 +167,8 @@ def update_bed(bed: Bed, data: dict, by) -> Bed:
     _require_operator(by, bed.facility_id)
     bed = lock_bed(bed.id)
     before = {"care_type": bed.care_type, "monthly_price_fen": bed.monthly_price_fen}
+    if data.get("monthly_price_fen", bed.monthly_price_fen) != bed.monthly_price_fen:
+        check_price(bed.facility, data["monthly_price_fen"])
     for key in before:
         if key in data:
             setattr(bed, key, data[key])
@@ -515,8 +546,9 @@ def reserve(
 ) -> Reservation:
     _require_operator(by, bed.facility_id)
     now = utcnow()
-    if expires_at <= now:
-        raise Invalid(errors={"expires_at": [_l("A reservation must end in the future.")]})
+    refusal = reservation_end_refusal(expires_at, now)
+    if refusal is not None:
+        raise Invalid(errors={"expires_at": [refusal]})
     bed = lock_bed(bed.id)
     if refresh_status(bed, now) != BedStatus.VACANT:
         raise Conflict(

@@ -2,23 +2,81 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from eldercare.beds.models import RISKS, BedStatus, CareType, DischargeReason, RiskLevel
-from eldercare.core.db import local_today
+from eldercare.core import resident_id
+from eldercare.core.db import local_today, local_zone
 from eldercare.core.schemas import InputSchema, choice, id_field
 
 MAX_PRICE_FEN = 10_000_000_00  # ten million yuan a month: anything above is a typo
+#: How far back a bed event may be typed: a home's history entered after the fact reaches
+#: back decades at most (a resident admitted at 60 is 100 after 40 years); 1900 is a typo.
+EVENT_YEARS_BACK = 40
+#: A reservation keeps a bed for days or weeks; an admission application may be agreed up to
+#: a year ahead (bookings' longest look-ahead, 366 days) plus its hold days. 2099 is a typo.
+RESERVATION_MAX_DAYS = 400
+
+
+def earliest_event_day(today: date | None = None) -> date:
+    """The first day a bed event (admission, discharge, transfer, leave, outage) may be on."""
+    return resident_id.years_before(today or local_today(), EVENT_YEARS_BACK)
+
+
+def event_day_refusal(value: date) -> str | None:
+    """Why a typed bed-event date cannot be right (None: it can): never ahead of today
+    (Beijing time), never absurdly far back. The pages, the API and the operations share it."""
+    today = local_today()
+    if value > today:
+        return _l("The date is in the future.")
+    first = earliest_event_day(today)
+    if value < first:
+        return _l(
+            "The date is too far back: choose a day between %(first)s and today.",
+            first=first.isoformat(),
+        )
+    return None
 
 
 def not_future(value) -> None:
-    """Bed events are recorded when they happened: never ahead of today (Beijing time)."""
-    if value > local_today():
-        raise ValidationError(_l("The date is in the future."))
+    """Bed events are recorded when they happened: between ``earliest_event_day`` and today."""
+    refusal = event_day_refusal(value)
+    if refusal is not None:
+        raise ValidationError(refusal)
+
+
+def latest_reservation_end(now: datetime | None = None) -> datetime:
+    return (now or datetime.now(UTC)) + timedelta(days=RESERVATION_MAX_DAYS)
+
+
+def reservation_end_refusal(value: datetime, now: datetime | None = None) -> str | None:
+    """Why a reservation cannot end then (None: it can): in the future, within
+    ``RESERVATION_MAX_DAYS``."""
+    now = now or datetime.now(UTC)
+    if value <= now:
+        return _l("A reservation must end in the future.")
+    if value > latest_reservation_end(now):
+        return _l(
+            "A reservation keeps a bed for at most %(days)s days: choose an end before %(day)s.",
+            days=RESERVATION_MAX_DAYS,
+            day=latest_reservation_end(now).astimezone(local_zone()).date().isoformat(),
+        )
+    return None
+
+
+def check_id_number(value: str) -> None:
+    """A mistyped ID number (wrong length, date or check digit) says so, as on the person
+    form, rather than 'no registered person'."""
+    if not value:
+        return
+    try:
+        resident_id.parse(value)
+    except resident_id.InvalidResidentId as exc:
+        raise ValidationError(str(exc.message)) from None
 
 
 class YuanAmount(fields.Decimal):
@@ -66,7 +124,7 @@ class BedUpdateSchema(InputSchema):
 class AdmitSchema(InputSchema):
     """Admission: the person is named by ID number and name, as on their ID card."""
 
-    id_number = fields.String(required=True, validate=validate.Length(max=24))
+    id_number = fields.String(required=True, validate=[validate.Length(max=24), check_id_number])
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     admitted_on = fields.Date(required=True, validate=not_future)
     risks = fields.Dict(
@@ -102,15 +160,16 @@ class ReserveSchema(InputSchema):
     so that person can then be admitted into it) or just for a name."""
 
     holder_name = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    id_number = fields.String(validate=validate.Length(max=24))
+    id_number = fields.String(validate=[validate.Length(max=24), check_id_number])
     name = fields.String(validate=validate.Length(max=50))
     # A time typed without a zone is Beijing time (what the operator reads on the wall clock).
     expires_at = fields.AwareDateTime(required=True, default_timezone=ZoneInfo("Asia/Shanghai"))
 
     @validates("expires_at")
     def _future(self, value: datetime, **kwargs):
-        if value <= datetime.now(UTC):
-            raise ValidationError(_l("A reservation must end in the future."))
+        refusal = reservation_end_refusal(value)
+        if refusal is not None:
+            raise ValidationError(refusal)
 
     @validates_schema
     def _both_or_neither(self, data, **kwargs):

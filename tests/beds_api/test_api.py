@@ -397,7 +397,7 @@ def test_bulk_item_rules(api, world):
         {"bed_id": b.id, "status": "out_of_service"},
         {"bed_id": c.id, "care_type": "general", "reason": "why"},
         {"bed_id": d.id, "care_type": "general"},
-        {"bed_id": d.id, "monthly_price": "1"},
+        {"bed_id": d.id, "monthly_price": "1500"},
     ]
     errors = api.post("/bulk", json={"items": items}).json["errors"]["items"]
     assert set(errors) == {"0", "1", "2"}
@@ -417,8 +417,8 @@ def test_bulk_refuses_beds_out_of_scope_and_conflicts_by_index(api, world):
         "/bulk",
         json={
             "items": [
-                {"bed_id": mine.id, "monthly_price": "1"},
-                {"bed_id": other.id, "monthly_price": "1"},
+                {"bed_id": mine.id, "monthly_price": "1500"},
+                {"bed_id": other.id, "monthly_price": "1500"},
             ]
         },
     )
@@ -429,7 +429,7 @@ def test_bulk_refuses_beds_out_of_scope_and_conflicts_by_index(api, world):
         "/bulk",
         json={
             "items": [
-                {"bed_id": mine.id, "monthly_price": "1"},
+                {"bed_id": mine.id, "monthly_price": "1500"},
                 {"bed_id": occupied.id, "status": "out_of_service", "reason": "维修"},
             ]
         },
@@ -442,12 +442,12 @@ def test_bulk_refuses_beds_out_of_scope_and_conflicts_by_index(api, world):
 
 def test_bulk_is_for_the_facilitys_operators(api, world):
     bed = vacant(world.facility_a)
-    body = {"items": [{"bed_id": bed.id, "monthly_price": "1"}]}
+    body = {"items": [{"bed_id": bed.id, "monthly_price": "1500"}]}
     assert api.as_("county_staff").post("/bulk", json=body).status_code == 403
 
 
 def test_bulk_takes_at_most_a_thousand_items(api, world):
-    body = {"items": [{"bed_id": i + 1, "monthly_price": "1"} for i in range(1001)]}
+    body = {"items": [{"bed_id": i + 1, "monthly_price": "1500"} for i in range(1001)]}
     response = api.post("/bulk", json=body)
     assert response.status_code == 422
     assert "items" in response.json["errors"]
