@@ -340,6 +340,7 @@ def county_overview(
 class ProgramAmount:
     name: str
     fen: int
+    count: int
 
 
 @dataclass
@@ -366,7 +367,9 @@ def _subsidies(
         trend.append(Point(month, _share(on_time, due)))
     return SubsidyFigures(
         programs=[
-            ProgramAmount(s.program.name, s.amounts_fen[-1]) for s in series if s.amounts_fen[-1]
+            ProgramAmount(s.program.name, s.amounts_fen[-1], s.counts[-1])
+            for s in series
+            if s.amounts_fen[-1]
         ],
         due=sum(p.due for p in punctual),
         on_time=sum(p.on_time for p in punctual),

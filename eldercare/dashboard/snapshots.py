@@ -44,7 +44,7 @@ from eldercare.subsidies.models import Program
 log = logging.getLogger(__name__)
 
 #: Raised whenever the payload's shape changes: older snapshots are then recomputed.
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2  # 2: each program's payment count
 #: viewed_at is written at most this often (a view is otherwise a read).
 VIEW_MARK = timedelta(hours=1)
 #: Areas whose overview of the month is kept ready whether or not anybody opened it.
@@ -87,7 +87,7 @@ def to_payload(ov: Overview, idle_days: int, program_ids: list[int]) -> dict:
         "areas": [{**asdict(a), "stars": _levels(a.stars)} for a in ov.areas],
         "facilities": [asdict(f) for f in ov.facilities],
         "stars": {"now": _levels(ov.stars.now), "before": _levels(ov.stars.before)},
-        "programs": [[p.name, p.fen] for p in ov.programs],
+        "programs": [[p.name, p.fen, p.count] for p in ov.programs],
     }
 
 
@@ -112,7 +112,7 @@ def from_payload(region: Region, data: dict) -> Overview:
         areas=[AreaRow(**{**a, "stars": _unlevels(a["stars"])}) for a in data["areas"]],
         facilities=[FacilityRow(**f) for f in data["facilities"]],
         stars=StarChart(_unlevels(data["stars"]["now"]), _unlevels(data["stars"]["before"])),
-        programs=[ProgramAmount(name, fen) for name, fen in data["programs"]],
+        programs=[ProgramAmount(name, fen, count) for name, fen, count in data["programs"]],
     )
 
 

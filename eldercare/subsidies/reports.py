@@ -120,6 +120,8 @@ class Punctuality:
 class Series:
     program: Program
     amounts_fen: list[int]
+    #: How many payments make up each month's amount.
+    counts: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -391,8 +393,9 @@ def _window(period: date) -> list[date]:
 def _series(programs: list[Program], months: list[date], area: Region) -> list[Series]:
     ids = [p.id for p in programs]
     sums: dict[tuple[int, date], int] = {}
-    for program_id, period, fen in db.session.execute(
-        sa.select(Batch.program_id, Batch.period, sa.func.sum(PAY.c.amount_fen))
+    counts: dict[tuple[int, date], int] = {}
+    for program_id, period, fen, count in db.session.execute(
+        sa.select(Batch.program_id, Batch.period, sa.func.sum(PAY.c.amount_fen), sa.func.count())
         .join(PAY, PAY.c.batch_id == Batch.id)
         .where(
             Batch.program_id.in_(ids),
@@ -403,7 +406,15 @@ def _series(programs: list[Program], months: list[date], area: Region) -> list[S
         .group_by(Batch.program_id, Batch.period)
     ):
         sums[(program_id, period)] = int(fen or 0)
-    return [Series(p, [sums.get((p.id, m), 0) for m in months]) for p in programs]
+        counts[(program_id, period)] = int(count)
+    return [
+        Series(
+            p,
+            [sums.get((p.id, m), 0) for m in months],
+            [counts.get((p.id, m), 0) for m in months],
+        )
+        for p in programs
+    ]
 
 
 def _punctuality(programs: list[Program], months: list[date], today: date) -> list[Punctuality]:
