@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "care_target.ended": _l("Regular visits ended"),
     "care_target.moved": _l("Visit plan moved to another county"),
     "visit.recorded": _l("Visit recorded"),
+    "visit.corrected": _l("Visit corrected"),
     "visit.ledger_exported": _l("Visit ledger exported"),
     "visit_event.reported": _l("Major event reported"),
     "follow_up.opened": _l("Follow-up opened"),

@@ -103,7 +103,11 @@ def register():
 def logout():
     logout_user()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # Unsent visit drafts (health notes) must not stay on a shared phone for the next user;
+    # static/js/drafts.js deletes them too where the browser ignores this header (plain HTTP).
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 @bp.route("/password", methods=["GET", "POST"])

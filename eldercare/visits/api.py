@@ -57,8 +57,14 @@ def due():
 @blp.alt_response(200, schema=VisitOut, description="Already recorded (same client_token)")
 def record(data, target_id: int):
     """Record a visit to an assigned person (staff: a person of their area). 409 when the
-    person is no longer visited or the client token belongs to another visit."""
+    person is no longer visited, the client token belongs to another visit, or the visit of
+    this token was recorded with other entries: send again with ``apply_corrections`` true to
+    correct it (its recorder, within 72 hours)."""
     target = get_visible_or_404(CareTarget, target_id)
+    if data.get("apply_corrections"):  # after a 409 naming what differs from the saved visit
+        visit = ops.correct_visit(target, data, current_user)
+        db.session.commit()
+        return visit, 200
     visit, created = ops.record_visit(target, data, current_user)
     db.session.commit()
     return visit, 201 if created else 200

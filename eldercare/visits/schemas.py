@@ -100,6 +100,13 @@ class VisitSchema(InputSchema):
         load_default=None,
         validate=validate.Regexp(TOKEN, error=_l("Not a valid form token.")),
     )
+    #: Sent with the saved visit's token to apply the form to it instead of recording anew.
+    apply_corrections = fields.Boolean(load_default=False)
+    corrects_token = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Regexp(TOKEN, error=_l("Not a valid form token.")),
+    )
 
     @validates("visited_at")
     def _when(self, value: datetime, **kwargs):

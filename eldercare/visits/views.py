@@ -314,25 +314,42 @@ def record(target_id: int):
     status = 200
     errors: dict = {}
     form = request.form if request.method == "POST" else {}
+    corrects = ""
     if request.method == "POST":
-        result = submit_form(
-            VisitSchema(), lambda data: ops.record_visit(found, data, current_user)
-        )
+
+        def action(data):
+            if data.get("apply_corrections"):
+                return ops.correct_visit(found, data, current_user), "corrected"
+            visit, created = ops.record_visit(found, data, current_user)
+            return visit, "created" if created else "already"
+
+        result = submit_form(VisitSchema(), action)
         if result.ok:
-            _visit, created = result.value
-            if created:
-                flash(
-                    _("Visit recorded. Next visit due %(date)s.", date=found.next_due_on), "success"
+            _visit, outcome = result.value
+            if outcome == "created":
+                message = _("Visit recorded. Next visit due %(date)s.", date=found.next_due_on)
+            elif outcome == "corrected":
+                message = _(
+                    "Your corrections were applied to the saved visit. Next visit due %(date)s.",
+                    date=found.next_due_on,
                 )
             else:
-                flash(_("This visit was already recorded."), "info")
+                message = _("This visit was already recorded.")
+            flash(message, "info" if outcome == "already" else "success")
+            if request.headers.get("X-Visit-Form") == "fetch":
+                # The phone's script navigates itself; a redirect followed by fetch would
+                # show (and use up) the message on a page nobody sees.
+                return {"redirect": url_for("visits.due"), "outcome": outcome}
             return redirect(url_for("visits.due"))
         db.session.refresh(found)
         errors, status = result.errors, result.status
         if "client_token" in errors:  # the page gives the form a fresh token
             errors = {"_schema": errors.pop("client_token"), **errors}
             form = request.form.copy()
-            form.pop("client_token", None)
+            sent = form.pop("client_token", None)
+            if status == 409 and ops.correctable_token(found, sent, current_user):
+                corrects = sent
+            form.pop("apply_corrections", None)
     policy = ops.policy_for(found.county_id)
     return render_template(
         "visits/record.html",
@@ -340,6 +357,7 @@ def record(target_id: int):
         person=found.person,
         form=form,
         errors=errors,
+        corrects=corrects,
         uuid=uuid.uuid4().hex,
         now_local=local_time(utcnow(), "%Y-%m-%dT%H:%M"),
         method_labels=METHOD_LABELS,

@@ -70,23 +70,31 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     save();
-    var button = form.querySelector('[type="submit"]');
+    var body = new FormData(form);
+    // The button pressed says what to do (Submit, or apply corrections to the saved visit).
+    var submitter = event.submitter;
+    if (submitter && submitter.name) body.append(submitter.name, submitter.value);
+    var button = submitter || form.querySelector('[type="submit"]');
     if (button) button.disabled = true;
     fetch(form.action, {
       method: "POST",
-      body: new FormData(form),
+      body: body,
       credentials: "same-origin",
-      headers: { Accept: "text/html" },
+      headers: { Accept: "text/html", "X-Visit-Form": "fetch" },
     })
       .then(function (response) {
         if (response.redirected && response.url.indexOf("/auth/login") !== -1) {
           say("warning", box.getAttribute("data-signed-out"), true);
           return;
         }
-        if (response.ok && response.redirected) {
-          localStorage.removeItem(key);
-          window.location.assign(response.url);
-          return;
+        var type = response.headers.get("Content-Type") || "";
+        if (response.ok && type.indexOf("application/json") !== -1) {
+          // Accepted: the server keeps its confirmation ("recorded, next due ...") for the
+          // page it names, which shows it.
+          return response.json().then(function (answer) {
+            localStorage.removeItem(key);
+            window.location.assign(answer.redirect);
+          });
         }
         if (response.status === 422 || response.status === 409) {
           // The server's page with the reasons; the draft stays until it is accepted.
