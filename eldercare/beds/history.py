@@ -29,7 +29,11 @@ def bed_history(bed: Bed, user) -> BedHistory:
     stays = db.session.scalars(
         visible(Stay, user)
         .where(Stay.bed_id == bed.id)
-        .options(selectinload(Stay.person), selectinload(Stay.leaves))
+        .options(
+            selectinload(Stay.person),
+            selectinload(Stay.leaves),
+            selectinload(Stay.previous).selectinload(Stay.bed).selectinload(Bed.room),
+        )
         .order_by(Stay.admitted_on.desc(), Stay.id.desc())
     ).all()
     leaves = sorted(

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,6 +93,17 @@ RISK_LEVEL_LABELS = {
 }
 
 
+def bed_place(floor: int, room_title: str, label: str) -> str:
+    """Floor · room · bed, translated (for a bed read as plain columns, e.g. on the board)."""
+    return " · ".join(
+        (
+            _("Floor %(n)s", n=floor),
+            _("Room %(room)s", room=room_title),
+            _("Bed %(label)s", label=label),
+        )
+    )
+
+
 def _facility_scope(cls, user):
     """Operators see their facility's rows; staff those of facilities in their region."""
     role = role_of(user)
@@ -154,6 +166,17 @@ class Bed(TimestampMixin, db.Model):
     __scope__ = classmethod(_facility_scope)
 
     @property
+    def place_label(self) -> str:
+        """Where the bed is, as people find it: floor · room · bed ("3 楼 · 301 房间 · 2 床")."""
+        return bed_place(self.room.floor, self.room.title, self.label)
+
+    @property
+    def title(self) -> str:
+        """The one label of a bed wherever it is named (selects, titles, messages, audit):
+        its place, then its 一床一码 code, which alone tells a person nothing."""
+        return f"{self.place_label} ({self.code})"
+
+    @property
     def care_type_label(self) -> str:
         return str(CARE_TYPE_LABELS[CareType(self.care_type)])
 
@@ -181,10 +204,13 @@ class Stay(TimestampMixin, db.Model):
     previous_stay_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stay.id"))
     # The GB 38600 admission risk assessment is health data: encrypted (JSON text).
     risk_assessment: Mapped[str | None] = mapped_column(EncryptedString())
+    #: The admission note (carried to the next stay on a transfer).
     note: Mapped[str] = mapped_column(sa.String(255), default="")
+    discharge_note: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
 
     bed: Mapped[Bed] = relationship()
     person: Mapped[Person] = relationship()
+    previous: Mapped[Stay | None] = relationship(remote_side=[id])
     leaves: Mapped[list[Leave]] = relationship(back_populates="stay", order_by="Leave.start_on")
 
     __table_args__ = (
@@ -216,6 +242,21 @@ class Stay(TimestampMixin, db.Model):
     @property
     def is_open(self) -> bool:
         return self.discharged_on is None
+
+    @property
+    def first_stay(self) -> Stay:
+        """The stay that began the resident's time in this facility: a transfer to another
+        bed starts a new stay, linked to the one it continues."""
+        stay, seen = self, {self.id}
+        while stay.previous is not None and stay.previous.id not in seen:
+            stay = stay.previous
+            seen.add(stay.id)
+        return stay
+
+    @property
+    def first_admitted_on(self) -> date:
+        """When the resident was admitted to the facility, whatever beds they moved to since."""
+        return self.first_stay.admitted_on
 
     @property
     def risks(self) -> dict[str, str]:

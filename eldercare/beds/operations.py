@@ -32,7 +32,7 @@ from eldercare.beds.models import (
 )
 from eldercare.beds.schemas import event_day_refusal, reservation_end_refusal
 from eldercare.core import audit
-from eldercare.core.db import local_today, utcnow  # noqa: F401 (local_today: used by callers)
+from eldercare.core.db import local_today, local_zone, utcnow  # noqa: F401 (local_today: used by callers)
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import Role, role_of
 from eldercare.extensions import db
@@ -331,6 +331,27 @@ def _leave_allows(stay: Stay, on: date, field: str) -> None:
         )
 
 
+def reserved_refusal(bed: Bed, reservation: Reservation) -> str:
+    """Why someone else cannot be admitted to a reserved bed, naming whom it is kept for and
+    what to do (the facility's own operators see the holder's name on their board too)."""
+    until = reservation.expires_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+    if reservation.person_id is None:
+        return _l(
+            "%(bed)s is reserved for %(holder)s until %(time)s (a name only, no registered"
+            " person): release the reservation first, then admit.",
+            bed=bed.title,
+            holder=reservation.holder_name,
+            time=until,
+        )
+    return _l(
+        "%(bed)s is reserved for %(holder)s until %(time)s: admit that person (their ID"
+        " number and name as on the card), or release the reservation first.",
+        bed=bed.title,
+        holder=reservation.holder_name,
+        time=until,
+    )
+
+
 def admit(bed: Bed, person: Person, on: date, risks: dict[str, str], by, note: str = "") -> Stay:
     """Admit a registered person to a vacant bed (or the bed reserved for them)."""
     _require_operator(by, bed.facility_id)
@@ -347,18 +368,24 @@ def admit(bed: Bed, person: Person, on: date, risks: dict[str, str], by, note: s
         and reservation is not None
         and reservation.person_id == person.id
     )
+    if status == BedStatus.RESERVED and not reserved_for_them:
+        raise Conflict(reserved_refusal(bed, reservation))
     if status != BedStatus.VACANT and not reserved_for_them:
         raise Conflict(
-            _l("Bed %(bed)s is not free (%(status)s).", bed=bed.code, status=bed.status_label)
+            _l("%(bed)s is not free (%(status)s).", bed=bed.title, status=bed.status_label)
         )
     current = db.session.scalar(
         sa.select(Stay).where(Stay.person_id == person.id, Stay.discharged_on.is_(None))
     )
     if current is not None:
+        if current.facility_id != bed.facility_id:  # another home's beds are not shown here
+            raise Conflict(
+                _l("This person is staying in another facility: it must discharge them first.")
+            )
         raise Conflict(
             _l(
                 "This person already has a bed (%(code)s); discharge or transfer them.",
-                code=current.bed.code,
+                code=current.bed.title,
             )
         )
     _check_history_free(bed.id, person.id, on)
@@ -380,7 +407,7 @@ def admit(bed: Bed, person: Person, on: date, risks: dict[str, str], by, note: s
         actor=by,
         facility_id=bed.facility_id,
         region_id=person.region_id,
-        changes={"bed": [None, bed.code], "admitted_on": [None, on]},
+        changes={"bed": [None, bed.title], "admitted_on": [None, on]},
     )
     return stay
 
@@ -401,8 +428,7 @@ def discharge(stay: Stay, on: date, reason: str, by, note: str = "") -> Stay:
         leave.end_on = on
     stay.discharged_on = on
     stay.discharge_reason = reason
-    if note:
-        stay.note = note[:255]
+    stay.discharge_note = note[:255]  # beside the admission note, which it must not replace
     if reason == DischargeReason.DEATH and stay.person.death_date is None:
         stay.person.death_date = on
         audit.record(
@@ -421,7 +447,7 @@ def discharge(stay: Stay, on: date, reason: str, by, note: str = "") -> Stay:
         facility_id=stay.facility_id,
         region_id=stay.person.region_id,
         changes={
-            "bed": [bed.code, None],
+            "bed": [bed.title, None],
             "discharged_on": [None, on],
             "discharge_reason": [None, reason],
         },
@@ -456,7 +482,11 @@ def transfer(stay: Stay, to_bed: Bed, on: date, by) -> Stay:
         and reservation.person_id == stay.person_id
     ):
         raise Conflict(
-            _l("Bed %(bed)s is not free (%(status)s).", bed=target.code, status=target.status_label)
+            _l(
+                "%(bed)s is not free (%(status)s).",
+                bed=target.title,
+                status=target.status_label,
+            )
         )
     _check_history_free(target.id, None, on)  # a back-dated move must fit the bed's history
     stay.discharged_on = on
@@ -482,7 +512,7 @@ def transfer(stay: Stay, to_bed: Bed, on: date, by) -> Stay:
         actor=by,
         facility_id=stay.facility_id,
         region_id=stay.person.region_id,
-        changes={"bed": [locked[stay.bed_id].code, target.code], "on": [None, on]},
+        changes={"bed": [locked[stay.bed_id].title, target.title], "on": [None, on]},
     )
     return new_stay
 
@@ -552,7 +582,7 @@ def reserve(
     bed = lock_bed(bed.id)
     if refresh_status(bed, now) != BedStatus.VACANT:
         raise Conflict(
-            _l("Bed %(bed)s is not free (%(status)s).", bed=bed.code, status=bed.status_label)
+            _l("%(bed)s is not free (%(status)s).", bed=bed.title, status=bed.status_label)
         )
     reservation = Reservation(
         bed_id=bed.id,

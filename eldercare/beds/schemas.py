@@ -196,6 +196,8 @@ class BedOut(Schema):
     room = fields.Function(lambda bed: bed.room.title)
     floor = fields.Function(lambda bed: bed.room.floor)
     label = fields.String()
+    #: Floor · room · bed (code), as the pages name the bed.
+    title = fields.String()
     care_type = fields.String()
     monthly_price = YuanAmount(attribute="monthly_price_fen")
     status = fields.String(validate=validate.OneOf([s.value for s in BedStatus]))
@@ -210,9 +212,14 @@ class StayOut(Schema):
     person_name = fields.Function(lambda stay: stay.person.name)
     person_id_number_masked = fields.Function(lambda stay: stay.person.id_number_masked)
     admitted_on = fields.Date()
+    #: When the resident came to the facility (``admitted_on`` is when they came to this bed:
+    #: a transfer starts a new stay).
+    first_admitted_on = fields.Date()
     discharged_on = fields.Date(allow_none=True)
     discharge_reason = fields.String(allow_none=True)
     previous_stay_id = fields.Integer(allow_none=True)
+    note = fields.String()
+    discharge_note = fields.String()
 
 
 # --- HTML forms of the bed pages (same rules as the API schemas above) ------------------

@@ -152,17 +152,7 @@ def _bed_page(facility: Facility, bed: Bed, form=None, errors=None, failed="", s
         outage=ops.open_outage(bed.id),
         history=history.bed_history(bed, current_user),
         transfer_choices=[
-            (
-                b.id,
-                " · ".join(
-                    (
-                        _("Room %(room)s", room=b.room.title),
-                        _("Bed %(label)s", label=b.label),
-                        b.care_type_label,
-                        b.code,
-                    )
-                ),
-            )
+            (b.id, f"{b.title} · {b.care_type_label}")
             for b in history.vacant_beds(facility, current_user, exclude=bed.id)
         ],
         can_act=ops.can_operate(current_user, facility.id),
@@ -378,7 +368,7 @@ def add_bed(facility_id: int):
     )
     if not result.ok:
         return _board_page(facility, request.form, result.errors, "bed", result.status)
-    flash(_("Bed %(code)s added.", code=result.value.code), "success")
+    flash(_("Bed %(code)s added.", code=result.value.title), "success")
     return redirect(
         url_for("beds.board", facility_id=facility.id, _anchor=f"bed-{result.value.id}")
     )

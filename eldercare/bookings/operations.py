@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from eldercare.auth.models import User
 from eldercare.beds import operations as beds
-from eldercare.beds.models import Bed, Reservation
+from eldercare.beds.models import Bed, Reservation, Room
 from eldercare.bookings import notices
 from eldercare.bookings.models import (
     HOLDING_STATUSES,
@@ -771,8 +771,10 @@ def free_beds_for_admission(facility: Facility) -> list[Bed]:
     return list(
         db.session.scalars(
             sa.select(Bed)
+            .join(Room, Room.id == Bed.room_id)
             .where(Bed.facility_id == facility.id, free_bed(utcnow()))
-            .order_by(Bed.code)
+            .options(selectinload(Bed.room))
+            .order_by(Room.floor, Room.building, Room.number, Bed.label)
         )
     )
 

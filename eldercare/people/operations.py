@@ -426,7 +426,7 @@ def family_view(person: Person) -> FamilyView:
         .order_by(Stay.admitted_on.desc(), Stay.id.desc())
     )
     stay_line = (
-        StayLine(stay.bed.facility.name, stay.admitted_on, stay.bed.care_type_label)
+        StayLine(stay.bed.facility.name, stay.first_admitted_on, stay.bed.care_type_label)
         if stay is not None
         else None
     )

@@ -176,7 +176,7 @@ def test_a_second_admission_is_refused_with_the_message_and_keeps_the_input(
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     refused = html.split('id="refused"')[1][:300]
-    assert f"Bed {bed.code} is not free (Occupied)" in refused
+    assert f"Floor 2 · Room 201 · Bed 1 ({bed.code}) is not free (Occupied)" in refused
     assert 'value="家属陪同"' in html and 'value="王桂兰"' in html
     stays = db.session.scalars(db.select(Stay).where(Stay.bed_id == bed.id)).all()
     assert [s.person_id for s in stays] == [world.person_a.id]

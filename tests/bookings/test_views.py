@@ -183,7 +183,8 @@ def test_an_admission_request_reserves_the_chosen_bed(client, auth, world, famil
 
     auth.login_as(world.user("operator"))
     page = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
-    assert f'<option value="{bed.id}">{bed.code}' in page
+    # The bed is named by its place, then its code (not by the opaque code alone).
+    assert f'<option value="{bed.id}">{bed.place_label} ({bed.code})' in page
     assert f'value="{elsewhere.id}"' not in page
     refused = client.post(f"/bookings/{booking.id}/confirm", data={"bed_id": elsewhere.id})
     assert refused.status_code == 303
