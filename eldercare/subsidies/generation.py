@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from eldercare.beds.models import Stay
 from eldercare.core import resident_id
-from eldercare.core.db import utcnow
+from eldercare.core.db import local_today, utcnow
 from eldercare.daycare.models import Meal, Member
 from eldercare.extensions import db
 from eldercare.people.models import AbilityAssessment, Person
@@ -28,6 +28,7 @@ from eldercare.subsidies.models import (
     LIVE_PAYMENT,
     Basis,
     Batch,
+    BatchStatus,
     Enrolment,
     EnrolmentStatus,
     ExceptionCode,
@@ -157,6 +158,21 @@ PERSON_COLUMNS = [
 ]
 
 
+def _left_out(batch: Batch, period: date) -> list[int]:
+    """Enrolments staff excluded from this batch for ``period``: drawing up again skips them
+    (a handful at most, so a plain NOT IN and no anti-join)."""
+    return list(
+        db.session.scalars(
+            sa.select(PAY.c.enrolment_id).where(
+                PAY.c.batch_id == batch.id,
+                PAY.c.period == period,
+                PAY.c.status == PaymentStatus.EXCLUDED.value,
+                PAY.c.exception == ExceptionCode.MANUAL.value,
+            )
+        )
+    )
+
+
 def _add_people(batch: Batch, program: Program, period: date, kind: str) -> int:
     table = program.table_for(period)
     if table is None:
@@ -164,6 +180,9 @@ def _add_people(batch: Batch, program: Program, period: date, kind: str) -> int:
     eligible = eligible_people(program, period, table, owed_only=kind != PaymentKind.REGULAR)
     if eligible is None:
         return 0
+    left_out = _left_out(batch, period)
+    if left_out:
+        eligible = eligible.where(E.c.id.not_in(left_out))
     # No NOT EXISTS on the payments here: the conflict clause skips the periods already live
     # through the partial unique index, while an anti-join into the table being written is
     # planned as a scan per row (quadratic at 300,000 rows).
@@ -285,6 +304,7 @@ def _add_facilities(batch: Batch, program: Program, period: date, kind: str) -> 
             )
         )
     )
+    left_out = set(_left_out(batch, period))
     rows = [
         {
             "batch_id": batch.id,
@@ -301,7 +321,7 @@ def _add_facilities(batch: Batch, program: Program, period: date, kind: str) -> 
             "created_at": utcnow(),
         }
         for a in facility_amounts(program, period, owed)
-        if a.enrolment_id not in live and a.amount_fen > 0
+        if a.enrolment_id not in live and a.enrolment_id not in left_out and a.amount_fen > 0
     ]
     if not rows:
         return 0
@@ -382,12 +402,36 @@ def add_reissues(batch: Batch, program: Program) -> int:
     return _insert_ignoring_live(select, columns)
 
 
-def fill(batch: Batch) -> int:
+def back_pay_periods(program: Program, before: date, today: date) -> list[date]:
+    """The earlier periods a batch may pay as back pay: those owed whose money was due by
+    ``today``, or whose own batch is already approved. A period not yet due is left to its
+    own batch (paid there as usual), never taken by a later one."""
+    owed = owed_periods(program, before)
+    if not owed:
+        return []
+    frozen = set(
+        db.session.scalars(
+            sa.select(Batch.period).where(
+                Batch.program_id == program.id,
+                Batch.period.in_(owed),
+                Batch.status != BatchStatus.DRAFT.value,
+            )
+        )
+    )
+    return [
+        p
+        for p in owed
+        if p in frozen
+        or periods.due_on(program.frequency, program.timing, program.pay_day, p) <= today
+    ]
+
+
+def fill(batch: Batch, today: date | None = None) -> int:
     """Add whatever the batch is still missing: the period itself, back pay owed for
-    earlier periods, and re-issues. Returns the number of payments added."""
+    earlier periods already due, and re-issues. Returns the number of payments added."""
     program = batch.program
     added = _add(batch, program, batch.period, PaymentKind.REGULAR.value)
-    for period in owed_periods(program, batch.period):
+    for period in back_pay_periods(program, batch.period, today or local_today()):
         added += _add(batch, program, period, PaymentKind.BACK_PAY.value)
     return added + add_reissues(batch, program)
 

@@ -160,6 +160,7 @@ class ExceptionCode(StrEnum):
     EXCLUDED_PROGRAM = "excluded_program"
     ID_MISMATCH = "id_mismatch"
     NO_ACCOUNT = "no_account"
+    MANUAL = "manual"  # left out of a draft by staff, with the reason in the payment's note
 
 
 #: Exceptions that exclude a payment outright; the others hold it until overridden.
@@ -267,6 +268,7 @@ EXCEPTION_LABELS = {
     ExceptionCode.EXCLUDED_PROGRAM: _l("Also enrolled in a program that excludes this one"),
     ExceptionCode.ID_MISMATCH: _l("Birth date contradicts the ID number"),
     ExceptionCode.NO_ACCOUNT: _l("No account to pay into"),
+    ExceptionCode.MANUAL: _l("Excluded by staff"),
 }
 RESOLUTION_LABELS = {Resolution.REISSUE: _l("Re-issue"), Resolution.STOP: _l("Do not re-issue")}
 

@@ -21,6 +21,7 @@ from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
 from eldercare.regions.models import Level, Region
+from eldercare.regions.operations import county_settings_for
 from eldercare.subsidies import generation, periods, rules
 from eldercare.subsidies.models import (
     LIVE_PAYMENT,
@@ -31,6 +32,7 @@ from eldercare.subsidies.models import (
     BatchStatus,
     Enrolment,
     EnrolmentStatus,
+    ExceptionCode,
     Payment,
     PaymentKind,
     PaymentStatus,
@@ -892,12 +894,42 @@ def batch_for(program: Program, period: date, by) -> Batch:
     return batch
 
 
+def latest_period(program: Program, today: date | None = None) -> date:
+    """The last period a batch may be drawn up for: the one running today, or as many
+    periods after it as the county allows (``CountySettings.subsidy_periods_ahead``)."""
+    period = periods.period_containing(program.frequency, today or local_today())
+    for _step in range(county_settings_for(program.region).subsidy_periods_ahead):
+        period = periods.next_period(program.frequency, period)
+    return period
+
+
+def check_period_allowed(program: Program, period: date, today: date | None = None) -> None:
+    """Refuse a batch for a period too far ahead: it would take the periods of people just
+    enrolled as back pay, and the money would go out before it is due."""
+    latest = latest_period(program, today)
+    if period > latest:
+        raise Invalid(
+            errors={
+                "period": [
+                    _(
+                        "%(period)s is too far ahead: a batch can be drawn up only for a period"
+                        " that has begun or up to %(latest)s. Choose %(latest)s or earlier.",
+                        period=periods.label(program.frequency, period),
+                        latest=periods.label(program.frequency, latest),
+                    )
+                ]
+            }
+        )
+
+
 def generate(program: Program, period: date, by) -> Outcome:
     """Draw up (or complete) the batch of a program for a period: idempotent, so a second run
-    adds only what is missing. Everything added is checked at once."""
+    adds only what is missing. Everything added is checked at once. Only for a period that
+    has begun or the next ones the county allows (``check_period_allowed``)."""
     _require_county(by, program.region)
     if not periods.is_period_start(program.frequency, period):
         raise Invalid(errors={"period": [_("Choose the first month of a period.")]})
+    check_period_allowed(program, period)
     if program.table_for(period) is None:
         raise Conflict(_l("The program has no rule table in force for this period."))
     batch = lock_batch(batch_for(program, period, by))
@@ -957,6 +989,7 @@ def approve(batch: Batch, by) -> Outcome:
         raise _forbidden(
             _l("You released held payments of this batch: a colleague must approve it.")
         )
+    check_period_allowed(batch.program, batch.period)
     outcome = Outcome(batch)
     outcome.excluded = generation.exclude_ineligible(batch)
     outcome.added = generation.fill(batch)
@@ -989,23 +1022,22 @@ def approve(batch: Batch, by) -> Outcome:
         )
         .values(arrears_from=None)
     )
+    left_out = sa.or_(
+        PAY.c.status == PaymentStatus.HELD.value,
+        sa.and_(
+            PAY.c.status == PaymentStatus.EXCLUDED.value,
+            PAY.c.exception == ExceptionCode.MANUAL.value,
+        ),
+    )
     held_since = (
         sa.select(sa.func.min(PAY.c.period))
-        .where(
-            PAY.c.enrolment_id == E.c.id,
-            PAY.c.batch_id == batch.id,
-            PAY.c.status == PaymentStatus.HELD.value,
-        )
+        .where(PAY.c.enrolment_id == E.c.id, PAY.c.batch_id == batch.id, left_out)
         .scalar_subquery()
     )
     db.session.execute(
         sa.update(E)
         .where(
-            E.c.id.in_(
-                sa.select(PAY.c.enrolment_id).where(
-                    PAY.c.batch_id == batch.id, PAY.c.status == PaymentStatus.HELD.value
-                )
-            )
+            E.c.id.in_(sa.select(PAY.c.enrolment_id).where(PAY.c.batch_id == batch.id, left_out))
         )
         .values(arrears_from=held_since)
     )
@@ -1043,6 +1075,67 @@ def approve(batch: Batch, by) -> Outcome:
         "subsidies.batch_approved", batch, actor=by, changes={"count": count, "total_fen": fen}
     )
     return outcome
+
+
+def void_batch(batch: Batch, reason: str, by) -> dict:
+    """Throw a draft batch away: its payments go and its period (and the periods it paid as
+    back pay) are free again for the batches they belong to. On record with the reason,
+    the count and the sum. An approved batch is never voided (a correction is a reversal)."""
+    _require_county(by, batch.program.region)
+    batch = lock_batch(batch)
+    if batch.is_frozen:
+        raise Conflict(
+            _l("Only a draft batch can be voided: an approved batch is corrected by reversals.")
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(errors={"reason": [_("Say why the batch is voided.")]})
+    PAY = Payment.__table__
+    count, fen = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(PAY.c.amount_fen), 0)).where(
+            PAY.c.batch_id == batch.id
+        )
+    ).one()
+    summary = {
+        "program_id": batch.program_id,
+        "period": batch.period.isoformat(),
+        "payments": count,
+        "total_fen": int(fen),
+        "reason": reason,
+    }
+    audit.record("subsidies.batch_voided", batch, actor=by, changes=summary)
+    db.session.execute(sa.delete(PAY).where(PAY.c.batch_id == batch.id))
+    db.session.delete(batch)
+    _after_bulk()
+    return summary
+
+
+def exclude_payment(payment: Payment, reason: str, by) -> Payment:
+    """Leave a payment out of a draft batch, with the reason: drawing the batch up again does
+    not bring it back; like a held payment nobody released, its period stays owed after
+    approval (a later batch pays it as back pay unless it is excluded there too)."""
+    batch = payment.batch
+    _require_county(by, batch.program.region)
+    lock_batch(batch)
+    if batch.is_frozen:
+        raise Conflict(_l("This batch is approved and frozen."))
+    if payment.status not in (PaymentStatus.PENDING.value, PaymentStatus.HELD.value):
+        raise Conflict(_l("Only a pending or held payment can be excluded."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(errors={"reason": [_("Say why the payment is excluded.")]})
+    before = payment.status
+    payment.status = PaymentStatus.EXCLUDED.value
+    payment.exception = ExceptionCode.MANUAL.value
+    payment.note = reason
+    db.session.flush()
+    audit.record(
+        "subsidies.payment_excluded",
+        payment,
+        actor=by,
+        changes={"status": before, "amount_fen": payment.amount_fen, "reason": reason},
+    )
+    return payment
 
 
 def override(payment: Payment, reason: str, by) -> Payment:

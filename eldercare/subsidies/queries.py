@@ -4,6 +4,7 @@ and payments of one enrolment, the amount rule that applies to a beneficiary."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from eldercare.subsidies.models import (
     Enrolment,
     EnrolmentStatus,
     Payment,
+    PaymentKind,
     PaymentStatus,
     Program,
     Rule,
@@ -352,3 +354,87 @@ def payment_in(batch: Batch, payment_id: int) -> Payment | None:
 
 def period_label(program: Program, period: date) -> str:
     return periods.label(program.frequency, period)
+
+
+@dataclass
+class ApprovalRisks:
+    """What the approver of a draft batch should look at before approving (冒领 risk):
+    payments into an account held by someone else, one account used by several
+    beneficiaries, and how much back pay the batch carries."""
+
+    other_holder: list[Enrolment] = field(default_factory=list)
+    other_holder_count: int = 0
+    shared_accounts: list[tuple[str, list[str]]] = field(default_factory=list)
+    back_pay_count: int = 0
+    back_pay_fen: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.other_holder_count or self.shared_accounts or self.back_pay_count)
+
+
+def approval_risks(batch: Batch, limit: int = 20) -> ApprovalRisks:
+    """The risks of a batch's payments still to be paid (pending or held), lists cut at
+    ``limit`` with their full counts kept."""
+    risks = ApprovalRisks()
+    open_ = (
+        Payment.batch_id == batch.id,
+        Payment.status.in_([PaymentStatus.PENDING.value, PaymentStatus.HELD.value]),
+    )
+    name = sa.func.coalesce(Person.name, Facility.name)
+    paid_into = sa.select(Payment.enrolment_id).where(*open_)
+    other = (
+        sa.select(Enrolment)
+        .outerjoin(Person, Person.id == Enrolment.person_id)
+        .outerjoin(Facility, Facility.id == Enrolment.facility_id)
+        .where(
+            Enrolment.id.in_(paid_into),
+            Enrolment.account_holder != "",
+            Enrolment.account_holder != name,
+        )
+    )
+    risks.other_holder_count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(other.subquery())
+    )
+    risks.other_holder = list(
+        db.session.scalars(
+            other.options(joinedload(Enrolment.person), joinedload(Enrolment.facility))
+            .order_by(Enrolment.id)
+            .limit(limit)
+        )
+    )
+    # One account for several beneficiaries: the masked number narrows it down in
+    # SQL (the number itself is encrypted), the numbers of those few are compared here.
+    E = Enrolment.__table__
+    in_batch = paid_into
+    suspects = (
+        sa.select(E.c.account_masked)
+        .where(E.c.id.in_(in_batch), E.c.account_masked != "")
+        .group_by(E.c.account_masked)
+        .having(sa.func.count(sa.distinct(E.c.id)) > 1)
+        .subquery()
+    )
+    by_number: dict[str, list[str]] = defaultdict(list)
+    rows = db.session.execute(
+        sa.select(Enrolment)
+        .join(suspects, suspects.c.account_masked == Enrolment.account_masked)
+        .where(Enrolment.id.in_(in_batch))
+        .options(joinedload(Enrolment.person), joinedload(Enrolment.facility))
+        .order_by(Enrolment.id)
+    ).scalars()
+    masked: dict[str, str] = {}
+    for enrolment in rows:
+        if enrolment.account_number:
+            key = enrolment.account_number.replace(" ", "")
+            by_number[key].append(enrolment.beneficiary_name)
+            masked[key] = enrolment.account_masked
+    risks.shared_accounts = [
+        (masked[key], names) for key, names in by_number.items() if len(names) > 1
+    ][:limit]
+    count, fen = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Payment.amount_fen), 0)).where(
+            *open_, Payment.kind == PaymentKind.BACK_PAY.value
+        )
+    ).one()
+    risks.back_pay_count, risks.back_pay_fen = count, int(fen)
+    return risks

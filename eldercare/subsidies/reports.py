@@ -422,6 +422,18 @@ def _punctuality(programs: list[Program], months: list[date], today: date) -> li
     batches: dict[int, dict[date, Batch]] = {}
     for batch in db.session.scalars(sa.select(Batch).where(Batch.program_id.in_(ids))):
         batches.setdefault(batch.program_id, {})[batch.period] = batch
+    # A batch with nothing to pay (no payment, or only excluded ones) is neither on time nor
+    # late: it never goes to the bank.
+    paying = set(
+        db.session.scalars(
+            sa.select(Batch.id).where(
+                Batch.program_id.in_(ids),
+                sa.exists().where(
+                    PAY.c.batch_id == Batch.id, PAY.c.status != PaymentStatus.EXCLUDED.value
+                ),
+            )
+        )
+    )
     out = []
     for program in programs:
         own = batches.get(program.id, {})
@@ -434,6 +446,8 @@ def _punctuality(programs: list[Program], months: list[date], today: date) -> li
             program.frequency, start, periods.add_months(months[-1], 1)
         ):
             batch = own.get(period)
+            if batch is not None and batch.id not in paying:
+                continue
             deadline = (
                 batch.due_on
                 if batch is not None

@@ -73,8 +73,12 @@ class Month(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs) -> date:
         text = str(value).strip()
         match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
-        if match is None or not 1 <= int(match.group(2)) <= 12:
+        if match is None:
             raise ValidationError(_l("Give a month as YYYY-MM."))
+        if not 1 <= int(match.group(2)) <= 12:
+            raise ValidationError(
+                _l("There is no month %(month)s: months run from 01 to 12.", month=text)
+            )
         month = date(int(match.group(1)), int(match.group(2)), 1)
         if not date(2000, 1, 1) <= month <= date(2099, 12, 1):
             raise ValidationError(_l("Choose a month from 2000 to 2099."))
@@ -340,6 +344,12 @@ class GenerateSchema(InputSchema):
 
 
 class OverrideSchema(InputSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class VoidSchema(InputSchema):
+    """Voiding a draft batch, or excluding one of its payments: always with the reason."""
+
     reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 

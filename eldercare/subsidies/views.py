@@ -81,6 +81,7 @@ from eldercare.subsidies.schemas import (
     RuleTableSchema,
     StopSchema,
     SuspendSchema,
+    VoidSchema,
     YearlyReviewSchema,
 )
 
@@ -659,6 +660,7 @@ def _batches_page(program: Program, errors=None, form=None, status: int = 200):
         program=program,
         page=page,
         totals=queries.totals_of([batch.id for batch in page.items]),
+        latest=month(ops.latest_period(program)),
         form=form or {"period": month(current)},
         errors=errors or {},
     ), status
@@ -708,8 +710,10 @@ def _batch_page(batch: Batch, errors=None, failed: str = "", status: int = 200):
         total_fen=sum(fen for _count, fen in totals.values()),
         bank_files=BANK_FILE_ENDPOINT in current_app.view_functions,
         is_maker=batch.made_by_id == current_user.id,
+        risks=None if batch.is_frozen else queries.approval_risks(batch),
         errors=errors or {},
         failed=failed,
+        form=request.form if failed else {},
     ), status
 
 
@@ -770,3 +774,38 @@ def override(id: int, payment_id: int):
         return _batch_page(found, result.errors, f"override-{payment_id}", result.status)
     flash(_("Payment released for this batch."), "success")
     return _back("subsidies.batch", id=found.id, _anchor="exceptions")
+
+
+@bp.route("/batches/<int:id>/payments/<int:payment_id>/exclude", methods=["POST"])
+@roles_required(*KEEPERS)
+def exclude_payment(id: int, payment_id: int):
+    found = _batch(id)
+    payment = queries.payment_in(found, payment_id)
+    if payment is None:
+        abort(404)
+    result = submit_form(
+        VoidSchema(), lambda d: ops.exclude_payment(payment, d["reason"], current_user)
+    )
+    if not result.ok:
+        return _batch_page(found, result.errors, f"exclude-{payment_id}", result.status)
+    flash(_("Payment excluded from this batch."), "success")
+    return _back("subsidies.batch", id=found.id, _anchor="exceptions")
+
+
+@bp.route("/batches/<int:id>/void", methods=["POST"])
+@roles_required(*KEEPERS)
+def void_batch(id: int):
+    found = _batch(id)
+    program_id = found.program_id
+    result = submit_form(VoidSchema(), lambda d: ops.void_batch(found, d["reason"], current_user))
+    if not result.ok:
+        return _batch_page(found, result.errors, "void", result.status)
+    flash(
+        _(
+            "Batch of %(period)s voided: %(count)s payments removed; the period is free again.",
+            period=result.value["period"][:7],
+            count=result.value["payments"],
+        ),
+        "success",
+    )
+    return _back("subsidies.batches", id=program_id)

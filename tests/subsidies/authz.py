@@ -333,4 +333,20 @@ ROUTES = [
         data=lambda w, u: {"reason": "县B已停发, 见函件"},
         ok=(302,),
     ),
+    Route(
+        "subsidies.exclude_payment",
+        "POST",
+        allowed=KEEPERS,
+        target=held_payment,
+        data=lambda w, u: {"reason": "账户待核实"},
+        ok=(302,),
+    ),
+    Route(
+        "subsidies.void_batch",
+        "POST",
+        allowed=KEEPERS,
+        target=batch,
+        data=lambda w, u: {"reason": "期间填错"},
+        ok=(302,),
+    ),
 ]
