@@ -169,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.people.views import bp as people_bp
     from eldercare.public.views import bp as public_bp
     from eldercare.ratings.overview import bp as ratings_overview_bp
+    from eldercare.ratings.public_views import bp as ratings_public_bp
     from eldercare.ratings.views import bp as ratings_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
@@ -194,6 +195,7 @@ def register_blueprints(app: Flask) -> None:
         visits_bp,
         ratings_bp,
         ratings_overview_bp,
+        ratings_public_bp,
         subsidies_bp,
         subsidy_files_bp,
         audit_bp,

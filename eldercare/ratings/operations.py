@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from eldercare.auth.models import User
 from eldercare.core import audit
-from eldercare.core.db import local_today, utcnow
+from eldercare.core.db import local_date, local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import Role, is_visible, role_of, scope_clause, visible
 from eldercare.extensions import db
@@ -327,6 +327,8 @@ def open_round(county: Region, data: dict, by) -> Round:
         name=data["name"],
         scheme_id=scheme.id,
         notice_days=data["notice_days"],
+        issuing_office=data.get("issuing_office", ""),
+        supervision_phone=data.get("supervision_phone", ""),
         opened_by_id=by.id,
     )
     db.session.add(rnd)
@@ -338,6 +340,23 @@ def open_round(county: Region, data: dict, by) -> Round:
         actor=by,
         region_id=county.id,
         changes={"year": [None, rnd.year], "scheme": [None, f"{scheme.code} v{scheme.version}"]},
+    )
+    return rnd
+
+
+def update_notice_details(rnd: Round, data: dict, by) -> Round:
+    """The issuing office and supervision phone printed on the round's public notices."""
+    _require_county_staff(by, rnd.region)
+    before = {k: getattr(rnd, k) for k in ("issuing_office", "supervision_phone")}
+    rnd.issuing_office = data["issuing_office"]
+    rnd.supervision_phone = data["supervision_phone"]
+    db.session.flush()
+    audit.record(
+        "rating_round.notice_details_changed",
+        rnd,
+        actor=by,
+        region_id=rnd.region_id,
+        changes=audit.changes_between(before, {k: getattr(rnd, k) for k in before}),
     )
     return rnd
 
@@ -719,10 +738,43 @@ def explain(result) -> dict:
     }
 
 
+def notice_starts(application: Application) -> date | None:
+    """The first day of the application's public notice: the day the committee approved."""
+    if application.decided_at is None or application.notice_until is None:
+        return None
+    return local_date(application.decided_at)
+
+
+def in_public_notice(application: Application, today: date | None = None) -> bool:
+    """Whether the result is in its notice period today (the public sees it and may object)."""
+    today = today or local_today()
+    return (
+        application.status == ApplicationStatus.IN_NOTICE
+        and application.notice_until is not None
+        and today <= application.notice_until
+    )
+
+
 def record_objection(application: Application, data: dict, by) -> Objection:
+    """County staff record an objection that reached them (a letter, a call) on the day it
+    came in: a day of the notice period, never after today."""
     _require_county_staff(by, application.round.region)
     if application.status != ApplicationStatus.IN_NOTICE:
         raise Conflict(_l("Objections are recorded during the public notice."))
+    first = notice_starts(application)
+    last = min(application.notice_until, local_today())
+    if not first <= data["received_on"] <= last:
+        raise Invalid(
+            errors={
+                "received_on": [
+                    _l(
+                        "Enter a day of the public notice, from %(first)s to %(last)s.",
+                        first=first.isoformat(),
+                        last=last.isoformat(),
+                    )
+                ]
+            }
+        )
     objection = Objection(
         application_id=application.id,
         received_on=data["received_on"],
@@ -745,11 +797,75 @@ def answer_objection(objection: Objection, resolution: str, by) -> Objection:
         raise Conflict(_l("Objections are recorded during the public notice."))
     before = objection.resolution
     objection.resolution = resolution
+    objection.answered_by_id = by.id
+    objection.answered_at = utcnow()
     db.session.flush()
     _audit_application(
         "rating_objection.answered", application, by, changes={"resolution": [before, resolution]}
     )
     return objection
+
+
+def lodge_objection(application: Application, data: dict) -> Objection:
+    """A member of the public objects to a result in notice, from the notice page (no
+    account): kept with the name and phone given, for county staff to answer; audited."""
+    lock_application(application)
+    if not in_public_notice(application):
+        raise Conflict(_l("The public notice of this result is over: objections are closed."))
+    objection = Objection(
+        application_id=application.id,
+        received_on=local_today(),
+        text=data["text"],
+        lodged_publicly=True,
+        lodger_name=data["name"],
+        lodger_phone=data["phone"],
+    )
+    db.session.add(objection)
+    db.session.flush()
+    _audit_application(
+        "rating_objection.lodged", application, None, record=objection, note="public"
+    )
+    return objection
+
+
+def public_notices(today: date | None = None, county: Region | None = None) -> list[Application]:
+    """The results in public notice today, of every county (or one), newest first, with what
+    the notice prints (facility, round, the round's county)."""
+    today = today or local_today()
+    stmt = (
+        sa.select(Application)
+        .join(Round, Round.id == Application.round_id)
+        .where(
+            Application.status == ApplicationStatus.IN_NOTICE.value,
+            Application.notice_until >= today,
+        )
+        .options(
+            selectinload(Application.facility),
+            selectinload(Application.round).selectinload(Round.region),
+            selectinload(Application.round)
+            .selectinload(Round.scheme)
+            .selectinload(Scheme.sections),
+        )
+        .order_by(Application.decided_at.desc(), Application.id)
+    )
+    if county is not None:
+        stmt = stmt.where(Round.region_id == county.id)
+    return list(db.session.scalars(stmt))
+
+
+def notice_of_facility(facility_id: int, today: date | None = None) -> Application | None:
+    """The facility's result in public notice today, if any (for its public page)."""
+    today = today or local_today()
+    return db.session.scalar(
+        sa.select(Application)
+        .where(
+            Application.facility_id == facility_id,
+            Application.status == ApplicationStatus.IN_NOTICE.value,
+            Application.notice_until >= today,
+        )
+        .order_by(Application.id.desc())
+        .limit(1)
+    )
 
 
 def reopen(application: Application, note: str, by) -> Application:
@@ -818,7 +934,6 @@ def _years_later(day: date, years: int) -> date:
 def publish_due(now=None) -> int:
     """Scheduled: publish every result whose notice is over and whose objections are all
     answered (others wait)."""
-    from eldercare.core.db import local_date
 
     today = local_date(now) if now else local_today()
     count = 0

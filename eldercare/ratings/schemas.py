@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
+from eldercare.core.db import local_today
 from eldercare.core.schemas import CONTROL_CHARACTERS, InputSchema, id_field
 from eldercare.ratings.models import sniff_type
 
@@ -27,12 +28,40 @@ class ItemSchema(InputSchema):
     evidence = fields.String(load_default="", validate=validate.Length(max=255))
 
 
-class RoundSchema(InputSchema):
+#: A phone number as people write one: digits, spaces, hyphens, an extension after a hyphen.
+PHONE = validate.Regexp(
+    r"^\+?[0-9][0-9\- ]{4,19}$", error=_l("Enter a phone number: digits and hyphens only.")
+)
+
+
+class NoticeDetailsSchema(InputSchema):
+    """What the public notice of a round's results names: the office issuing it and the
+    supervision phone (监督电话) the public calls."""
+
+    issuing_office = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    supervision_phone = fields.String(required=True, validate=PHONE)
+
+
+class RoundSchema(NoticeDetailsSchema):
     county_id = id_field(load_default=None, allow_none=True)
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     scheme_id = id_field(required=True)
     notice_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=60))
+
+    @validates_schema
+    def _year_near(self, data, **kwargs):
+        # A round is opened for the year under way, the one just ended or the next one.
+        this_year = local_today().year
+        if "year" in data and not this_year - 1 <= data["year"] <= this_year + 1:
+            raise ValidationError(
+                _l(
+                    "Choose a year from %(first)s to %(last)s.",
+                    first=this_year - 1,
+                    last=this_year + 1,
+                ),
+                "year",
+            )
 
 
 class ApplicationSchema(InputSchema):
@@ -54,9 +83,21 @@ class DecisionSchema(InputSchema):
 
 
 class ObjectionSchema(InputSchema):
+    """An objection county staff received (a letter, a call); the operation checks that the
+    day it came in is inside the notice period and not after today."""
+
     received_on = fields.Date(required=True)
     text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     resolution = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class PublicObjectionSchema(InputSchema):
+    """An objection lodged on the public notice page, without signing in: who (a name and a
+    phone, so that county staff can call back) and what."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    phone = fields.String(required=True, validate=PHONE)
+    text = fields.String(required=True, validate=validate.Length(min=5, max=1000))
 
 
 class ScoresSchema(InputSchema):

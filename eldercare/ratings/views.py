@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
-from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from eldercare.auth.models import User
 from eldercare.core.db import local_today
@@ -48,6 +48,7 @@ from eldercare.ratings.schemas import (
     DecisionSchema,
     EvidenceSchema,
     ItemSchema,
+    NoticeDetailsSchema,
     ObjectionSchema,
     RoundSchema,
     ScoresSchema,
@@ -72,10 +73,13 @@ def schemes():
     return render_template("ratings/schemes.html", schemes=ops.schemes_for(current_user))
 
 
-def _scheme_page(scheme: Scheme, errors=None, failed: int | None = None, status: int = 200):
+def _scheme_page(
+    scheme: Scheme, errors=None, failed: int | None = None, status: int = 200, form=None
+):
     return render_template(
         "ratings/scheme.html",
         scheme=scheme,
+        form=form or {},
         can_edit=ops.can_edit(current_user, scheme),
         can_copy=role_of(current_user) in KEEPERS,
         counties=area.county_choices(current_user) if role_of(current_user) == Role.ADMIN else [],
@@ -105,7 +109,7 @@ def copy(scheme_id: int):
 
     result = submit_form(CopySchema(), action)
     if not result.ok:
-        return _scheme_page(original, result.errors, status=result.status)
+        return _scheme_page(original, result.errors, status=result.status, form=request.form)
     flash(
         _("Copied as version %(version)s for your county.", version=result.value.version), "success"
     )
@@ -122,7 +126,9 @@ def update_item(scheme_id: int, item_id: int):
     result = submit_form(ItemSchema(), lambda d: ops.update_item(item, d, current_user))
     if not result.ok:
         db.session.refresh(found)
-        return _scheme_page(found, result.errors, failed=item.id, status=result.status)
+        return _scheme_page(
+            found, result.errors, failed=item.id, status=result.status, form=request.form
+        )
     flash(_("Item saved."), "success")
     return redirect(url_for("ratings.scheme", scheme_id=found.id, _anchor=f"item-{item.id}"))
 
@@ -137,9 +143,8 @@ def _county() -> Region | None:
     return region
 
 
-@bp.route("/rounds")
-@roles_required(*STAFF)
-def rounds():
+def _rounds_page(form=None, errors=None, status: int = 200):
+    """The rounds and the form to open one (after a refusal: what was typed, with why)."""
     return render_template(
         "ratings/rounds.html",
         rounds=db.session.scalars(
@@ -153,7 +158,15 @@ def rounds():
         counties=area.county_choices(current_user),
         can_open=role_of(current_user) in KEEPERS,
         today=local_today(),
-    )
+        form=form or {},
+        errors=errors or {},
+    ), status
+
+
+@bp.route("/rounds")
+@roles_required(*STAFF)
+def rounds():
+    return _rounds_page()
 
 
 @bp.route("/rounds", methods=["POST"])
@@ -169,16 +182,13 @@ def open_round():
 
     result = submit_form(RoundSchema(), action)
     if not result.ok:
-        result.flash_errors()
-        return redirect(url_for("ratings.rounds")), 303
+        return _rounds_page(request.form, result.errors, result.status)
     flash(_("Round opened; its scheme is frozen."), "success")
     return redirect(url_for("ratings.round_page", round_id=result.value.id))
 
 
-@bp.route("/rounds/<int:round_id>")
-@roles_required(*STAFF)
-def round_page(round_id: int):
-    rnd = get_visible_or_404(Round, round_id)
+def _round_page(rnd: Round, form=None, errors=None, failed: str = "", status: int = 200):
+    """A round's page; after a refused form (``failed`` names it) what was typed, and why."""
     applications = db.session.scalars(
         visible(Application, current_user)
         .where(Application.round_id == rnd.id)
@@ -194,7 +204,29 @@ def round_page(round_id: int):
         candidates=ops.candidates_for(rnd) if rnd.is_open else [],
         can_manage=ops.can_manage_round(current_user, rnd),
         unfinished=ops.unfinished_in(rnd),
+        form=form or {},
+        errors=errors or {},
+        failed=failed,
+    ), status
+
+
+@bp.route("/rounds/<int:round_id>")
+@roles_required(*STAFF)
+def round_page(round_id: int):
+    return _round_page(get_visible_or_404(Round, round_id))
+
+
+@bp.route("/rounds/<int:round_id>/notice", methods=["POST"])
+@roles_required(*KEEPERS)
+def notice_details(round_id: int):
+    rnd = get_visible_or_404(Round, round_id)
+    result = submit_form(
+        NoticeDetailsSchema(), lambda d: ops.update_notice_details(rnd, d, current_user)
     )
+    if not result.ok:
+        return _round_page(rnd, request.form, result.errors, "notice", result.status)
+    flash(_("Saved."), "success")
+    return redirect(url_for("ratings.round_page", round_id=rnd.id))
 
 
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
@@ -220,8 +252,9 @@ def add_application(round_id: int):
         return ops.add_application(rnd, facility, current_user)
 
     result = submit_form(ApplicationSchema(), action)
-    result.flash_errors()
-    return redirect(url_for("ratings.round_page", round_id=rnd.id)), (302 if result.ok else 303)
+    if not result.ok:
+        return _round_page(rnd, request.form, result.errors, "add", result.status)
+    return redirect(url_for("ratings.round_page", round_id=rnd.id))
 
 
 def _application(application_id: int) -> Application:
@@ -235,10 +268,11 @@ def my_applications():
     return render_template("ratings/mine.html", applications=ops.applications_for(current_user))
 
 
-@bp.route("/applications/<int:application_id>")
-@roles_required(*READERS)
-def application(application_id: int):
-    found = _application(application_id)
+def _application_page(
+    found: Application, form=None, errors=None, failed: str = "", status: int = 200
+):
+    """An application's page; after a refused form (``failed`` names it: appoint, decide,
+    objection, answer-<id>, withdraw) what was typed in it, and why it was refused."""
     assessors, rows = ops.compare(found)
     preview = ops.combined(found) if found.status == "assessed" else None
     staff = role_of(current_user) in KEEPERS
@@ -265,7 +299,24 @@ def application(application_id: int):
         and ApplicationStatus(found.status) in UNDECIDED,
         evidence=ops.evidence_of(found, current_user),
         today=local_today(),
-    )
+        notice_starts=ops.notice_starts(found),
+        form=form or {},
+        errors=errors or {},
+        failed=failed,
+    ), status
+
+
+@bp.route("/applications/<int:application_id>")
+@roles_required(*READERS)
+def application(application_id: int):
+    return _application_page(_application(application_id))
+
+
+def _after(found: Application, result, failed: str):
+    """Back to the application once done; its page again, with what was typed, if refused."""
+    if not result.ok:
+        return _application_page(found, request.form, result.errors, failed, result.status)
+    return redirect(url_for("ratings.application", application_id=found.id))
 
 
 @bp.route("/applications/<int:application_id>/assessors", methods=["POST"])
@@ -280,10 +331,7 @@ def appoint(application_id: int):
         return ops.appoint_assessor(found, user, current_user)
 
     result = submit_form(AppointSchema(), action)
-    result.flash_errors()
-    return redirect(url_for("ratings.application", application_id=found.id)), (
-        302 if result.ok else 303
-    )
+    return _after(found, result, "appoint")
 
 
 def _scorable(application_id: int, kind: str) -> Application:
@@ -332,19 +380,45 @@ def scores(application_id: int, kind: str):
     return _scores_page(found, kind, request.form, result.errors, status=result.status)
 
 
+#: The scoring form's own fields: an upload sent from that form carries them along.
+SCORE_FIELDS = ("score-", "met-", "note-")
+
+
 @bp.route("/applications/<int:application_id>/scores/<kind>/evidence", methods=["POST"])
 @roles_required(*READERS)
 def upload_evidence(application_id: int, kind: str):
+    """Attach one file to an item. Sent from the scoring page (the item's Attach button is a
+    button of the scores form), it carries the page's scores and notes: they are saved as a
+    draft first, so that scoring, then photographing, loses nothing that was typed."""
     found = _scorable(application_id, kind)
+    item_id = request.form.get("item_id", type=int)
+    upload = request.files.get(f"file-{item_id}") or request.files.get("file")
+    carries_scores = any(key.startswith(SCORE_FIELDS) for key in request.form)
+
+    def action(data):
+        if carries_scores:
+            entries = ops.entries_from_form(request.form, found)
+            ops.save_scores(found, kind, entries, current_user, False)
+        return ops.attach_evidence(found, kind, data["item_id"], data["file"], current_user)
+
     result = submit_form(
         EvidenceSchema(),
-        lambda d: ops.attach_evidence(found, kind, d["item_id"], d["file"], current_user),
-        formdata=CombinedMultiDict([request.form, request.files]),
+        action,
+        formdata=CombinedMultiDict([request.form, MultiDict({"file": upload} if upload else {})]),
     )
     if not result.ok:
-        failed = request.form.get("item_id", type=int)
-        return _scores_page(found, kind, None, result.errors, failed, result.status)
-    flash(_("File attached: %(name)s", name=result.value.original_name), "success")
+        errors = dict(result.errors)
+        if upload and upload.filename:
+            # A browser never fills a file field in again: say so, beside what was refused.
+            errors.setdefault("file", []).append(_("Choose the file again to attach it."))
+        form = request.form if carries_scores else None
+        return _scores_page(found, kind, form, errors, item_id, result.status)
+    flash(
+        _("Scores saved and file attached: %(name)s", name=result.value.original_name)
+        if carries_scores
+        else _("File attached: %(name)s", name=result.value.original_name),
+        "success",
+    )
     return redirect(
         url_for(
             "ratings.scores",
@@ -386,10 +460,24 @@ def delete_evidence(evidence_id: int):
         _anchor=f"item-{found.item_id}",
     )
     name = found.original_name
-    result = submit_form(ConfirmSchema(), lambda d: ops.remove_evidence(found, current_user))
+    application = db.session.get(Application, assessment.application_id)
+    carries_scores = any(key.startswith(SCORE_FIELDS) for key in request.form)
+
+    def action(data):
+        # Sent from the scoring page, the removal carries its unsaved scores: kept first.
+        if carries_scores:
+            entries = ops.entries_from_form(request.form, application)
+            ops.save_scores(application, assessment.kind, entries, current_user, False)
+        ops.remove_evidence(found, current_user)
+
+    result = submit_form(ConfirmSchema(), action)
     if result.ok:
         flash(_("File removed: %(name)s", name=name), "success")
         return redirect(back)
+    if carries_scores and ops.may_score(current_user, application, assessment.kind):
+        return _scores_page(
+            application, assessment.kind, request.form, result.errors, found.item_id, result.status
+        )
     result.flash_errors()
     return redirect(url_for("ratings.application", application_id=assessment.application_id)), 303
 
@@ -401,10 +489,7 @@ def withdraw(application_id: int):
     result = submit_form(WithdrawSchema(), lambda d: ops.withdraw(found, d["reason"], current_user))
     if result.ok:
         flash(_("The application is withdrawn."), "info")
-    result.flash_errors()
-    return redirect(url_for("ratings.application", application_id=found.id)), (
-        302 if result.ok else 303
-    )
+    return _after(found, result, "withdraw")
 
 
 @bp.route("/applications/<int:application_id>/decision", methods=["POST"])
@@ -415,10 +500,7 @@ def decide(application_id: int):
         DecisionSchema(),
         lambda d: ops.decide(found, d["decision"] == "approve", d["note"], current_user),
     )
-    result.flash_errors()
-    return redirect(url_for("ratings.application", application_id=found.id)), (
-        302 if result.ok else 303
-    )
+    return _after(found, result, "decide")
 
 
 @bp.route("/applications/<int:application_id>/objections", methods=["POST"])
@@ -426,10 +508,9 @@ def decide(application_id: int):
 def objection(application_id: int):
     found = _application(application_id)
     result = submit_form(ObjectionSchema(), lambda d: ops.record_objection(found, d, current_user))
-    result.flash_errors()
-    return redirect(url_for("ratings.application", application_id=found.id)), (
-        302 if result.ok else 303
-    )
+    if result.ok:
+        flash(_("Objection recorded."), "success")
+    return _after(found, result, "objection")
 
 
 @bp.route("/objections/<int:objection_id>/answer", methods=["POST"])
@@ -442,10 +523,7 @@ def answer_objection(objection_id: int):
     result = submit_form(
         AnswerSchema(), lambda d: ops.answer_objection(found, d["resolution"], current_user)
     )
-    result.flash_errors()
-    return redirect(url_for("ratings.application", application_id=application.id)), (
-        302 if result.ok else 303
-    )
+    return _after(application, result, f"answer-{found.id}")
 
 
 @bp.route("/applications/<int:application_id>/reopen", methods=["POST"])
@@ -455,10 +533,7 @@ def reopen(application_id: int):
     result = submit_form(AnswerSchema(), lambda d: ops.reopen(found, d["resolution"], current_user))
     if result.ok:
         flash(_("The result is back with the committee."), "info")
-    result.flash_errors()
-    return redirect(url_for("ratings.application", application_id=found.id)), (
-        302 if result.ok else 303
-    )
+    return _after(found, result, "reopen")
 
 
 @bp.route("/applications/<int:application_id>/publish", methods=["POST"])
@@ -468,7 +543,4 @@ def publish(application_id: int):
     result = submit_form(ScoresSchema(), lambda d: ops.publish(found, current_user))
     if result.ok:
         flash(_("Published: the facility's pages show its stars."), "success")
-    result.flash_errors()
-    return redirect(url_for("ratings.application", application_id=found.id)), (
-        302 if result.ok else 303
-    )
+    return _after(found, result, "publish")

@@ -29,6 +29,11 @@ PUBLIC = {
     # The public vacancy search: facilities and counts of free beds, no resident data.
     ("public.facilities", "GET"),
     ("public.facility", "GET"),
+    # The public notice of rating results in notice and its objection form (rate-limited):
+    # what the printed notice shows; tests/ratings/test_public_notice.py checks them.
+    ("ratings_public.notices", "GET"),
+    ("ratings_public.notice", "GET"),
+    ("ratings_public.lodge_objection", "POST"),
     ("dashboard.plotly_js", "GET"),  # the plotly.js library itself
 }
 

@@ -219,10 +219,21 @@ ROUTES += [
             "year": "2027",
             "scheme_id": _shipped().id,
             "notice_days": "7",
+            "issuing_office": "渭滨区民政局",
+            "supervision_phone": "0917-3261234",
         },
         ok=(302,),
     ),
     Route("ratings.round_page", allowed=STAFF, target=round_target, arg="round_id"),
+    Route(
+        "ratings.notice_details",
+        "POST",
+        allowed=KEEPERS,
+        target=round_target,
+        arg="round_id",
+        data=lambda w, u: {"issuing_office": "渭滨区民政局", "supervision_phone": "0917-3261234"},
+        ok=(302,),
+    ),
     Route(
         "ratings.close_round",
         "POST",
@@ -239,8 +250,8 @@ ROUTES += [
         target=round_target,
         arg="round_id",
         data=lambda w, u: {"facility_id": w.facility_a.id},
-        ok=(302, 303),
-        note="303 when the facility is already in the round: still in scope",
+        ok=(302, 409),
+        note="409 when the facility is already in the round: still in scope",
     ),
     Route("ratings.my_applications", allowed=frozenset({"operator", "assessor"})),
     Route(
@@ -324,7 +335,7 @@ ROUTES += [
         target=application_target,
         arg="application_id",
         data=lambda w, u: {"decision": "approve"},
-        ok=(303,),
+        ok=(409,),
         note="not assessed yet: refused with a message, in scope",
     ),
     Route(
@@ -334,7 +345,7 @@ ROUTES += [
         target=application_target,
         arg="application_id",
         data=lambda w, u: {"received_on": "2026-01-01", "text": "异议"},
-        ok=(303,),
+        ok=(409,),
         note="not in notice: refused with a message, in scope",
     ),
     Route(
@@ -343,7 +354,7 @@ ROUTES += [
         allowed=KEEPERS,
         target=application_target,
         arg="application_id",
-        ok=(303,),
+        ok=(409,),
         note="not in notice: refused with a message, in scope",
     ),
 ]
@@ -372,7 +383,7 @@ ROUTES += [
         target=objection_target,
         arg="objection_id",
         data=lambda w, u: {"resolution": "已答复"},
-        ok=(303,),
+        ok=(409,),
         note="the result is not in notice: refused with a message, in scope",
     ),
     Route(
@@ -382,7 +393,7 @@ ROUTES += [
         target=application_target,
         arg="application_id",
         data=lambda w, u: {"resolution": "异议属实"},
-        ok=(303,),
+        ok=(409,),
         note="not in notice: refused with a message, in scope",
     ),
 ]

@@ -36,7 +36,14 @@ def test_a_round_from_opening_to_stars(world, client, auth):
     auth.login_as(staff)
     response = client.post(
         "/ratings/rounds",
-        data={"name": "2026年度评定", "year": "2026", "scheme_id": scheme.id, "notice_days": "5"},
+        data={
+            "name": "2026年度评定",
+            "year": str(local_today().year),
+            "scheme_id": scheme.id,
+            "notice_days": "5",
+            "issuing_office": "渭滨区民政局",
+            "supervision_phone": "0917-3261234",
+        },
     )
     assert response.status_code == 302
     rnd = db.session.scalar(sa.select(Round))

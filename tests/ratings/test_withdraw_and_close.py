@@ -63,7 +63,8 @@ def test_county_staff_withdraw_on_the_facilitys_behalf_even_once_assessed(world,
 def test_a_reason_is_required(client, auth, world, application):
     auth.login_as(world.user("operator"))
     response = client.post(f"/ratings/applications/{application.id}/withdraw", data={"reason": " "})
-    assert response.status_code == 303
+    assert response.status_code == 422
+    assert 'data-refused="withdraw"' in response.get_data(as_text=True)
     db.session.refresh(application)
     assert application.status == "applied"
     assert audit_entries("rating_application.withdrawn") == []
