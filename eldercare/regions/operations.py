@@ -9,9 +9,12 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from eldercare.core import audit
-from eldercare.core.permissions import visible
+from eldercare.core.db import utcnow
+from eldercare.core.errors import AppError
+from eldercare.core.permissions import Role, role_of, visible
 from eldercare.extensions import db
 from eldercare.regions.models import (
     LEVEL_ORDER,
@@ -159,3 +162,42 @@ def county_settings_for(region: Region | None) -> CountySettings:
         return CountySettings.defaults()
     saved = db.session.scalar(sa.select(CountySettings).where(CountySettings.region_id == node.id))
     return saved if saved is not None else CountySettings.defaults(node.id)
+
+
+def can_edit_county_settings(user, region: Region) -> bool:
+    """Administrators, and county staff of that county (or of the city above it), keep a
+    county's settings."""
+    if region.level != Level.COUNTY.value:
+        return False
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    return role == Role.COUNTY_STAFF and user.region is not None and user.region.contains(region)
+
+
+SETTING_FIELDS = ("subsidy_periods_ahead", "bed_price_min_fen", "bed_price_max_fen")
+
+
+def update_county_settings(region: Region, data: dict, by) -> CountySettings:
+    """Save a county's settings (the first save creates its row); audited with what changed."""
+    if not can_edit_county_settings(by, region):
+        raise AppError(403, _l("Only the county's own staff can change its settings."))
+    settings = db.session.scalar(
+        sa.select(CountySettings).where(CountySettings.region_id == region.id).with_for_update()
+    )
+    current = settings or CountySettings.defaults(region.id)
+    before = {key: getattr(current, key) for key in SETTING_FIELDS}
+    if settings is None:
+        settings = current
+        db.session.add(settings)
+    for key in SETTING_FIELDS:
+        setattr(settings, key, data[key])
+    changes = audit.changes_between(before, {key: getattr(settings, key) for key in SETTING_FIELDS})
+    if changes:
+        settings.updated_by_id = by.id
+        settings.updated_at = utcnow()
+        db.session.flush()
+        audit.record(
+            "county_settings.updated", settings, actor=by, region_id=region.id, changes=changes
+        )
+    return settings
