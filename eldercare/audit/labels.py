@@ -121,6 +121,8 @@ ACTION_LABELS = {
     "subsidies.batch_generated": _l("Subsidy batch generated"),
     "subsidies.batch_rechecked": _l("Subsidy batch re-checked at approval"),
     "subsidies.batch_approved": _l("Subsidy batch approved"),
+    "subsidies.batch_voided": _l("Draft subsidy batch voided"),
+    "subsidies.payment_excluded": _l("Payment excluded from a draft batch"),
     "subsidies.payment_overridden": _l("Held payment released"),
     "subsidies.payment_reversed": _l("Payment reversed"),
     "subsidies.payment_resolved": _l("Failed payment resolved"),
