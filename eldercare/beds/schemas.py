@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from eldercare.beds.models import RISKS, BedStatus, CareType, DischargeReason, RiskLevel
 from eldercare.core import resident_id
 from eldercare.core.db import local_today, local_zone
-from eldercare.core.schemas import InputSchema, choice, id_field
+from eldercare.core.schemas import InputSchema, Money, choice, id_field
 
 MAX_PRICE_FEN = 10_000_000_00  # ten million yuan a month: anything above is a typo
 #: How far back a bed event may be typed: a home's history entered after the fact reaches
@@ -79,24 +79,12 @@ def check_id_number(value: str) -> None:
         raise ValidationError(str(exc.message)) from None
 
 
-class YuanAmount(fields.Decimal):
-    """Money typed in yuan (up to two decimals), kept as integer fen."""
+class YuanAmount(Money):
+    """Money typed in yuan (up to two decimals, never rounded), kept as integer fen: the
+    app's one money field (core.schemas.Money), up to ten million yuan."""
 
     def __init__(self, **kwargs):
-        super().__init__(places=2, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        amount = super()._deserialize(value, attr, data, **kwargs)
-        if amount < 0 or amount * 100 > MAX_PRICE_FEN:
-            raise ValidationError(_l("Between 0 and 10,000,000 yuan."))
-        if amount != amount.quantize(amount.__class__("0.01")):
-            raise ValidationError(_l("At most two decimals (fen)."))
-        return int(amount * 100)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return f"{value // 100}.{value % 100:02d}"
+        super().__init__(max_fen=MAX_PRICE_FEN, **kwargs)
 
 
 class RoomSchema(InputSchema):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
@@ -13,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from eldercare.core.db import local_today
 from eldercare.core.i18n import plain_messages
-from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
+from eldercare.core.schemas import InputSchema, Money, PageArgs, choice, id_field
 from eldercare.people.models import AbilityLevel, EconomicStatus
 from eldercare.people.schemas import check_id_number
 from eldercare.subsidies.bankfile import COLUMNS as BANK_COLUMNS
@@ -34,7 +33,6 @@ from eldercare.subsidies.models import (
 
 #: The most a rule pays a month (the database allows 1,000,000 yuan).
 MAX_AMOUNT_FEN = 100_000_000
-YUAN = re.compile(r"^(\d{1,7})(?:\.(\d{1,2}))?$")
 #: Rows of the rule-table form; more appear when a table already has more.
 GRID_ROWS = 8
 RULE_FIELDS = (
@@ -49,22 +47,12 @@ RULE_FIELDS = (
 RULE_LIST_FIELDS = ("economic_statuses", "ability_levels", "star_levels")
 
 
-class Yuan(fields.Field):
-    """An amount typed in yuan with at most two decimals ("180", "180.5", "0.30"), kept as
-    integer fen. Parsed as text, never through a float: 0.29 yuan is 29 fen, not 28."""
+class Yuan(Money):
+    """An amount of a rule table, in yuan with at most two decimals, kept as integer fen
+    (the app's one money field, up to 1,000,000 yuan a month)."""
 
-    def _deserialize(self, value, attr, data, **kwargs) -> int:
-        text = str(value).strip().replace(",", "").replace("，", "")
-        match = YUAN.match(text)
-        if match is None:
-            raise ValidationError(_l("An amount in yuan, with at most two decimals."))
-        fen = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
-        if fen > MAX_AMOUNT_FEN:
-            raise ValidationError(_l("At most 1,000,000 yuan."))
-        return fen
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else str(Decimal(value) / 100)
+    def __init__(self, **kwargs):
+        super().__init__(max_fen=MAX_AMOUNT_FEN, **kwargs)
 
 
 class Month(fields.Field):

@@ -179,7 +179,7 @@ def test_a_bad_rule_table_names_its_lines_and_writes_nothing(world, client, auth
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "Row 2: An amount in yuan, with at most two decimals." in page
+    assert "Row 2: 1.005 has more than two decimals" in page
     assert "Row 3: The lowest age is above the highest." in page
     assert 'value="1.005"' in page  # the grid keeps what was typed
     assert program.table_for(date(2027, 1, 1)).effective_from == date(2020, 1, 1)
