@@ -15,6 +15,8 @@ from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.masking import mask_phone
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of, visible
 from eldercare.extensions import db
+from eldercare.notifications.operations import notify_many
+from eldercare.people import notices
 from eldercare.people.models import (
     AbilityAssessment,
     FamilyLink,
@@ -253,9 +255,11 @@ def request_link(user, name: str, number: str, relation: str) -> FamilyLink:
     existing.decided_at = None
     existing.decision_note = ""
     db.session.flush()
-    audit.record(
+    entry = audit.record(
         "family_link.requested", existing, actor=user, region_id=person.region_id, note=relation
     )
+    db.session.flush()
+    notify_many(notices.waiting(existing, entry.id))
     return existing
 
 
@@ -276,7 +280,7 @@ def decide_link(link: FamilyLink, decision: str, note: str, by) -> FamilyLink:
     link.decided_at = utcnow()
     link.decision_note = note
     db.session.flush()
-    audit.record(
+    entry = audit.record(
         "family_link.decided",
         link,
         actor=by,
@@ -284,6 +288,8 @@ def decide_link(link: FamilyLink, decision: str, note: str, by) -> FamilyLink:
         changes={"status": [before, decision]},
         note=note,
     )
+    db.session.flush()
+    notify_many(notices.decided(link, entry.id))
     if decision == LinkStatus.REVOKED.value:
         # Imported here: the registry does not depend on the features built on it.
         from eldercare.bookings.operations import cancel_for_revoked_link
