@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from eldercare.auth.models import User
 from eldercare.core import audit
 from eldercare.core.db import local_date, local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
+from eldercare.core.periods import notice_ends_on
 from eldercare.core.permissions import Role, is_visible, role_of, scope_clause, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -706,7 +707,7 @@ def decide(application: Application, approve: bool, note: str, by) -> Applicatio
         application.status = ApplicationStatus.NO_GRADE.value
     else:
         application.status = ApplicationStatus.IN_NOTICE.value
-        application.notice_until = local_today() + timedelta(days=application.round.notice_days)
+        application.notice_until = notice_ends_on(local_today(), application.round.notice_days)
     db.session.flush()
     _audit_application(
         "rating_application.approved",

@@ -22,6 +22,7 @@ from decimal import ROUND_FLOOR, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from eldercare.core.periods import notice_ends_on
 from eldercare.demo import SURNAMES
 from eldercare.extensions import db
 from eldercare.ratings import scoring
@@ -153,7 +154,7 @@ class RoundPlan:
 
     @property
     def notice_until(self) -> date:
-        return self.decided + timedelta(days=NOTICE_DAYS)
+        return notice_ends_on(self.decided, NOTICE_DAYS)
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def plan_rounds(rng: random.Random, counties: list[str], today: date) -> list[Ro
         while len(found) < ROUNDS:
             opened = date(year, 3, 1) + timedelta(days=rng.randrange(45))
             decided = date(year, 9, 1) + timedelta(days=rng.randrange(40))
-            published = decided + timedelta(days=NOTICE_DAYS + 1)
+            published = notice_ends_on(decided, NOTICE_DAYS) + timedelta(days=1)
             closed = published + timedelta(days=rng.randint(7, 30))
             if closed < today:
                 found.append(RoundPlan(county, year, opened, decided, published, closed))

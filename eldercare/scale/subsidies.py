@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from eldercare.auth.models import User
 from eldercare.core import resident_id
+from eldercare.core.periods import notice_ends_on
 from eldercare.extensions import db
 from eldercare.scale.base import ABILITY, ECONOMIC, Build
 from eldercare.scale.bulk import unchecked
@@ -255,7 +256,7 @@ def load_subsidies(build: Build) -> None:
         account_kind, bank, number, masked = accounts[index]
         reviewed = build.at(applied + timedelta(days=rng.randint(1, 5)), rng.uniform(9, 17))
         approved = reviewed + timedelta(days=rng.randint(1, 5))
-        notice_until = approved.date() + timedelta(days=6)  # a notice of seven days
+        notice_until = notice_ends_on(approved.date(), 7)
         activated = notice_until + timedelta(days=1)
         died = people.death.get(index)
         status, stop_month, stop_reason, decision = "active", None, None, ""

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from eldercare.core import audit, resident_id
 from eldercare.core.db import local_date, local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
+from eldercare.core.periods import notice_ends_on
 from eldercare.core.permissions import Role, role_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -586,7 +587,7 @@ def decide(
         enrolment.status = EnrolmentStatus.IN_NOTICE.value
         enrolment.approved_by_id = by.id
         enrolment.approved_at = utcnow()
-        enrolment.notice_until = today + timedelta(days=enrolment.program.notice_days - 1)
+        enrolment.notice_until = notice_ends_on(today, enrolment.program.notice_days)
     else:
         enrolment.status = EnrolmentStatus.REJECTED.value
     enrolment.decision_note = note or ""

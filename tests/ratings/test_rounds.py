@@ -64,7 +64,7 @@ def test_from_self_assessment_to_published_stars(world, rnd):
     assert application.status == "assessed"
     ops.decide(application, True, "", world.user("county_staff"))
     assert application.status == "in_notice" and application.level == 5
-    assert application.notice_until == TODAY + timedelta(days=7)
+    assert application.notice_until == TODAY + timedelta(days=6)  # 7 days, today included
     with pytest.raises(Conflict):
         ops.publish(application, world.user("county_staff"))  # the notice is still running
     ops.record_objection(
