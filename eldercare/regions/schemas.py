@@ -56,7 +56,7 @@ class CountySettingsSchema(InputSchema):
         ),
     )
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # every mistake shown at once
     def _low_below_high(self, data, **kwargs):
         low, high = data.get("bed_price_min_fen"), data.get("bed_price_max_fen")
         if low is not None and high is not None and low >= high:

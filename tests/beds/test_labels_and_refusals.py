@@ -92,6 +92,14 @@ def test_a_reservation_by_name_only_says_to_release_it_first(client, world, beds
     assert "a name only" in response.json["message"]
 
 
+def test_the_admit_form_of_a_name_only_reservation_says_to_release_it(client, auth, world, beds):
+    ops.reserve(beds[0], "王大爷", utcnow() + timedelta(days=3), world.user("admin"))
+    auth.login_as(world.user("operator"))
+    html = client.get(page(world, beds[0]) + "?lang=en").get_data(as_text=True)
+    offer = html.split('id="admit-reserved"')[1].split("</form>")[0]
+    assert "a name only" in offer and "only that person can be admitted" not in offer
+
+
 def test_the_refusal_is_in_chinese(client, auth, world, beds):
     ops.reserve(beds[0], "王大爷", utcnow() + timedelta(days=3), world.user("admin"))
     auth.login_as(world.user("operator"))

@@ -78,6 +78,13 @@ def test_wrong_values_are_refused_with_what_was_typed(client, auth, world):
     assert db.session.scalar(sa.select(CountySettings)) is None
 
 
+def test_every_mistake_is_shown_at_once(client, auth, world):
+    auth.login_as(world.user("county_staff"))
+    form = {"subsidy_periods_ahead": "20", "bed_price_min": "5000", "bed_price_max": "300"}
+    html = client.post(url(world.county_a) + "?lang=en", data=form).get_data(as_text=True)
+    assert "Between 0 and 12" in html and "must be above the lowest" in html
+
+
 def test_another_county_and_other_roles_cannot_reach_it(client, auth, world):
     auth.login_as(world.user("county_staff"))
     assert client.get(url(world.county_b)).status_code == 404
