@@ -24,7 +24,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from eldercare.core import audit
-from eldercare.core.db import utcnow
+from eldercare.core.db import local_zone, utcnow
 from eldercare.core.errors import AppError, Conflict
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -238,7 +238,37 @@ def _write_csv(path: str, keys: list[str], rows: Iterator[BankRow]) -> tuple[int
     return count, total
 
 
-def _write_xlsx(path: str, keys: list[str], rows: Iterator[BankRow], title: str):
+def _write_cover(wb: Workbook, batch: Batch, count: int, total: int, by) -> None:
+    """A second sheet for the paperwork (the bank reads the first one as it is): what the
+    file is, its area, when and by whom it was made, and lines to sign."""
+    program = batch.program
+    sheet = wb.create_sheet("说明")
+    sheet.column_dimensions["A"].width = 16
+    sheet.column_dimensions["B"].width = 40
+    label = periods.label(program.frequency, batch.period)
+    for row in (
+        (f"{program.name} {label} 银行代发清单",),
+        (),
+        ("地区", program.region.name),
+        ("补贴项目", f"{program.code} {program.name}"),
+        ("发放期间", label),
+        ("笔数", count),
+        ("金额合计（元）", yuan(total)),
+        ("制表时间", utcnow().astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")),
+        ("制表人", by.display_name if by is not None else ""),
+        ("审核人", batch.approved_by.display_name if batch.approved_by else ""),
+        (),
+        ("经办人签字", ""),
+        ("审核人签字", ""),
+        ("单位（盖章）", ""),
+        ("日期", ""),
+    ):
+        sheet.append(list(row))
+
+
+def _write_xlsx(
+    path: str, keys: list[str], rows: Iterator[BankRow], title: str, cover=None
+) -> tuple[int, int]:
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(title[:31])
     for index, key in enumerate(keys):
@@ -267,18 +297,23 @@ def _write_xlsx(path: str, keys: list[str], rows: Iterator[BankRow], title: str)
             for k, v in zip(keys, _total_row(keys, count, total), strict=True)
         ]
     )
+    if cover is not None:
+        cover(wb, count, total)
     wb.save(path)
     return count, total
 
 
-def write(batch: Batch, fmt: str, path: str) -> tuple[int, int]:
-    """Write the batch's bank file to ``path``; (payments, total fen)."""
+def write(batch: Batch, fmt: str, path: str, by=None) -> tuple[int, int]:
+    """Write the batch's bank file to ``path``; (payments, total fen). The .csv is the
+    bank's format alone; the .xlsx adds a sheet for the paperwork (made by ``by``)."""
     keys = columns_for(batch.program)
     rows = bank_rows(batch)
     if fmt == "csv":
         return _write_csv(path, keys, rows)
     title = f"{batch.program.code}-{periods.label(batch.program.frequency, batch.period)}"
-    return _write_xlsx(path, keys, rows, title)
+    return _write_xlsx(
+        path, keys, rows, title, lambda wb, n, fen: _write_cover(wb, batch, n, fen, by)
+    )
 
 
 def filename_for(batch: Batch, fmt: str) -> str:
@@ -308,7 +343,7 @@ def export(batch: Batch, fmt: str, by) -> BankFile:
     handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115
     handle.close()
     try:
-        count, total = write(batch, fmt, handle.name)
+        count, total = write(batch, fmt, handle.name, by)
     except BaseException:
         os.unlink(handle.name)
         raise

@@ -438,3 +438,26 @@ def approval_risks(batch: Batch, limit: int = 20) -> ApprovalRisks:
     ).one()
     risks.back_pay_count, risks.back_pay_fen = count, int(fen)
     return risks
+
+
+def roster_payments(batch: Batch) -> list[Payment]:
+    """The payments a batch's roster lists: all but those excluded, by township, village
+    and name (the order the paper is signed in)."""
+    return list(
+        db.session.scalars(
+            sa.select(Payment)
+            .join(Enrolment, Enrolment.id == Payment.enrolment_id)
+            .join(Region, Region.id == Enrolment.region_id)
+            .outerjoin(Person, Person.id == Payment.person_id)
+            .outerjoin(Facility, Facility.id == Payment.facility_id)
+            .where(Payment.batch_id == batch.id, Payment.status != PaymentStatus.EXCLUDED.value)
+            .options(
+                joinedload(Payment.person),
+                joinedload(Payment.facility),
+                joinedload(Payment.enrolment)
+                .joinedload(Enrolment.region)
+                .joinedload(Region.parent),
+            )
+            .order_by(Region.code, sa.func.coalesce(Person.name, Facility.name), Payment.period)
+        )
+    )

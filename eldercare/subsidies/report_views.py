@@ -25,7 +25,7 @@ from flask_login import current_user
 from marshmallow import ValidationError, fields
 
 from eldercare.core import audit
-from eldercare.core.db import local_today
+from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, keep_refusal_on_record
 from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
@@ -284,6 +284,7 @@ def report():
     return render_template(
         "subsidies/reports/report.html",
         report=result,
+        made_at=utcnow(),
         programs=programs,
         chart=chart,
         regions=area.region_choices(current_user),
@@ -301,7 +302,7 @@ def report_export():
     _programs, result = _report(None)
     if result is None:
         abort(404)
-    path = reports.report_xlsx(result)
+    path = reports.report_xlsx(result, made_by=current_user.display_name)
     audit.record(
         "subsidies.report_exported",
         result.program,

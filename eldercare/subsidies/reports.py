@@ -33,7 +33,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from eldercare.core.db import local_date
+from eldercare.core.db import local_date, local_zone, utcnow
 from eldercare.core.i18n import DEFAULT_LOCALE, speaking
 from eldercare.core.permissions import visible
 from eldercare.core.spreadsheets import append_row
@@ -512,17 +512,21 @@ def _percent(share: float | None):
     return round(share * 100, 1) if share is not None else None
 
 
-def report_xlsx(report: Report) -> str:
-    """Every table of the report as a sheet of an .xlsx (ID numbers masked); its path."""
+def report_xlsx(report: Report, made_by: str = "") -> str:
+    """Every table of the report as a sheet of an .xlsx (ID numbers masked), under a title
+    with the area, when and by whom it was made; its path."""
     wb = Workbook(write_only=True)
     r = report
     with speaking(DEFAULT_LOCALE):
         sheet = wb.create_sheet("汇总")
         for row in (
+            (f"{r.area.name} {r.program.name} {r.period_label} 补贴发放报表",),
             ("地区", r.area.name),
             ("补贴项目", r.program.name),
             ("发放期间", r.period_label),
             ("批次状态", r.batch.status_label if r.batch else "未生成"),
+            ("制表时间", utcnow().astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")),
+            ("制表人", made_by),
         ):
             append_row(sheet, row)
         append_row(sheet, ())

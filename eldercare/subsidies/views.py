@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare.audit.labels import ACTION_LABELS
-from eldercare.core.db import local_today
+from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import Invalid
 from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import (
@@ -366,7 +366,9 @@ def notice(id: int):
     """The public notice (公示) of the program's approved applications, for printing."""
     found = _program(id)
     rows = queries.notice_rows(found, current_user)
-    return render_template("subsidies/notice.html", program=found, rows=rows, today=local_today())
+    return render_template(
+        "subsidies/notice.html", program=found, rows=rows, today=local_today(), made_at=utcnow()
+    )
 
 
 @bp.route("/programs/<int:id>/candidates")
@@ -809,3 +811,19 @@ def void_batch(id: int):
         "success",
     )
     return _back("subsidies.batches", id=program_id)
+
+
+@bp.route("/batches/<int:id>/roster")
+@roles_required(*KEEPERS)
+def batch_roster(id: int):
+    """The batch's 发放花名册 for printing and signing: every payment to be paid (or paid),
+    ID and account numbers masked, with the totals, who made it and lines to sign."""
+    found = _batch(id)
+    return render_template(
+        "subsidies/roster.html",
+        batch=found,
+        program=found.program,
+        payments=queries.roster_payments(found),
+        totals=ops.totals(found),
+        made_at=utcnow(),
+    )

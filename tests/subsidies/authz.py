@@ -324,6 +324,7 @@ ROUTES = [
     ),
     Route("subsidies.reveal_account", "POST", allowed=STAFF, target=enrolment("active")),
     Route("subsidies.batch", allowed=KEEPERS, target=batch),
+    Route("subsidies.batch_roster", allowed=KEEPERS, target=batch),
     Route("subsidies.approve", "POST", allowed=KEEPERS, target=batch, ok=(302,)),
     Route(
         "subsidies.override",
