@@ -336,9 +336,23 @@ class OverrideSchema(InputSchema):
 
 
 class VoidSchema(InputSchema):
-    """Voiding a draft batch, or excluding one of its payments: always with the reason."""
+    """Voiding a draft batch: always with the reason."""
 
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=255),
+        error_messages={"required": _l("Say why the batch is voided.")},
+    )
+
+
+class ExcludeSchema(InputSchema):
+    """Leaving a payment out of a draft batch: always with the reason."""
+
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=255),
+        error_messages={"required": _l("Say why the payment is excluded.")},
+    )
 
 
 class BatchQuery(PageArgs):

@@ -69,6 +69,7 @@ from eldercare.subsidies.schemas import (
     DecisionSchema,
     EmptySchema,
     EnrolmentQuery,
+    ExcludeSchema,
     ExclusionsSchema,
     FacilityApplicationSchema,
     GenerateSchema,
@@ -786,7 +787,7 @@ def exclude_payment(id: int, payment_id: int):
     if payment is None:
         abort(404)
     result = submit_form(
-        VoidSchema(), lambda d: ops.exclude_payment(payment, d["reason"], current_user)
+        ExcludeSchema(), lambda d: ops.exclude_payment(payment, d["reason"], current_user)
     )
     if not result.ok:
         return _batch_page(found, result.errors, f"exclude-{payment_id}", result.status)

@@ -269,3 +269,19 @@ def test_an_empty_batch_is_not_paid_late(world):
     ops.generate(program, date(2026, 10, 1), world.user("county_staff"))
     (found,) = reports.punctuality([program], [date(2026, 10, 1)], TODAY)
     assert (found.due, found.on_time) == (0, 0)
+
+
+def test_excluding_or_voiding_without_a_reason_says_what_to_type(world, client, auth):
+    program = make_program(world)
+    _enrolled(world, program)
+    batch = ops.generate(program, DECEMBER, world.user("county_staff")).batch
+    (payment,) = _payments(batch, period=DECEMBER)
+    db.session.flush()
+    auth.login_as(world.user("county_staff"))
+    excluded = client.post(f"/subsidies/batches/{batch.id}/payments/{payment.id}/exclude")
+    assert excluded.status_code == 422
+    assert "请填写剔除该笔发放的原因。" in excluded.get_data(as_text=True)
+    voided = client.post(f"/subsidies/batches/{batch.id}/void", data={"reason": ""})
+    assert voided.status_code == 422
+    assert "请填写作废批次的原因。" in voided.get_data(as_text=True)
+    assert db.session.get(Batch, batch.id) is not None
