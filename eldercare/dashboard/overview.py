@@ -77,7 +77,12 @@ DETAILS = {
     "nursing_share": lambda p: _l("%(n)s of %(total)s beds", **p),
     "beds_per_1000": lambda p: _l("%(n)s people aged 60 or more", **p),
     "occupancy": lambda p: _l("%(n)s of %(total)s beds in service", **p),
-    "visit_rate": lambda p: _l("%(n)s of %(total)s people visited", **p),
+    # The county's choice of what the rate counts (visits.models.RateBasis).
+    "visit_rate": lambda p: (
+        _l("%(n)s of %(total)s people due a visit this month visited", n=p["n"], total=p["total"])
+        if p.get("basis") == "due"
+        else _l("%(n)s of %(total)s people visited", n=p["n"], total=p["total"])
+    ),
     "overdue_visits": lambda p: _l("people whose visit is overdue today"),
     "rated_share": lambda p: _l("%(n)s of %(total)s facilities", **p),
     "subsidies_on_time": lambda p: _l("%(n)s of %(total)s batches due in 12 months", **p),
@@ -280,7 +285,7 @@ def county_overview(
             cover.total.rate,
             "share",
             VISIT_TARGET,
-            {"n": cover.total.visited, "total": cover.total.targets},
+            {"n": cover.total.visited, "total": cover.total.targets, "basis": cover.basis},
             [Point(m, rate) for m, rate in cover.trend],
         ),
         Indicator(

@@ -39,6 +39,16 @@ class Category(StrEnum):
     SPECIAL_FAMILY = "special_family"
 
 
+class RateBasis(StrEnum):
+    """What a county's monthly visit rate counts (its choice, on its visit rules page)."""
+
+    #: Every covered person visited at least once in the month (the national target's words).
+    COVERED = "covered"
+    #: Of the people whose visit fell due in the month (or was overdue at its start), those
+    #: visited in it: a quarterly person counts only in the month of the visit.
+    DUE = "due"
+
+
 class Method(StrEnum):
     HOME = "home"
     PHONE = "phone"
@@ -80,6 +90,23 @@ CATEGORY_LABELS = {
     Category.DISABLED: _lp("visit category", "Disabled"),
     Category.SEVERELY_HANDICAPPED: _l("Severely handicapped"),
     Category.SPECIAL_FAMILY: _l("Family-planning special family"),
+}
+RATE_BASIS_LABELS = {
+    RateBasis.COVERED: _l("Every person to visit, visited in the month"),
+    RateBasis.DUE: _l("Visits done among visits due in the month"),
+}
+RATE_BASIS_HELP = {
+    RateBasis.COVERED: _l(
+        "The share of the people to visit during the month (enrolled by its end and not ended "
+        "before its start) who were visited at least once in the month. A person visited "
+        "quarterly counts every month, as the national target of visiting everyone monthly reads."
+    ),
+    RateBasis.DUE: _l(
+        "The share of the people whose visit fell due during the month (from their last visit "
+        "before it and the interval of their tier today), or was already overdue at its start, "
+        "who were visited in the month. A person visited quarterly counts only in the month "
+        "the visit is due."
+    ),
 }
 METHOD_LABELS = {
     Method.HOME: _l("Home visit"),
@@ -166,6 +193,10 @@ class VisitPolicy(TimestampMixin, db.Model):
     escalation_days: Mapped[int] = mapped_column(default=7)
     #: A major event (illness, fall, disaster) must be followed by a visit within this time.
     event_visit_hours: Mapped[int] = mapped_column(default=24)
+    #: What the county's monthly visit rate counts (``RateBasis``).
+    rate_basis: Mapped[str] = mapped_column(
+        sa.String(10), default=RateBasis.COVERED.value, server_default=RateBasis.COVERED.value
+    )
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     region: Mapped[Region] = relationship()
@@ -178,6 +209,7 @@ class VisitPolicy(TimestampMixin, db.Model):
         ),
         one_of("high_ability_level", AbilityLevel, "high_ability_known"),
         one_of("key_ability_level", AbilityLevel, "key_ability_known"),
+        one_of("rate_basis", RateBasis, "rate_basis_known"),
     )
 
     def interval_days(self, tier: str) -> int:

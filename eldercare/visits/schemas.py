@@ -19,6 +19,7 @@ from eldercare.visits.models import (
     EndReason,
     EventKind,
     Method,
+    RateBasis,
     Tier,
 )
 
@@ -154,6 +155,8 @@ class PolicySchema(InputSchema):
     due_soon_days = fields.Integer(required=True, validate=validate.Range(min=0, max=30))
     escalation_days = fields.Integer(required=True, validate=validate.Range(min=1, max=90))
     event_visit_hours = fields.Integer(required=True, validate=validate.Range(min=1, max=168))
+    #: Left out: unchanged.
+    rate_basis = choice(RateBasis)
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -200,6 +203,8 @@ class MonthField(fields.String):
 class CoverageQuery(InputSchema):
     month = MonthField()
     region_id = id_field()
+    #: Which definition of the rate to show (default: the county's choice).
+    basis = choice(RateBasis)
 
 
 # --- API output -----------------------------------------------------------------------------

@@ -50,6 +50,8 @@ from eldercare.visits.models import (
     FINDING_CHOICES,
     FINDING_LABELS,
     METHOD_LABELS,
+    RATE_BASIS_HELP,
+    RATE_BASIS_LABELS,
     STATUS_LABELS,
     TIER_LABELS,
     CareTarget,
@@ -411,7 +413,9 @@ def _coverage_args() -> tuple[Region, dict]:
 @roles_required(*MANAGERS)
 def coverage():
     region, args = _coverage_args()
-    result = cov.coverage(region, args["month"], scope_clause(CareTarget, current_user))
+    result = cov.coverage(
+        region, args["month"], scope_clause(CareTarget, current_user), basis=args.get("basis")
+    )
     charts = {
         "areas": figures.rate_by_area(result),
         "trend": figures.rate_trend(result),
@@ -431,6 +435,9 @@ def coverage():
             error_out=False,
         ),
         target_rate=cov.TARGET_RATE,
+        chosen_basis=args.get("basis"),
+        rate_basis_labels=RATE_BASIS_LABELS,
+        rate_basis_help=RATE_BASIS_HELP,
         **_common(),
     )
 
@@ -500,5 +507,7 @@ def policy():
         form=request.form if request.method == "POST" else {},
         errors=errors,
         ability_labels=ABILITY_LABELS,
+        rate_basis_labels=RATE_BASIS_LABELS,
+        rate_basis_help=RATE_BASIS_HELP,
         counties=area.county_choices(current_user),
     ), status
