@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
@@ -100,6 +101,16 @@ def install_template_globals(app: Flask) -> None:
     app.jinja_env.filters["month"] = month
     app.jinja_env.filters["mask_phone"] = mask_phone
 
+    def _page_to_return_to() -> str:
+        """Where the language switch returns: this page, or, on a page answering a POST
+        (a refused form), the page the form was on, which a GET can open."""
+        if request.method == "GET":
+            return request.full_path.rstrip("?")
+        referrer = urlsplit(request.referrer or "")
+        if referrer.netloc == request.host and referrer.path.startswith("/"):
+            return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        return "/"
+
     @app.context_processor
     def _globals():
         locale = str(get_locale() or "zh_Hans_CN")
@@ -109,5 +120,5 @@ def install_template_globals(app: Flask) -> None:
             "html_lang": html_lang(locale),
             "languages": current_app.config["LANGUAGES"],
             "role_label_of": lambda role: ROLE_LABELS.get(role, role),
-            "language_next": request.full_path.rstrip("?"),
+            "language_next": _page_to_return_to(),
         }

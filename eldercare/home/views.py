@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from eldercare.auth.views import _safe_next
 from eldercare.extensions import db
@@ -30,7 +33,19 @@ def set_language():
         if current_user.is_authenticated and current_user.locale != code:
             current_user.locale = code
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(_opens_with_get(_safe_next(request.form.get("next"))))
+
+
+def _opens_with_get(target: str) -> str:
+    """``target`` if a GET can open it, else the home page: a form's action (a refused
+    POST's URL) answers a GET with 405."""
+    try:
+        current_app.url_map.bind(request.host).match(urlsplit(target).path, method="GET")
+    except MethodNotAllowed:
+        return url_for("home.index")
+    except HTTPException:  # a redirect (trailing slash) or a 404 shows itself
+        pass
+    return target
 
 
 @bp.route("/healthz")
