@@ -173,7 +173,8 @@ def test_every_refused_form_says_why_in_chinese_and_keeps_what_was_typed(
             if break_one and typed.broken is None:
                 continue
             response = submit(client, form, typed)
-            where = f"{form.action} (from {form.page}{', ' + typed.broken + ' impossible' if typed.broken else ''})"
+            broken = f", {typed.broken} impossible" if typed.broken else ""
+            where = f"{form.action} (from {form.page}{broken})"
             if response.status_code >= 500 or response.status_code == 405:
                 problems.append(f"{where}: {response.status_code}")
                 continue
