@@ -10,6 +10,7 @@ county's rules:
 - ``due``: of those, the plans whose visit fell due in the month or was overdue at its start:
   the last visit before the month plus the interval of the plan's tier (today's tier: tiers
   keep no history), or for a plan never visited its enrolment plus the first visit's allowance.
+  While the month runs, a visit due after today counts only once it is done.
 
 Either can be asked for (``basis``), so a county sees both. The target is 100%."""
 
@@ -201,12 +202,6 @@ def _month_conditions(
         CareTarget.enrolled_on < nxt,
         sa.or_(CareTarget.ended_on.is_(None), CareTarget.ended_on >= first),
     )
-    if rules is not None and rules.uses_due:
-        saved = [c for counties in rules.groups.values() if counties for c in counties]
-        due = _due_in_month(rules, first, nxt, saved)
-        if rules.basis is None:  # each county's choice: only the counties counting visits due
-            due = sa.or_(CareTarget.county_id.not_in(rules.due_counties), due)
-        active = sa.and_(active, due)
     visited = (
         sa.select(Visit.id)
         .where(
@@ -216,6 +211,15 @@ def _month_conditions(
         )
         .exists()
     )
+    if rules is not None and rules.uses_due:
+        saved = [c for counties in rules.groups.values() if counties for c in counties]
+        due = _due_in_month(rules, first, nxt, saved)
+        tomorrow = local_today() + timedelta(days=1)
+        if tomorrow < nxt:  # the month is not over: a visit due later in it counts once done
+            due = sa.or_(_due_in_month(rules, first, tomorrow, saved), sa.and_(visited, due))
+        if rules.basis is None:  # each county's choice: only the counties counting visits due
+            due = sa.or_(CareTarget.county_id.not_in(rules.due_counties), due)
+        active = sa.and_(active, due)
     return active, visited
 
 

@@ -113,3 +113,17 @@ def test_policy_page_saves_the_choice_and_coverage_shows_it(world, quarterly, cl
     assert 'id="basis-covered"' in page
     other = client.get(url + "&basis=covered").get_data(as_text=True)
     assert "统计口径：按人" in other and "50.0%" in other
+
+
+def test_while_the_month_runs_a_visit_due_later_is_not_yet_missed(world):
+    first, nxt = month_bounds(TODAY)
+    if TODAY + timedelta(days=1) >= nxt:
+        pytest.skip("the last day of the month: nothing is due later in it")
+    later = _general(world, "马桂英", TODAY - timedelta(days=120))
+    record(later, admin(), at(nxt - timedelta(days=91)))  # due on the month's last day
+    assert later.next_due_on == nxt - timedelta(days=1)
+    result = coverage(world.county_a, TODAY, sa.true(), basis="due")
+    assert result.total.targets == 0
+    record(later, admin(), at(TODAY))  # done early: it counts, and it is done
+    result = coverage(world.county_a, TODAY, sa.true(), basis="due")
+    assert (result.total.visited, result.total.targets) == (1, 1)
