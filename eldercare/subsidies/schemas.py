@@ -169,7 +169,14 @@ class RuleRows(fields.Field):
         if not isinstance(value, list):
             raise ValidationError(_l("Not a valid list."))
         rows, problems = [], []
-        for position, row in value:
+        for index, item in enumerate(value, start=1):
+            # The form gives (line number, row) pairs; a JSON body gives the rows themselves.
+            is_pair = isinstance(item, list | tuple) and len(item) == 2
+            position, row = item if is_pair else (index, item)
+            if not isinstance(row, dict):
+                problem = str(_l("Invalid type."))
+                problems.append(_l("Row %(n)d: %(problem)s", n=position, problem=problem))
+                continue
             try:
                 rows.append(RuleRowSchema().load(row))
             except ValidationError as err:
