@@ -214,7 +214,7 @@ FIELD_LABELS = {
     "visited_at": _l("Visited at"),
     "method": _l("Method"),
     "end_reason": _l("Reason"),
-    "due_on": _l("Due"),
+    "due_on": _l("Due date"),
     "closed_at": _l("Closed at"),
     "visit_due_at": _l("Visit due by"),
     "walk_in": _l("Walk-in"),
