@@ -25,7 +25,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile -d eldercare/translations
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o eldercare/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k pgettext:1c,2 -k lazy_pgettext:1c,2 -k _lp:1c,2 -o eldercare/translations/messages.pot .
 	$(BIN)/pybabel update -N -i eldercare/translations/messages.pot -d eldercare/translations
 
 lint: $(STAMP)

@@ -12,15 +12,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATALOG = os.path.join(
     ROOT, "eldercare", "translations", "zh_Hans_CN", "LC_MESSAGES", "messages.po"
 )
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    # A word with two meanings has a context: pgettext("visit tier", "Key").
+    "pgettext": ((1, "c"), 2),
+    "lazy_pgettext": ((1, "c"), 2),
+    "_lp": ((1, "c"), 2),
+}
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
 
-def source_messages() -> dict[str, str]:
-    """msgid -> where it is used, straight from the source (not from the .pot file)."""
+def source_messages() -> dict[tuple[str | None, str], str]:
+    """(context, msgid) -> where it is used, straight from the source (not the .pot file)."""
     found = {}
     for subdir, method in (("eldercare", "python"), ("templates", "jinja2")):
-        for filename, _lineno, message, _comments, _context in extract_from_dir(
+        for filename, _lineno, message, _comments, context in extract_from_dir(
             os.path.join(ROOT, subdir),
             method_map=[("**.py", "python")] if method == "python" else [("**.html", "jinja2")],
             keywords=KEYWORDS,
@@ -28,14 +38,14 @@ def source_messages() -> dict[str, str]:
             ids = message if isinstance(message, tuple) else (message,)
             for msgid in ids:
                 if msgid:
-                    found.setdefault(msgid, f"{subdir}/{filename}")
+                    found.setdefault((context, msgid), f"{subdir}/{filename}")
     return found
 
 
-def chinese_catalog() -> dict[str, str]:
+def chinese_catalog() -> dict[tuple[str | None, str], str]:
     with open(CATALOG, "rb") as handle:
         catalog = read_po(handle, locale="zh_Hans_CN")
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    return {(m.context, m.id): m.string for m in catalog if m.id and m.string and not m.fuzzy}
 
 
 def test_every_message_has_a_chinese_translation():
@@ -49,7 +59,7 @@ def test_every_message_has_a_chinese_translation():
 def test_translations_keep_their_placeholders():
     wrong = [
         (msgid, text)
-        for msgid, text in chinese_catalog().items()
+        for (_context, msgid), text in chinese_catalog().items()
         if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(text))
     ]
     assert not wrong
@@ -86,3 +96,24 @@ def test_malformed_json_is_explained_in_chinese(client, auth, world):
     )
     assert response.status_code == 400
     assert response.json["errors"] == {"json": ["请求内容不是有效的 JSON。"]}
+
+
+def test_switching_language_after_a_refused_form_returns_to_a_page_that_opens(client, auth, world):
+    """A refused POST's page is at the form's action, which answers a GET with 405: the
+    language switch goes back to the page the form was on."""
+    import lxml.html
+
+    auth.login_as(world.user("county_staff"))
+    refused = client.post(
+        "/people/new", data={"name": ""}, headers={"Referer": "http://localhost/people/new"}
+    )
+    assert refused.status_code == 422
+    tree = lxml.html.fromstring(refused.get_data(as_text=True))
+    back = tree.xpath("//form[contains(@action, '/language')]//input[@name='next']/@value")
+    assert back == ["/people/new"]
+    # Even a stale page that still says "go back to the POST": a page that opens, not a 405.
+    switched = client.post(
+        "/language", data={"code": "en", "next": f"/people/{world.person_a.id}/reveal-id"}
+    )
+    assert switched.status_code == 302
+    assert client.get(switched.headers["Location"]).status_code == 200
