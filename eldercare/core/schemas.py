@@ -131,7 +131,6 @@ class Money(fields.Field):
         metadata = {
             "type": "string",
             "pattern": r"^\d+(\.\d{1,2})?$",
-            "example": "180.50",
             "description": "Yuan with at most two decimals (kept as integer fen).",
             **kwargs.pop("metadata", {}),
         }
