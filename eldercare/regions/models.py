@@ -168,5 +168,10 @@ class CountySettings(db.Model):
 
     @classmethod
     def __scope__(cls, user):
-        # The bounds are shown to whoever types a value they bound (an operator's bed price).
-        return sa.true()
+        # Staff read them (the settings page); an operator's bed price is checked against
+        # them by the operation, which needs no read scope. Everyone else sees none.
+        from eldercare.core.permissions import Role, role_of
+
+        if role_of(user) in (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF):
+            return sa.true()
+        return None

@@ -930,6 +930,7 @@ PAGES: list[Page] = [
 EXEMPT = {
     "booking_desk.index": "redirects an operator to the booking calendar of its facility",
     "daycare.settings": "the settings form of one center",
+    "regions.settings": "the settings form of one county",
     "beds.import_beds": "the upload form of a bed import",
     "ratings.scores": "one assessor's score sheet: its rows are the items of the standard",
     "bookings.ics": "one booking's calendar file",
