@@ -12,7 +12,9 @@ a county (a city: several counties, each with its own rounds) is compared with t
 a year before instead.
 
 The comparison is of the same facilities (those active now): how their grades changed, not
-how many facilities there were then."""
+how many facilities there were then. Only facilities of a kind some shipped scheme can rate
+are counted (``operations.rateable_kinds``): a kind nothing rates is not "not rated yet", and
+would only lower the rated share."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from eldercare.extensions import db
 from eldercare.facilities.models import KIND_LABELS, Facility, FacilityKind
 from eldercare.ratings.grades import in_force_on
 from eldercare.ratings.models import Grade, Round
+from eldercare.ratings.operations import rateable_kinds
 from eldercare.regions.models import PREFIX_LENGTH, Level, Region
 
 #: The columns of the distribution: one to five stars, then not rated (None).
@@ -117,6 +120,12 @@ class StarOverview:
     rounds: list[RoundSpan] = field(default_factory=list)
     current: RoundSpan | None = None
     previous: RoundSpan | None = None
+    #: The kinds of facility counted: those a shipped scheme can rate.
+    kinds_counted: tuple[str, ...] = ()
+
+    @property
+    def kinds_counted_labels(self) -> list:
+        return [KIND_LABELS[FacilityKind(k)] for k in self.kinds_counted]
 
     @property
     def compared(self) -> bool:
@@ -190,6 +199,7 @@ def _counts(region: Region, day: date, before: date | None, scope) -> list[sa.Ro
         .where(
             scope,
             Facility.active.is_(True),
+            Facility.kind.in_(rateable_kinds()),
             Region.code.startswith(region.prefix, autoescape=True),
         )
         .group_by(Facility.kind, Region.code, now_grade.level, then_grade.level)
@@ -254,6 +264,7 @@ def star_overview(region: Region, day: date, scope, chosen: Round | None = None)
         rounds,
         current,
         previous,
+        rateable_kinds(),
     )
 
 
@@ -318,7 +329,12 @@ def overview_xlsx(overview: StarOverview) -> str:
         for line in (
             *lines,
             _basis_line(overview),
-            ("统计范围", "地区内现有在营机构；等级为当日有效的已公布等级"),
+            (
+                "统计范围",
+                "地区内现有在营、且有评定标准可评的机构（"
+                + "、".join(str(label) for label in overview.kinds_counted_labels)
+                + "）；等级为当日有效的已公布等级",
+            ),
         ):
             append_row(about, line)
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115

@@ -35,10 +35,13 @@ KIND_LABELS = {
     SchemeKind.COMMUNITY_STATION: _l("Community station"),
     SchemeKind.HAPPINESS_HOME: _l("Rural happiness home"),
 }
-#: The facility kinds each scheme is meant for.
+#: The facility kinds each scheme is meant for. A day-care center (日间照料中心) is none of
+#: them: the regional home-care center scheme asks for home services, short-stay beds and a
+#: dispatch platform that a day-care center does not run, and no scheme of its own is
+#: shipped, so it is neither rated nor counted in the share of rated facilities.
 FACILITY_KINDS = {
     SchemeKind.NURSING_HOME: ("nursing_home", "township_home"),
-    SchemeKind.HOME_CARE_CENTER: ("day_care", "home_care_provider"),
+    SchemeKind.HOME_CARE_CENTER: ("home_care_provider",),
     SchemeKind.COMMUNITY_STATION: ("community_station",),
     SchemeKind.HAPPINESS_HOME: ("happiness_home",),
 }

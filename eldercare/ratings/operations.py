@@ -4,6 +4,7 @@ committee, the notice, publication), withdraw an application, close the round.""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -126,6 +127,18 @@ def scheme_from_json(data: dict) -> Scheme:
         for t in data["thresholds"]
     ]
     return scheme
+
+
+@functools.cache
+def rateable_kinds(directory: str = SHIPPED_DIR) -> tuple[str, ...]:
+    """The facility kinds a scheme shipped with the platform can rate (a county's copies are
+    of the same kinds): the only ones a share of rated facilities counts."""
+    kinds: set[str] = set()
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".json"):
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                kinds.update(FACILITY_KINDS[SchemeKind(json.load(handle)["kind"])])
+    return tuple(sorted(kinds))
 
 
 def load_shipped_schemes(directory: str = SHIPPED_DIR) -> int:

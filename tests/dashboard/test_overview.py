@@ -16,6 +16,7 @@ from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
 from eldercare.ratings.models import Grade
+from eldercare.ratings.operations import rateable_kinds
 from eldercare.regions.models import Region
 from eldercare.subsidies.models import Batch, Payment
 from eldercare.visits.models import CareTarget, Visit
@@ -98,7 +99,8 @@ def recompute_rated(region: Region, day: date):
     facilities = [
         f
         for f in db.session.scalars(sa.select(Facility).where(Facility.active.is_(True)))
-        if _under(region, f.region.code)
+        # Only the kinds a shipped rating scheme can rate are counted.
+        if _under(region, f.region.code) and f.kind in rateable_kinds()
     ]
     grades = list(db.session.scalars(sa.select(Grade)))
     rated = sum(

@@ -42,10 +42,11 @@ def county(wide_world):
                                      丙                           5★ from 2024-12-01
     2025 round  2025-06-30           甲                           4★
     乙 nursing home (经二路): 1★ 2022-06-30..2025-06-30, in a 2022 round of its own.
-    经二路日间照料中心 (day care): never rated. County B: 阳平养老院 5★ from 2024-01-01.
+    经二路日间照料中心 (day care): no scheme rates it, so it is not counted at all.
+    County B: 阳平养老院 5★ from 2024-01-01.
 
     On 2025-06-30 the current round is 2025's; the previous one is 2024's, published by
-    2024-12-01:   马营镇敬老院 3 → 3, 甲 – → 4, 乙 1 → –, 丙 5 → 5, 丁 3 → 3, day care – → –.
+    2024-12-01:   马营镇敬老院 3 → 3, 甲 – → 4, 乙 1 → –, 丙 5 → 5, 丁 3 → 3.
     """
     w = wide_world
     r2021 = build_round(w.county_a, 2021, "2021年度评定")
@@ -87,25 +88,24 @@ def test_counts_by_kind_and_township_and_the_change_since_the_previous_round(cou
         "2024年度评定",
     )
     assert (ov.day, ov.before) == (DAY, date(2024, 12, 1))
-    assert levels(ov.total.now) == {3: 2, 4: 1, 5: 1, N: 2}
-    assert levels(ov.total.before) == {1: 1, 3: 2, 5: 1, N: 2}
-    assert (ov.total.now.total, ov.total.now.rated, ov.total.rated_change) == (6, 4, 0)
+    assert levels(ov.total.now) == {3: 2, 4: 1, 5: 1, N: 1}
+    assert levels(ov.total.before) == {1: 1, 3: 2, 5: 1, N: 1}
+    assert (ov.total.now.total, ov.total.now.rated, ov.total.rated_change) == (5, 4, 0)
     assert [ov.total.change(level) for level in (1, 2, 3, 4, 5, N)] == [-1, 0, 0, 1, 0, 0]
 
     kinds = by_key(ov.by_kind)
-    assert list(kinds) == ["nursing_home", "township_home", "day_care"]
+    assert list(kinds) == ["nursing_home", "township_home"]
     assert levels(kinds["nursing_home"].now) == {3: 1, 4: 1, 5: 1, N: 1}
     assert levels(kinds["nursing_home"].before) == {1: 1, 3: 1, 5: 1, N: 1}
     assert levels(kinds["township_home"].now) == levels(kinds["township_home"].before) == {3: 1}
-    assert levels(kinds["day_care"].now) == levels(kinds["day_care"].before) == {N: 1}
 
     towns = by_key(ov.by_township)
     assert list(towns) == ["610302000000", "610302001000", "610302006000"]
     assert [towns[k].label for k in towns] == ["渭滨区", "经二路街道", "马营镇"]
     assert levels(towns["610302006000"].now) == {3: 1, 4: 1}
     assert levels(towns["610302006000"].before) == {3: 1, N: 1}
-    assert levels(towns["610302001000"].now) == {5: 1, N: 2}
-    assert levels(towns["610302001000"].before) == {1: 1, 5: 1, N: 1}
+    assert levels(towns["610302001000"].now) == {5: 1, N: 1}
+    assert levels(towns["610302001000"].before) == {1: 1, 5: 1}
     assert towns["610302001000"].rated_change == -1
     assert levels(towns["610302000000"].now) == levels(towns["610302000000"].before) == {3: 1}
 
@@ -117,8 +117,8 @@ def test_a_chosen_round_against_the_round_before_it(county, app):
     ov = star_overview(county.county_a, DAY, scope_clause(Facility, staff), county.rounds[2024])
     assert (ov.current.name, ov.previous.name) == ("2024年度评定", "2023年度评定")
     assert (ov.day, ov.before) == (date(2024, 12, 1), date(2023, 7, 1))
-    assert levels(ov.total.before) == {1: 1, 2: 2, 3: 1, N: 2}
-    assert levels(ov.total.now) == {1: 1, 3: 2, 5: 1, N: 2}
+    assert levels(ov.total.before) == {1: 1, 2: 2, 3: 1, N: 1}
+    assert levels(ov.total.now) == {1: 1, 3: 2, 5: 1, N: 1}
     assert [ov.total.change(level) for level in (1, 2, 3, 4, 5, N)] == [0, -2, 1, 0, 1, 0]
 
 
@@ -128,7 +128,7 @@ def test_the_first_round_has_nothing_to_compare_with(county, app):
     assert ov.current.name == "2021年度评定" and ov.previous is None
     assert not ov.compared and ov.before is None
     assert ov.day == date(2021, 1, 1)
-    assert levels(ov.total.now) == {2: 1, N: 5}
+    assert levels(ov.total.now) == {2: 1, N: 4}
 
 
 def test_a_round_not_published_yet_is_compared_with_the_last_one_published(county, app):
@@ -147,8 +147,21 @@ def test_an_area_of_several_counties_compares_with_a_year_before(county, app):
     assert (ov.basis, ov.before, ov.current, ov.rounds) == ("year", YEAR_BEFORE, None, [])
     # County A as above but on 2024-06-30 (甲 –, 乙 1, 丙 2, 丁 3, 马营镇敬老院 3) and
     # county B's 阳平养老院 5 on both days.
-    assert levels(ov.total.before) == {1: 1, 2: 1, 3: 2, 5: 1, N: 2}
-    assert levels(ov.total.now) == {3: 2, 4: 1, 5: 2, N: 2}
+    assert levels(ov.total.before) == {1: 1, 2: 1, 3: 2, 5: 1, N: 1}
+    assert levels(ov.total.now) == {3: 2, 4: 1, 5: 2, N: 1}
+
+
+def test_a_kind_no_scheme_rates_is_not_counted(county, app):
+    """The day-care center (no shipped scheme rates it) is in no count, not even as 'not
+    rated': the rated share is of what can be rated."""
+    ov = star_overview(county.county_a, DAY, scope_clause(Facility, county.user("admin")))
+    assert "day_care" not in ov.kinds_counted and "nursing_home" in ov.kinds_counted
+    assert "day_care" not in {r.key for r in ov.by_kind}
+    assert ov.total.now.rated_share == 4 / 5
+    daycare = build_facility(county.township_a, name="又一日间照料中心", kind="day_care")
+    build_grade(daycare, 3, date(2025, 1, 1))  # even a stray grade: not counted
+    again = star_overview(county.county_a, DAY, scope_clause(Facility, county.user("admin")))
+    assert (again.total.now.total, again.total.now.rated) == (5, 4)
 
 
 def test_township_staff_see_their_township(county, app):
@@ -191,7 +204,7 @@ def test_the_page(client, auth, county):
         "5": (1, "±0"),
         "none": (1, "±0"),
     }
-    assert cells(body, "610302001000")["none"] == (2, "+1")
+    assert cells(body, "610302001000")["none"] == (1, "+1")
     assert cells(body, "610302000000")["3"] == (1, "±0")  # 丁, registered at county level
     assert cells(body, "total")["3"] == (2, "±0")
     assert "阳平" not in body and "已关闭养老院" not in body
@@ -242,7 +255,7 @@ def test_year_means_its_last_day_and_today_is_the_default(client, auth, county):
     # 马营镇敬老院 3, 甲 not rated, 乙 1, 丙 5 (from 2024-12-01), 丁 3.
     assert "2023-07-01" in body.split('id="basis"')[1]
     assert cells(body, "total")["5"] == (1, "+1")
-    assert cells(body, "total")["none"][0] == 2
+    assert cells(body, "total")["none"][0] == 1
     ahead = client.get("/ratings/overview", query_string={"year": 2999}).get_data(as_text=True)
     assert "alert-warning" in ahead and local_today().isoformat() in ahead
     plain = client.get("/ratings/overview").get_data(as_text=True)
@@ -269,9 +282,10 @@ def test_the_xlsx_has_the_same_numbers_and_is_audited(client, auth, county):
     # previous round.
     town = ("乡镇（街道）", "经二路街道")
     assert by_name[("机构类型", nursing)] == [0, 0, 1, 1, 1, 1, 4, 75.0, -1, 0, 0, 1, 0, 0]
-    assert by_name[town] == [0, 0, 0, 0, 1, 2, 3, 33.3, -1, 0, 0, 0, 0, 1]
-    assert by_name[("合计", "渭滨区")] == [0, 0, 2, 1, 1, 2, 6, 66.7, -1, 0, 0, 1, 0, 0]
-    assert len(rows) == 1 + 3 + 3 + 1  # heading, kinds, townships, total
+    assert by_name[town] == [0, 0, 0, 0, 1, 1, 2, 50.0, -1, 0, 0, 0, 0, 1]
+    assert by_name[("合计", "渭滨区")] == [0, 0, 2, 1, 1, 1, 5, 80.0, -1, 0, 0, 1, 0, 0]
+    # heading, kinds (the day-care center is of no kind a scheme rates), townships, total
+    assert len(rows) == 1 + 2 + 3 + 1
     about = dict(workbook["说明"].iter_rows(values_only=True))
     assert about["当前评定轮次"] == "2025年度评定"
     assert about["对比基准（上一轮评定）"] == "2024年度评定（2024-12-01公布）"
