@@ -42,26 +42,21 @@ class NoticeDetailsSchema(InputSchema):
     supervision_phone = fields.String(required=True, validate=PHONE)
 
 
+def _year_near(year: int) -> None:
+    """A round is opened for the year under way, the one just ended or the next one."""
+    this_year = local_today().year
+    if not this_year - 1 <= year <= this_year + 1:
+        raise ValidationError(
+            _l("Choose a year from %(first)s to %(last)s.", first=this_year - 1, last=this_year + 1)
+        )
+
+
 class RoundSchema(NoticeDetailsSchema):
     county_id = id_field(load_default=None, allow_none=True)
-    year = fields.Integer(required=True)
+    year = fields.Integer(required=True, validate=_year_near)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     scheme_id = id_field(required=True)
     notice_days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=60))
-
-    @validates_schema
-    def _year_near(self, data, **kwargs):
-        # A round is opened for the year under way, the one just ended or the next one.
-        this_year = local_today().year
-        if "year" in data and not this_year - 1 <= data["year"] <= this_year + 1:
-            raise ValidationError(
-                _l(
-                    "Choose a year from %(first)s to %(last)s.",
-                    first=this_year - 1,
-                    last=this_year + 1,
-                ),
-                "year",
-            )
 
 
 class ApplicationSchema(InputSchema):

@@ -49,6 +49,10 @@ def test_a_refused_round_keeps_every_value_typed(client, auth, world):
     assert 'value="渭滨区民政局"' in page and 'value="0917-3261234"' in page
     assert f'<option value="{chosen.id}" selected>' in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 0
+    # A wrong year and a wrong phone at once: both are said at once.
+    both = client.post("/ratings/rounds", data={**form, "supervision_phone": "找老王"})
+    text = both.get_data(as_text=True)
+    assert "之间的年份" in text and "请填写电话号码" in text
     # A phone that is not one, refused the same way.
     bad_phone = client.post(
         "/ratings/rounds", data={**form, "year": str(TODAY.year), "supervision_phone": "找老王"}
