@@ -34,10 +34,23 @@ from eldercare.subsidies import operations as ops
 from eldercare.subsidies import periods
 from eldercare.subsidies.models import Batch, BatchStatus, Payment, PaymentStatus, Program
 
-#: Payments that go into the file: approved ones, and those already sent (a re-export).
-IN_FILE = (PaymentStatus.APPROVED.value, PaymentStatus.EXPORTED.value)
-#: Batches that may be exported.
+#: Payments that go into the file: approved ones, and those already sent whatever the bank
+#: answered since (a re-export or a copy is the file as it was sent, adding up to the totals
+#: frozen at approval).
+IN_FILE = (
+    PaymentStatus.APPROVED.value,
+    PaymentStatus.EXPORTED.value,
+    PaymentStatus.PAID.value,
+    PaymentStatus.FAILED.value,
+    PaymentStatus.RETURNED.value,
+    PaymentStatus.REVERSED.value,
+)
+#: Batches that may be sent to the bank (an exported one again, if the bank asks for it).
 EXPORTABLE = (BatchStatus.APPROVED.value, BatchStatus.EXPORTED.value)
+#: Batches whose file is only given as a copy: the bank's return is in, sending it again
+#: would pay everyone twice.
+COPY_ONLY = (BatchStatus.RECONCILED.value,)
+COPY_MARK = "副本"
 FORMATS = ("xlsx", "csv")
 MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -238,23 +251,44 @@ def _write_csv(path: str, keys: list[str], rows: Iterator[BankRow]) -> tuple[int
     return count, total
 
 
+def _local(moment) -> str:
+    return moment.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 def _write_cover(wb: Workbook, batch: Batch, count: int, total: int, by) -> None:
     """A second sheet for the paperwork (the bank reads the first one as it is): what the
-    file is, its area, when and by whom it was made, and lines to sign."""
+    file is, its area, when and by whom it was made, and lines to sign. A copy of a file the
+    bank has answered says so at its top, and that it is not to be sent again."""
     program = batch.program
     sheet = wb.create_sheet("说明")
     sheet.column_dimensions["A"].width = 16
     sheet.column_dimensions["B"].width = 40
     label = periods.label(program.frequency, batch.period)
+    copy = batch.status in COPY_ONLY
+    title = f"{program.name} {label} 银行代发清单" + (f"（{COPY_MARK}）" if copy else "")
+    if copy:
+        notice = (
+            COPY_MARK,
+            f"本批次已于{_local(batch.exported_at)}报送银行，{_local(batch.reconciled_at)}"
+            "对账完毕。此副本仅供查阅、存档，不得再次报送银行。",
+        )
+    elif batch.exported_at is not None:
+        notice = (
+            "再次导出",
+            f"本批次已于{_local(batch.exported_at)}报送银行。再次报送前请与银行核实未曾入账。",
+        )
+    else:
+        notice = ()
     for row in (
-        (f"{program.name} {label} 银行代发清单",),
+        (title,),
+        notice,
         (),
         ("地区", program.region.name),
         ("补贴项目", f"{program.code} {program.name}"),
         ("发放期间", label),
         ("笔数", count),
         ("金额合计（元）", yuan(total)),
-        ("制表时间", utcnow().astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")),
+        ("制表时间", _local(utcnow())),
         ("制表人", by.display_name if by is not None else ""),
         ("审核人", batch.approved_by.display_name if batch.approved_by else ""),
         (),
@@ -318,7 +352,8 @@ def write(batch: Batch, fmt: str, path: str, by=None) -> tuple[int, int]:
 
 def filename_for(batch: Batch, fmt: str) -> str:
     label = periods.label(batch.program.frequency, batch.period)
-    return f"bank-{batch.program.code}-{label}.{fmt}"
+    copy = f"-{COPY_MARK}" if batch.status in COPY_ONLY else ""
+    return f"bank-{batch.program.code}-{label}{copy}.{fmt}"
 
 
 def expire_loaded_payments(batch: Batch) -> None:
@@ -332,13 +367,16 @@ def expire_loaded_payments(batch: Batch) -> None:
 def export(batch: Batch, fmt: str, by) -> BankFile:
     """The bank file of an approved (or already exported) batch, in a temporary file the
     caller deletes. Approved payments become exported and the batch is marked sent; a
-    re-export writes the same rows. Audited as the reveal of the numbers it carries."""
+    re-export writes the same rows. A reconciled batch's file is given as a copy: the same
+    rows, named and marked 副本, changing nothing. Audited as the reveal of the numbers it
+    carries."""
     if fmt not in FORMATS:
         raise AppError(404)
     if not ops.is_county_staff_for(by, batch.program.region):
         raise AppError(403, _l("Only county staff of this county may do this."))
     ops.lock_batch(batch)
-    if batch.status not in EXPORTABLE:
+    copy = batch.status in COPY_ONLY
+    if batch.status not in EXPORTABLE and not copy:
         raise Conflict(_l("Only an approved batch can be sent to the bank."))
     handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115
     handle.close()
@@ -370,6 +408,7 @@ def export(batch: Batch, fmt: str, by) -> BankFile:
             "format": fmt,
             "columns": columns_for(batch.program),
             "first_export": first,
+            "copy": copy,
         },
     )
     return BankFile(handle.name, filename_for(batch, fmt), MIMETYPES[fmt], count, total)

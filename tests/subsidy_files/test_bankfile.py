@@ -187,3 +187,73 @@ def test_the_download_route_streams_the_file(world, client, auth):
     db.session.expire_all()
     assert db.session.get(type(batch), batch.id).status == "exported"
     assert client.get(f"/subsidies/batches/{batch.id}/bank-file.pdf").status_code == 404
+
+
+def _returned(batch, world, results) -> None:
+    from eldercare.subsidies import reconciliation
+    from tests.subsidy_files.helpers import return_csv
+
+    rows = [
+        (p.id, bankfile.yuan_text(p.amount_fen), result, "")
+        for p, result in zip(payments_of(batch), results, strict=False)
+    ]
+    staff = world.user("county_staff")
+    assert reconciliation.import_return(batch, "return.csv", return_csv(rows), staff).ok
+
+
+def test_a_re_export_after_a_partial_return_is_still_the_file_as_sent(world):
+    batch = people_batch(world, BIRTHS)
+    _file, first = _export(batch, "csv", world.user("county_staff"))
+    _returned(batch, world, ["成功"])  # one of three answered
+    _file, again = _export(batch, "csv", world.user("county_staff"))
+    assert _csv_rows(again) == _csv_rows(first)
+    assert _csv_rows(again)[-1] == ["合计", "共3笔", "", "", "", "605.00"]
+
+
+def test_a_reconciled_batch_gives_a_copy_of_the_file_as_sent_changing_nothing(world):
+    batch = people_batch(world, BIRTHS)
+    staff = world.user("county_staff")
+    _file, first = _export(batch, "xlsx", staff)
+    _returned(batch, world, ["成功", "失败", "成功"])
+    assert batch.status == BatchStatus.RECONCILED.value
+    statuses = [p.status for p in payments_of(batch)]
+
+    file, copy = _export(batch, "xlsx", staff)
+    assert file.filename == "bank-GL-2026-03-副本.xlsx"
+    book = load_workbook(io.BytesIO(copy))
+    assert list(book.worksheets[0].values) == list(_xlsx_rows(first).values)
+    cover = [row for row in book["说明"].values if any(row)]
+    assert cover[0][0].endswith("（副本）")
+    assert cover[1][0] == "副本" and "不得再次报送银行" in cover[1][1]
+    assert [p.status for p in payments_of(batch)] == statuses  # nothing changes
+    assert db.session.get(type(batch), batch.id).status == BatchStatus.RECONCILED.value
+    file, csv_copy = _export(batch, "csv", staff)
+    assert file.filename == "bank-GL-2026-03-副本.csv"
+    assert _csv_rows(csv_copy)[-1] == ["合计", "共3笔", "", "", "", "605.00"]
+    entries = db.session.scalars(
+        sa.select(AuditLog)
+        .where(AuditLog.action == "subsidies.bank_file_exported")
+        .order_by(AuditLog.id)
+    ).all()
+    assert [(e.changes["copy"], e.changes["first_export"]) for e in entries] == [
+        (False, True),
+        (True, False),
+        (True, False),
+    ]
+
+
+def test_the_page_of_a_reconciled_batch_offers_the_copy_and_it_opens(world, client, auth):
+    batch = people_batch(world, BIRTHS)
+    staff = world.user("county_staff")
+    _export(batch, "csv", staff)
+    _returned(batch, world, ["成功", "成功", "成功"])
+    db.session.commit()
+    auth.login_as(staff)
+    page = client.get(f"/subsidies/batches/{batch.id}").get_data(as_text=True)
+    assert "银行代发文件副本（.xlsx）" in page and "切勿再次报送银行" in page
+    for fmt in ("xlsx", "csv"):
+        url = f"/subsidies/batches/{batch.id}/bank-file.{fmt}"
+        assert url in page
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "%E5%89%AF%E6%9C%AC" in response.headers["Content-Disposition"]  # 副本
