@@ -512,6 +512,30 @@ def _percent(share: float | None):
     return round(share * 100, 1) if share is not None else None
 
 
+def _ledger_table(sheet: WriteOnlyWorksheet, r: Report) -> None:
+    """The page's table of payments by kind and status, as the page shows it: a row per kind,
+    a column pair (笔数, 金额) per status and for the kind's total, a 合计 row of the status
+    totals and the grand total; a status a kind has none of is "—"."""
+    statuses = r.statuses
+    append_row(sheet, ("按类别和状态统计",))
+    if not r.ledger:
+        append_row(sheet, ("无。",))
+        return
+    labels = [str(PAYMENT_LABELS[PaymentStatus(s)]) for s in statuses]
+    append_row(sheet, ("类别", *(x for label in [*labels, "合计"] for x in (label, ""))))
+    append_row(sheet, ("", *(["笔数", "金额（元）"] * (len(statuses) + 1))))
+
+    def pair(cell: Cell | None) -> tuple:
+        return (cell.count, _money(sheet, cell.fen)) if cell else ("—", "—")
+
+    for kind in r.kinds:
+        row = r.ledger[kind]
+        cells = [x for s in statuses for x in pair(row.get(s))]
+        append_row(sheet, (kind_label(kind), *cells, *pair(r.kind_total(kind))))
+    totals = [x for s in statuses for x in pair(r.status_total(s))]
+    append_row(sheet, ("合计", *totals, *pair(r.total)))
+
+
 def report_xlsx(report: Report, made_by: str = "") -> str:
     """Every table of the report as a sheet of an .xlsx (ID numbers masked), under a title
     with the area, when and by whom it was made; its path."""
@@ -530,19 +554,7 @@ def report_xlsx(report: Report, made_by: str = "") -> str:
         ):
             append_row(sheet, row)
         append_row(sheet, ())
-        append_row(sheet, ("类别", "状态", "笔数", "金额（元）"))
-        for kind in r.kinds:
-            for status, cell in r.ledger[kind].items():
-                append_row(
-                    sheet,
-                    (
-                        kind_label(kind),
-                        str(PAYMENT_LABELS[PaymentStatus(status)]),
-                        cell.count,
-                        _money(sheet, cell.fen),
-                    ),
-                )
-        append_row(sheet, ("合计", "", r.total.count, _money(sheet, r.total.fen)))
+        _ledger_table(sheet, r)
 
         sheet = wb.create_sheet("新增")
         append_row(sheet, ("姓名", "身份证号", "地区", "本期金额（元）", "类别"))

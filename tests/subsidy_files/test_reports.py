@@ -237,3 +237,60 @@ def test_the_pages_are_in_chinese(world, client, auth):
         html = client.get(url).get_data(as_text=True)
         assert 'lang="zh-CN"' in html
         assert not english_words(html), (url, sorted(english_words(html)))
+
+
+def _figure(value) -> str:
+    """A cell as text, a figure as a number (the page's 530.00 is the workbook's 530)."""
+    try:
+        return f"{float(str(value).replace(',', '')):.2f}"
+    except ValueError:
+        return str(value)
+
+
+def test_the_export_carries_the_pages_table_by_kind_and_status_with_every_total(
+    world, client, auth
+):
+    """Rows of kinds, a count and an amount per status and per kind, and the 合计 row: the
+    printed .xlsx and the page read the same, cell by cell."""
+    import lxml.html
+
+    program = make_program(world)
+    staff = _staff(world)
+    assert ops.approve(ops.generate(program, FEBRUARY, staff).batch, colleague(world)).approved
+    enrol(world, program, person_aged(world, date(1944, 2, 2)), applied_on=date(2026, 2, 20))
+    enrol(world, program, person_aged(world, date(1934, 5, 6)), applied_on=date(2026, 3, 2))
+    march = ops.generate(program, MARCH, staff).batch
+    assert ops.approve(march, colleague(world)).approved
+    exported(march, staff)
+    assert reconciliation.import_return(march, "r.csv", all_paid(march), staff).ok
+    ops.reverse(next(p for p in payments_of(march) if p.kind == "back_pay"), "补发有误", staff)
+    db.session.commit()
+    auth.login_as(staff)
+    query = f"program_id={program.id}&period=2026-03"
+
+    table = lxml.html.fromstring(client.get(f"/subsidies/reports?{query}").data).get_element_by_id(
+        "ledger"
+    )
+    statuses = [th.text_content().strip() for th in table.xpath(".//thead//th")][1:]
+    page = []
+    for tr in table.xpath(".//tbody/tr|.//tfoot/tr"):
+        label, *cells = tr.xpath("./td")
+        row = [label.text_content().strip()]
+        for td in cells:
+            parts = [t.strip() for t in td.itertext() if t.strip()]
+            row.extend(parts if len(parts) == 2 else ["—", "—"])
+        page.append(row)
+    assert len(page) == 4 and len(statuses) == 4  # 3 kinds + 合计; 3 statuses + 合计
+
+    response = client.get(f"/subsidies/reports.xlsx?{query}")
+    rows = [
+        ["" if v is None else _figure(v) for v in row]
+        for row in load_workbook(io.BytesIO(response.data))["汇总"].values
+    ]
+    start = next(i for i, row in enumerate(rows) if row and row[0] == "类别")
+    header, subheader, *body = rows[start : start + 2 + len(page)]
+    assert [h for h in header[1:] if h] == statuses[:-1] + ["合计"]
+    assert subheader[1:] == ["笔数", "金额（元）"] * len(statuses)
+    page[-1][0] = "合计"
+    page = [[_figure(v) for v in row] for row in page]
+    assert [row[: 1 + 2 * len(statuses)] for row in body] == page
