@@ -23,7 +23,6 @@ from sqlalchemy.orm import selectinload
 
 from eldercare.core import audit
 from eldercare.core.db import local_today
-from eldercare.core.errors import AppError
 from eldercare.core.forms import list_page, submit_form
 from eldercare.core.i18n import DEFAULT_LOCALE, speaking
 from eldercare.core.permissions import (
@@ -284,9 +283,9 @@ def import_roster():
 # --- family links ------------------------------------------------------------------------
 
 
-@bp.route("/links")
-@roles_required(*STAFF, Role.OPERATOR)
-def links():
+def _links_page(failed: dict | None = None, status: int = 200):
+    """The family links of a status (the query string's); ``failed`` is a refused decision
+    shown again in its row: {"link_id", "note", "errors"}."""
     page, args = list_page(LinkQuery(), lambda args: ops.search_links(current_user, args["status"]))
     return render_template(
         "people/links.html",
@@ -294,25 +293,30 @@ def links():
         status=args["status"],
         statuses=LINK_LABELS,
         relations=RELATION_LABELS,
-    )
+        failed=failed or {},
+    ), status
+
+
+@bp.route("/links")
+@roles_required(*STAFF, Role.OPERATOR)
+def links():
+    return _links_page()
 
 
 @bp.route("/links/<int:link_id>/decide", methods=["POST"])
 @roles_required(*STAFF, Role.OPERATOR)
 def decide_link(link_id: int):
     link = get_visible_or_404(FamilyLink, link_id)
-    data, errors = load_form(LinkDecisionSchema(), request.form)
-    if errors:
-        abort(422)
-    try:
-        ops.decide_link(link, data["decision"], data["note"], current_user)
-    except AppError as err:
-        db.session.rollback()
-        flash(str(err.message), "error")
-    else:
-        db.session.commit()
-        flash(_("Decision recorded."), "success")
-    return redirect(url_for("people.links"))
+    result = submit_form(
+        LinkDecisionSchema(),
+        lambda d: ops.decide_link(link, d["decision"], d["note"], current_user),
+    )
+    if not result.ok:
+        # The list again, the refusal in the link's row with the note as it was typed.
+        failed = {"link_id": link.id, "note": request.form.get("note", ""), "errors": result.errors}
+        return _links_page(failed, result.status)
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("people.links", **request.args))
 
 
 @bp.route("/links/request", methods=["GET", "POST"])

@@ -272,7 +272,8 @@ def test_impossible_decisions_change_nothing(client, auth, world, son, relative,
     db.session.flush()
     auth.login_as(world.user("township_staff"))
     response = decide(client, link, decision)
-    assert response.status_code == 302  # back to the list, with the reason flashed
+    assert response.status_code == 409  # the list again, with the reason
+    assert "该申请已处理。" in response.get_data(as_text=True)
     assert link_of(son, relative).status == start
     assert audit_entries("family_link.decided") == []
 

@@ -289,7 +289,7 @@ def test_the_export_carries_the_pages_table_by_kind_and_status_with_every_total(
     ]
     start = next(i for i, row in enumerate(rows) if row and row[0] == "类别")
     header, subheader, *body = rows[start : start + 2 + len(page)]
-    assert [h for h in header[1:] if h] == statuses[:-1] + ["合计"]
+    assert [h for h in header[1:] if h] == [*statuses[:-1], "合计"]
     assert subheader[1:] == ["笔数", "金额（元）"] * len(statuses)
     page[-1][0] = "合计"
     page = [[_figure(v) for v in row] for row in page]
