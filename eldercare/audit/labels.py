@@ -85,6 +85,7 @@ ACTION_LABELS = {
     "rating_evidence.deleted": _l("Evidence file of a rating removed"),
     "rating_application.withdrawn": _l("Rating application withdrawn"),
     "rating_round.closed": _l("Rating round closed"),
+    "rating_round.notice_details_changed": _l("Rating notice office and phone changed"),
     "daycare.closed_day_added": _l("Closed day added"),
     "daycare.closed_day_removed": _l("Closed day removed"),
     "daycare.member_added": _l("Day-care member added"),

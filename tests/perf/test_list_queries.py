@@ -435,6 +435,23 @@ def round_values(w: World) -> dict:
     return {"round_id": _round_of_a(w).id}
 
 
+def results_in_notice(w: World, n: int) -> None:
+    staff = w.user("county_staff")
+    rnd = _round_of_a(w)
+    rnd.issuing_office, rnd.supervision_phone = "渭滨区民政局", "0917-3261234"
+    for _ in range(n):
+        facility = build_facility(w.township_a, kind="nursing_home", name=f"公示养老院{next(_n)}")
+        found = rating_ops.add_application(rnd, facility, staff)
+        second = build_user("county_staff", w.county_a)
+        for assessor in (w.user("assessor"), second):
+            rating_ops.appoint_assessor(found, assessor, staff)
+        operator = build_user("operator", facility=facility)
+        rating_ops.save_scores(found, "self", full_marks(found), operator, True)
+        for assessor in (w.user("assessor"), second):
+            rating_ops.save_scores(found, "assessor", full_marks(found), assessor, True)
+        rating_ops.decide(found, True, "", staff)
+
+
 def graded_facilities(w: World, n: int) -> None:
     for i in range(n):
         town = w.township_a if i % 2 else w.township_a2
@@ -678,7 +695,8 @@ def _application_of_a(w: World) -> Application:
     )
     if found is None:
         found = rating_ops.add_application(_round_of_a(w), _nursing_home_a(w), admin())
-        rating_ops.save_scores(found, "self", full_marks(found), w.user("operator"), True)
+        operator = build_user("operator", facility=facility)
+        rating_ops.save_scores(found, "self", full_marks(found), operator, True)
     return found
 
 
@@ -809,6 +827,7 @@ PAGES: list[Page] = [
         name="ratings.my_applications[assessor]",
     ),
     Page("ratings_overview.overview", STAFF, graded_facilities),
+    Page("ratings_public.notices", None, results_in_notice),
     # subsidies
     Page("subsidies.programs", STAFF, programs),
     Page("subsidies.enrolments", STAFF, enrolments),
