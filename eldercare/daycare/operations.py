@@ -304,6 +304,14 @@ class Roster:
 
     @property
     def present(self) -> int:
+        """On site now: checked in and not yet checked out (the front desk's count)."""
+        return sum(
+            1 for r in self.rows if r.attendance is not None and r.attendance.check_out_at is None
+        )
+
+    @property
+    def came(self) -> int:
+        """Checked in on the day, whether gone home since or not."""
         return sum(1 for r in self.rows if r.attendance is not None)
 
 

@@ -129,3 +129,19 @@ def test_a_facility_without_day_care_has_no_such_pages(world, client, auth):
     auth.login_as(world.user("admin"))
     assert world.facility_b.kind == "nursing_home"
     assert client.get(_url(world.facility_b)).status_code == 404
+
+
+def test_the_front_desk_counts_only_who_is_still_there(world, client, auth):
+    """在站 N 人: checked in and not yet checked out; those gone home count as came today."""
+    center = make_center(world.facility_a)
+    stays, goes = make_member(center), make_member(center)
+    auth.login_as(world.user("operator"))
+    for member in (stays, goes):
+        tap = {"day": TODAY.isoformat(), "person_id": member.person_id}
+        assert client.post(_url(center, "/check-in"), data=tap).status_code == 302
+    gone = db.session.scalar(sa.select(Attendance).where(Attendance.person_id == goes.person_id))
+    out = client.post(_url(center, f"/attendance/{gone.id}/check-out"), data={"day": TODAY})
+    assert out.status_code == 302
+    page = client.get(_url(center)).get_data(as_text=True)
+    assert "在站 1 人 / 名额 20" in page
+    assert "今日到站 2 人" in page
