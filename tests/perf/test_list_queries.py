@@ -695,8 +695,7 @@ def _application_of_a(w: World) -> Application:
     )
     if found is None:
         found = rating_ops.add_application(_round_of_a(w), _nursing_home_a(w), admin())
-        operator = build_user("operator", facility=facility)
-        rating_ops.save_scores(found, "self", full_marks(found), operator, True)
+        rating_ops.save_scores(found, "self", full_marks(found), w.user("operator"), True)
     return found
 
 
