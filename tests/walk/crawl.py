@@ -35,6 +35,23 @@ class Form:
     method: str
     element: lxml.html.FormElement
 
+    def offered(self) -> bool:
+        """Whether a user can send it: a form shown read-only (its fieldset or its button
+        disabled, as a day-care center's settings are to county staff) is not offered."""
+        buttons = self.element.xpath(
+            ".//button[not(@type) or @type='submit'] | .//input[@type='submit' or @type='image']"
+        )
+        if not buttons:  # sent by a change (a select that submits), or by Enter
+            return any(
+                not el.xpath("ancestor::fieldset[@disabled]")
+                for el in self.fields()
+                if el.get("type") != "hidden"
+            )
+        return any(
+            b.get("disabled") is None and not b.xpath("ancestor::fieldset[@disabled]")
+            for b in buttons
+        )
+
     def fields(self) -> list[lxml.html.HtmlElement]:
         return [
             el

@@ -148,7 +148,7 @@ def submit(client, form: Form, typed: Typed):
 def post_forms(found) -> list[Form]:
     seen, out = set(), []
     for form in found.forms:
-        if form.method != "post" or NOT_ENTRY.search(form.action):
+        if form.method != "post" or NOT_ENTRY.search(form.action) or not form.offered():
             continue
         key = (shape(form.action), tuple(sorted(el.get("name") for el in form.fields())))
         if key in seen:
