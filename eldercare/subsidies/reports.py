@@ -513,16 +513,17 @@ def _percent(share: float | None):
 
 
 def _ledger_table(sheet: WriteOnlyWorksheet, r: Report) -> None:
-    """The page's table of payments by kind and status, as the page shows it: a row per kind,
-    a column pair (笔数, 金额) per status and for the kind's total, a 合计 row of the status
-    totals and the grand total; a status a kind has none of is "—"."""
+    """The page's table of payments by kind and status, as the page shows it: a row per kind
+    (类型, as the page heads it), a column pair (笔数, 金额) per status and for the kind's
+    total, a 合计 row of the status totals and the grand total; a status a kind has none of
+    is "—"."""
     statuses = r.statuses
     append_row(sheet, ("按类别和状态统计",))
     if not r.ledger:
         append_row(sheet, ("无。",))
         return
     labels = [str(PAYMENT_LABELS[PaymentStatus(s)]) for s in statuses]
-    append_row(sheet, ("类别", *(x for label in [*labels, "合计"] for x in (label, ""))))
+    append_row(sheet, ("类型", *(x for label in [*labels, "合计"] for x in (label, ""))))
     append_row(sheet, ("", *(["笔数", "金额（元）"] * (len(statuses) + 1))))
 
     def pair(cell: Cell | None) -> tuple:

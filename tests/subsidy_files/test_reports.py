@@ -271,7 +271,7 @@ def test_the_export_carries_the_pages_table_by_kind_and_status_with_every_total(
     table = lxml.html.fromstring(client.get(f"/subsidies/reports?{query}").data).get_element_by_id(
         "ledger"
     )
-    statuses = [th.text_content().strip() for th in table.xpath(".//thead//th")][1:]
+    kind, *statuses = [th.text_content().strip() for th in table.xpath(".//thead//th")]
     page = []
     for tr in table.xpath(".//tbody/tr|.//tfoot/tr"):
         label, *cells = tr.xpath("./td")
@@ -287,7 +287,7 @@ def test_the_export_carries_the_pages_table_by_kind_and_status_with_every_total(
         ["" if v is None else _figure(v) for v in row]
         for row in load_workbook(io.BytesIO(response.data))["汇总"].values
     ]
-    start = next(i for i, row in enumerate(rows) if row and row[0] == "类别")
+    start = next(i for i, row in enumerate(rows) if row and row[0] == kind)
     header, subheader, *body = rows[start : start + 2 + len(page)]
     assert [h for h in header[1:] if h] == [*statuses[:-1], "合计"]
     assert subheader[1:] == ["笔数", "金额（元）"] * len(statuses)
