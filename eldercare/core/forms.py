@@ -71,19 +71,65 @@ def submit_form(
     return FormResult(value=value)
 
 
-def list_page(query: InputSchema, search: Callable[[dict], Any]):
-    """Validate a list page's filters from the query string and return (page, filters).
-
-    Invalid filters are dropped with a notice rather than refused: the list still shows.
-    """
+def load_filters(query: InputSchema, formdata: MultiDict, labels: dict | None = None) -> dict:
+    """A list's or a report's filters from the query string. An invalid filter is dropped
+    with a notice naming it (``labels``: filter name -> its label on the page) and what is
+    wrong with it; the other filters still apply. Used by ``list_page``; for pages that are
+    not a paginated list (a roster's day, a report's month) call it directly."""
     from flask import flash
     from flask_babel import gettext as _
+    from flask_babel import lazy_gettext as _l
+
+    named = {"page": _l("Page number"), "per_page": _l("Results per page"), **(labels or {})}
+    args, errors = load_form(query, formdata)
+    if not errors:
+        return args
+    kept = MultiDict(formdata)
+    for name in errors:
+        kept.poplist(name)
+    args, still = load_form(type(query)(), kept)
+    if still:  # a rule across filters (``_schema``): nothing can be kept
+        args = type(query)().load({})
+    for name, messages in errors.items():
+        message = " ".join(str(m) for m in messages)
+        if name in named:
+            text = _(
+                "The filter %(filter)s was not valid and was ignored: %(message)s"
+                " The other filters still apply.",
+                filter=named[name],
+                message=message,
+            )
+        else:
+            text = _(
+                "A filter was not valid and was ignored: %(message)s"
+                " The other filters still apply.",
+                message=message,
+            )
+        flash(text, "warning")
+    return args
+
+
+def list_page(query: InputSchema, search: Callable[[dict], Any], labels: dict | None = None):
+    """Validate a list page's filters from the query string and return (page, filters).
+
+    Invalid filters are dropped one by one with a notice naming each (``load_filters``). A
+    page past the end says so and links to the last page, instead of an empty list."""
+    from flask import flash, url_for
+    from flask_babel import gettext as _
+    from markupsafe import Markup
 
     from eldercare.extensions import db
 
-    args, errors = load_form(query, request.args)
-    if errors:
-        flash(_("Some filters were not valid and were ignored."), "warning")
-        args = type(query)().load({})
+    args = load_filters(query, request.args, labels)
     page = db.paginate(search(args), page=args["page"], per_page=args["per_page"], error_out=False)
+    if page.page > 1 and not page.items and page.pages >= 1:
+        values = {**request.view_args, **request.args.to_dict(flat=False), "page": page.pages}
+        flash(
+            Markup('{} <a class="alert-link" href="{}" id="last-page">{}</a>').format(
+                _("This page is past the end of the list."),
+                url_for(request.endpoint, **values),
+                _("Go to the last page, %(n)s", n=page.pages),
+            ),
+            "info",
+        )
     return page, args

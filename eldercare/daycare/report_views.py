@@ -12,12 +12,10 @@ from flask import (
     abort,
     after_this_request,
     current_app,
-    flash,
     render_template,
     request,
     send_file,
 )
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import fields, validate
@@ -25,8 +23,9 @@ from marshmallow import fields, validate
 from eldercare.beds.models import RISKS
 from eldercare.core import audit
 from eldercare.core.db import local_today
+from eldercare.core.forms import load_filters
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
-from eldercare.core.schemas import InputSchema, id_field, load_form
+from eldercare.core.schemas import InputSchema, id_field
 from eldercare.dashboard import operations as area
 from eldercare.daycare import figures, reports
 from eldercare.daycare.models import DAYCARE_KINDS, MEAL_LABELS, MealType
@@ -56,11 +55,14 @@ class OverviewQuery(InputSchema):
 
 def _args(schema: InputSchema) -> dict:
     """The query string's filters; invalid ones are dropped with a notice (the page shows)."""
-    args, errors = load_form(schema, request.args)
-    if errors:
-        flash(_("Some filters were not valid and were ignored."), "warning")
-        args = {}
-    args.setdefault("month", local_today().replace(day=1))
+    labels = {
+        "month": _l("Month"),
+        "region_id": _l("Area"),
+        "idle_days": _l("Not operating after (days)"),
+    }
+    args = dict(load_filters(schema, request.args, labels))
+    if args.get("month") is None:
+        args["month"] = local_today().replace(day=1)
     return args
 
 

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare.beds.models import RISKS
@@ -22,7 +23,7 @@ from eldercare.beds.operations import person_by_card
 from eldercare.beds.permissions import person_by_card_limit
 from eldercare.core.db import local_today
 from eldercare.core.errors import Invalid
-from eldercare.core.forms import FormResult, submit_form
+from eldercare.core.forms import FormResult, load_filters, submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, is_visible, roles_required
 from eldercare.core.schemas import load_form
 from eldercare.daycare import operations as ops
@@ -120,10 +121,7 @@ def _back(result: FormResult, facility: Facility, day=None, endpoint: str = "day
 @roles_required(*VIEWERS)
 def roster(facility_id: int):
     facility = _facility(facility_id)
-    args, errors = load_form(DaySchema(), request.args)
-    if errors:
-        flash(_("Some filters were not valid and were ignored."), "warning")
-        args = {}
+    args = load_filters(DaySchema(), request.args, {"day": _l("Day")})
     day = args.get("day") or local_today()
     return render_template(
         "daycare/roster.html",

@@ -85,6 +85,7 @@ def index():
     page, _args = list_page(
         PersonQuery(),
         lambda args: ops.search_people(current_user, args).options(selectinload(Person.region)),
+        EXPORT_FILTERS,
     )
     return render_template(
         "people/index.html",

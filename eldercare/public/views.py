@@ -4,6 +4,7 @@ data, no sign-in)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from eldercare.beds.models import CARE_TYPE_LABELS
@@ -18,10 +19,23 @@ from eldercare.public.schemas import VacancySearch
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
+#: The search filters as the page labels them (a refused one is named so).
+FILTER_LABELS = {
+    "region_id": _l("County or township"),
+    "kind": _l("Kind"),
+    "service": _l("Offers the service"),
+    "care_type": _l("Free bed of care type"),
+    "min_price": _l("From (yuan)"),
+    "max_price": _l("To (yuan)"),
+    "star": _l("Star level"),
+    "min_star": _l("Minimum stars"),
+    "free_only": _l("Only with free beds"),
+}
+
 
 @bp.route("/facilities")
 def facilities():
-    page, _args = list_page(VacancySearch(), ops.search_facilities)
+    page, _args = list_page(VacancySearch(), ops.search_facilities, FILTER_LABELS)
     return render_template(
         "public/facilities.html",
         page=page,

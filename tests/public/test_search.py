@@ -103,8 +103,11 @@ def test_star_level_filter_without_grades(client, world):
 
 
 def test_invalid_filters_are_ignored_with_a_notice(client, world):
-    body = names(client, min_price=5000, max_price=100)
-    assert "马营镇敬老院" in body and "alert-warning" in body
+    # The highest price below the lowest: the highest is refused by name, the rest applies.
+    body = names(client, kind="township_home", max_price=100, min_price=5000)
+    assert "alert-warning" in body and "“最高（元）”" in body
+    body = names(client, kind="township_home", star="nine")
+    assert "马营镇敬老院" in body and "阳平养老院" not in body and "“星级”" in body
 
 
 def test_what_counts_as_free(client, world, make_room, make_bed):
