@@ -128,3 +128,44 @@ def append_row(sheet: WriteOnlyWorksheet, values: Iterable[Any]) -> None:
         else:
             cells.append(value)
     sheet.append(cells)
+
+
+@dataclass(frozen=True)
+class ExportHeader:
+    """What every export and print says before its table: what it is, of which area, when it
+    was made and by whom (a ledger filed away must say so on its face). In Chinese, as the
+    column titles: the files are filed with the county's paperwork."""
+
+    title: str
+    area: str
+    made_by: str
+    made_at: datetime
+    #: The filters that chose the rows ("" when it is everything in the area).
+    filters: str = ""
+
+    @classmethod
+    def of(cls, title: str, area: str, user, filters: str = "") -> ExportHeader:
+        from eldercare.core.db import utcnow
+
+        name = getattr(user, "display_name", None) or getattr(user, "username", "") or "系统"
+        return cls(title=title, area=area, made_by=name, made_at=utcnow(), filters=filters)
+
+    def lines(self) -> list[str]:
+        """The header as lines of text, for a sheet's first rows and a printed page alike."""
+        from eldercare.core.db import local_zone
+
+        made = self.made_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+        lines = [self.title, f"地区：{self.area}", f"制表人：{self.made_by}　制表时间：{made}"]
+        if self.filters:
+            lines.append(f"筛选条件：{self.filters}")
+        return lines
+
+
+def write_header(sheet: WriteOnlyWorksheet, header: ExportHeader) -> int:
+    """The header's lines as the sheet's first rows, then a blank row; returns the number of
+    rows written, so a reader knows the table's column titles follow them."""
+    lines = header.lines()
+    for line in lines:
+        append_row(sheet, [line])
+    sheet.append([])
+    return len(lines) + 1

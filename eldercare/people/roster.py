@@ -17,7 +17,14 @@ from eldercare.core import audit, resident_id
 from eldercare.core.db import can_copy, copy_rows, local_today, utcnow
 from eldercare.core.i18n import plain_messages
 from eldercare.core.masking import mask_phone
-from eldercare.core.spreadsheets import RowError, append_row, read_table, rows_of
+from eldercare.core.spreadsheets import (
+    ExportHeader,
+    RowError,
+    append_row,
+    read_table,
+    rows_of,
+    write_header,
+)
 from eldercare.extensions import db
 from eldercare.people.models import (
     ABILITY_LABELS,
@@ -31,7 +38,7 @@ from eldercare.people.models import (
 )
 from eldercare.people.operations import EDITABLE
 from eldercare.people.schemas import PersonSchema
-from eldercare.regions.models import Region
+from eldercare.regions.models import PREFIX_LENGTH, Level, Region
 
 # Column headers accepted in a roster: the Chinese ledger heading, or the field name.
 HEADERS = {
@@ -307,7 +314,9 @@ EXPORT_COLUMNS = (
     "性别",
     "年龄",
     "联系电话",
-    "所在地",
+    "县（区）",
+    "乡镇（街道）",
+    "村（社区）",
     "住址",
     "户籍类型",
     "独居",
@@ -320,8 +329,18 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_people_xlsx(stmt: sa.Select) -> str:
-    """Write the selected people to a temporary .xlsx (IDs and phones masked); returns the path."""
+def _above(level: Level) -> sa.ColumnElement:
+    """The code of the region of ``level`` that the person's region code falls in."""
+    keep = PREFIX_LENGTH[level]
+    return sa.func.substr(Region.code, 1, keep) + "0" * (12 - keep)
+
+
+def export_people_xlsx(stmt: sa.Select, header: ExportHeader) -> str:
+    """Write the selected people to a temporary .xlsx (IDs and phones masked) under the
+    export header; returns the path. Each row names the whole place, county, township and
+    village: the same community name exists in several townships of a county, and the
+    ledger must split by township."""
+    county, township = sa.orm.aliased(Region), sa.orm.aliased(Region)
     latest_level = (
         sa.select(AbilityAssessment.level)
         .where(AbilityAssessment.person_id == Person.id)
@@ -335,7 +354,10 @@ def export_people_xlsx(stmt: sa.Select) -> str:
         Person.sex,
         Person.birth_date,
         Person.phone,
+        county.name,
+        township.name,
         Region.name,
+        Region.level,
         Person.address,
         Person.hukou_type,
         Person.lives_alone,
@@ -346,8 +368,12 @@ def export_people_xlsx(stmt: sa.Select) -> str:
         latest_level,
         Person.death_date,
     ).join(Region, Region.id == Person.region_id)
+    rows = rows.outerjoin(county, county.code == _above(Level.COUNTY)).outerjoin(
+        township, township.code == _above(Level.TOWNSHIP)
+    )
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(_("Elderly registry"))
+    write_header(sheet, header)
     append_row(sheet, EXPORT_COLUMNS)
     today = local_today()
     yes, no = "是", "否"
@@ -364,16 +390,18 @@ def export_people_xlsx(stmt: sa.Select) -> str:
                 "男" if r[2] == "M" else "女",
                 resident_id.age_on(r[3], today),
                 mask_phone(r[4]),
-                r[5],
-                r[6],
-                hukou.get(r[7], r[7]),
-                yes if r[8] else no,
-                yes if r[9] else no,
-                yes if r[10] else no,
+                r[5] or "",
+                r[6] or "",
+                r[7] if r[8] == Level.VILLAGE.value else "",
+                r[9],
+                hukou.get(r[10], r[10]),
                 yes if r[11] else no,
-                economic.get(r[12], r[12]),
-                ability.get(r[13], "") if r[13] else "",
-                r[14].isoformat() if r[14] else "",
+                yes if r[12] else no,
+                yes if r[13] else no,
+                yes if r[14] else no,
+                economic.get(r[15], r[15]),
+                ability.get(r[16], "") if r[16] else "",
+                r[17].isoformat() if r[17] else "",
             ],
         )
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115

@@ -32,7 +32,7 @@ from eldercare.core.permissions import (
     roles_required,
 )
 from eldercare.core.schemas import load_form
-from eldercare.core.spreadsheets import SpreadsheetError
+from eldercare.core.spreadsheets import ExportHeader, SpreadsheetError
 from eldercare.extensions import db
 from eldercare.people import operations as ops
 from eldercare.people import roster
@@ -150,7 +150,16 @@ def export():
     args, errors = load_form(PersonQuery(), request.args)
     if errors:
         abort(422)
-    path = roster.export_people_xlsx(ops.search_people(current_user, args))
+    note = _filters_note(args)
+    region = db.session.get(Region, args["region_id"]) if args.get("region_id") else None
+    area = region or current_user.region
+    header = ExportHeader.of(
+        "老年人信息台账",
+        area.full_name if area is not None else "全部地区",
+        current_user,
+        filters=note,
+    )
+    path = roster.export_people_xlsx(ops.search_people(current_user, args), header)
 
     @after_this_request
     def _cleanup(response):
@@ -162,7 +171,7 @@ def export():
         "person.exported",
         actor=current_user,
         region_id=current_user.region_id,
-        note=_filters_note(args),
+        note=note,
     )
     db.session.commit()
     return send_file(

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from eldercare.core.db import local_today
 from eldercare.extensions import db
 from eldercare.people.models import Person
 from eldercare.people.operations import find_by_id_number
@@ -393,7 +394,9 @@ def export(client, query: str = ""):
     )
     assert "attachment" in response.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(response.data))
-    return [list(row) for row in wb.worksheets[0].iter_rows(values_only=True)]
+    rows = [list(row) for row in wb.worksheets[0].iter_rows(values_only=True)]
+    # The table follows the export header (title, area, who made it and when).
+    return rows[next(i for i, row in enumerate(rows) if row and row[0] == "姓名") :]
 
 
 def all_cells(rows) -> str:
@@ -425,7 +428,7 @@ def test_export_is_masked_and_scoped(client, auth, world, registry):
     assert by_name["张秀英"]["独居"] == "否"
     assert by_name["张秀英"]["性别"] == "女"
     assert by_name["张秀英"]["年龄"] == world.person_a.age
-    assert by_name["张秀英"]["所在地"] == world.village_a.name
+    assert by_name["张秀英"]["村（社区）"] == world.village_a.name
     assert "吴外县" not in text and "李桂兰" not in text
 
     [entry] = audit_entries("person.exported")
@@ -627,3 +630,39 @@ def test_record_many_takes_light_records_with_their_entity_type(app, world):
     assert (entry.region_id, entry.facility_id) == (world.village_a.id, None)
     assert entry.changes == {"n": [None, world.person_a.id]}
     assert entry.actor_name == world.user("county_staff").username
+
+
+def test_export_says_what_it_is_and_names_the_whole_place(
+    client, auth, wide_world, make_region, make_person
+):
+    """东风社区 exists in several townships: each row names its township, and the sheet
+    opens with its title, area, maker and date."""
+    world = wide_world
+    other_dongfeng = make_region("610302006202", "东风社区")
+    make_person(world.village_a2, name="经二路东风")
+    make_person(other_dongfeng, name="马营东风")
+    county = world.user("county_staff")
+    county.display_name = "王科长"
+    db.session.flush()
+    auth.login_as(county)
+    response = client.get("/people/export.xlsx?q=东风")
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[0][0] == "老年人信息台账"
+    assert rows[1][0].startswith("地区：") and rows[1][0].endswith("渭滨区")
+    assert rows[2][0].startswith("制表人：王科长") and local_today().isoformat() in rows[2][0]
+    assert rows[3][0].startswith("筛选条件：") and "东风" in rows[3][0]
+    table = export(client, "?q=东风")
+    head = table[0]
+    place = {
+        r[0]: (
+            r[head.index("县（区）")],
+            r[head.index("乡镇（街道）")],
+            r[head.index("村（社区）")],
+        )
+        for r in table[1:]
+    }
+    assert place == {
+        "经二路东风": ("渭滨区", "经二路街道", "东风社区"),
+        "马营东风": ("渭滨区", "马营镇", "东风社区"),
+    }
