@@ -112,6 +112,7 @@ def report(facility_id: int):
         risk_labels=RISKS,
         plotly_version=plotly.__version__,
         today=local_today(),
+        print_header=reports.report_header(result, current_user),
     )
 
 
@@ -121,7 +122,7 @@ def report_xlsx(facility_id: int):
     facility = _center(facility_id)
     args = _args(ReportQuery())
     result = reports.monthly_report(facility, args["month"])
-    path = reports.report_xlsx(result)
+    path = reports.report_xlsx(result, reports.report_header(result, current_user))
     audit.record(
         "daycare.report_exported",
         facility,
@@ -148,6 +149,7 @@ def overview():
         regions=area.region_choices(current_user),
         plotly_version=plotly.__version__,
         today=local_today(),
+        print_header=reports.rollup_header(result, current_user),
     )
 
 
@@ -156,7 +158,7 @@ def overview():
 def overview_xlsx():
     region, args = _overview_args()
     result = reports.county_rollup(region, args["month"], args["idle_days"], local_today())
-    path = reports.rollup_xlsx(result)
+    path = reports.rollup_xlsx(result, reports.rollup_header(result, current_user))
     audit.record(
         "daycare.overview_exported",
         region_id=region.id,

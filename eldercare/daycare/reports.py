@@ -39,7 +39,7 @@ from sqlalchemy.orm import contains_eager
 from eldercare.beds.models import RISKS
 from eldercare.core.db import local_today, local_zone
 from eldercare.core.i18n import DEFAULT_LOCALE, speaking
-from eldercare.core.spreadsheets import append_row
+from eldercare.core.spreadsheets import ExportHeader, append_row, write_header
 from eldercare.daycare.models import (
     DAYCARE_KINDS,
     MEAL_LABELS,
@@ -512,18 +512,33 @@ def _save(wb: Workbook) -> str:
     return handle.name
 
 
-def report_xlsx(report: MonthlyReport) -> str:
-    """The monthly report as an .xlsx: a summary sheet and a per-day sheet; returns its path
-    (the caller deletes it)."""
+def report_header(report: MonthlyReport, user) -> ExportHeader:
+    """The header of the monthly report's file and print: which center, which month."""
+    facility = report.facility
+    return ExportHeader.of(
+        f"{facility.name}运营月报（{report.month:%Y年%m月}）", facility.region.full_name, user
+    )
+
+
+def rollup_header(rollup: Rollup, user) -> ExportHeader:
+    return ExportHeader.of(
+        f"日间照料中心运营汇总（{rollup.month:%Y年%m月}）", rollup.region.full_name, user
+    )
+
+
+def report_xlsx(report: MonthlyReport, header: ExportHeader) -> str:
+    """The monthly report as an .xlsx under its header: a summary sheet and a per-day sheet;
+    returns its path (the caller deletes it)."""
     facility = report.facility
     wb = Workbook(write_only=True)
     with speaking(DEFAULT_LOCALE):
         summary = wb.create_sheet("运营月报")
+        write_header(summary, header)
         append_row(summary, ("指标", "数值"))
         rows = [
             ("机构名称", facility.name),
             ("机构类型", facility.kind_label),
-            ("所在地区", facility.region.name),
+            ("所在地区", facility.region.full_name),
             ("月份", f"{report.month:%Y-%m}"),
             ("统计截至", report.period.last if report.period.days else None),
             ("服务容量（人）", report.settings.capacity),
@@ -550,6 +565,7 @@ def report_xlsx(report: MonthlyReport) -> str:
         for row in rows:
             append_row(summary, row)
         daily = wb.create_sheet("每日出勤与用餐")
+        write_header(daily, header)
         append_row(daily, ("日期", "星期", "是否开放", "出勤人次", "用餐份数"))
         for d in report.days:
             append_row(
@@ -577,11 +593,13 @@ ROLLUP_COLUMNS = (
 )
 
 
-def rollup_xlsx(rollup: Rollup) -> str:
-    """The roll-up table as an .xlsx, a row per center and the totals; returns its path."""
+def rollup_xlsx(rollup: Rollup, header: ExportHeader) -> str:
+    """The roll-up table as an .xlsx under its header, a row per center and the totals;
+    returns its path."""
     wb = Workbook(write_only=True)
     with speaking(DEFAULT_LOCALE):
         sheet = wb.create_sheet("日间照料中心运营汇总")
+        write_header(sheet, header)
         append_row(sheet, ROLLUP_COLUMNS)
         for r in rollup.centers:
             append_row(
@@ -589,7 +607,7 @@ def rollup_xlsx(rollup: Rollup) -> str:
                 (
                     r.facility.name,
                     r.facility.kind_label,
-                    r.facility.region.name,
+                    r.facility.region.full_name,
                     r.capacity,
                     r.open_days,
                     r.person_days,

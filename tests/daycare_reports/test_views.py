@@ -50,7 +50,16 @@ def _sheet_rows(response, name: str | None = None) -> list[tuple]:
     assert response.status_code == 200
     assert response.mimetype.endswith("spreadsheetml.sheet")
     wb = load_workbook(io.BytesIO(response.data))
-    return list((wb[name] if name else wb.worksheets[0]).values)
+    rows = list((wb[name] if name else wb.worksheets[0]).values)
+    # The table follows the export header and its blank row.
+    blank = next(i for i, row in enumerate(rows) if not any(row))
+    return rows[blank + 1 :]
+
+
+def _header_lines(response, name: str | None = None) -> list[str]:
+    wb = load_workbook(io.BytesIO(response.data))
+    rows = list((wb[name] if name else wb.worksheets[0]).values)
+    return [row[0] for row in rows[: next(i for i, r in enumerate(rows) if not any(r))]]
 
 
 def test_the_report_page_shows_the_month(world, client, auth):
@@ -166,3 +175,26 @@ def test_the_pages_are_in_chinese(world, client, auth):
         html = client.get(url).get_data(as_text=True)
         assert 'lang="zh-CN"' in html
         assert not english_words(html), (url, sorted(english_words(html)))
+
+
+def test_the_exports_and_prints_say_what_where_when_and_by_whom(world, client, auth):
+    busy, _idle = _centers(world)
+    county = world.user("county_staff")
+    county.display_name = "李主任"
+    db.session.flush()
+    auth.login_as(county)
+    month = f"{LAST_MONTH:%Y-%m}"
+    report = client.get(f"/facilities/{busy.id}/daycare/report.xlsx?month={month}")
+    for sheet in (None, "每日出勤与用餐"):
+        title, area, made = _header_lines(report, sheet)[:3]
+        assert title == f"马营日间照料中心运营月报（{LAST_MONTH:%Y年%m月}）"
+        assert area.startswith("地区：") and area.endswith("马营镇")
+        assert made.startswith("制表人：李主任") and "制表时间：" in made
+    overview = client.get(f"/daycare/overview.xlsx?month={month}")
+    title, area, made = _header_lines(overview)[:3]
+    assert title.startswith("日间照料中心运营汇总") and area.endswith("渭滨区")
+    assert made.startswith("制表人：李主任")
+    page = client.get(f"/facilities/{busy.id}/daycare/report?month={month}").get_data(as_text=True)
+    assert 'id="print-header"' in page and "制表人：李主任" in page
+    page = client.get(f"/daycare/overview?month={month}").get_data(as_text=True)
+    assert 'id="print-header"' in page and "日间照料中心运营汇总" in page
