@@ -337,9 +337,9 @@ def _above(level: Level) -> sa.ColumnElement:
 
 def export_people_xlsx(stmt: sa.Select, header: ExportHeader | None = None) -> str:
     """Write the selected people to a temporary .xlsx (IDs and phones masked) under the
-    export header (the page always gives one; the benchmark needs none); returns the path. Each row names the whole place, county, township and
-    village: the same community name exists in several townships of a county, and the
-    ledger must split by township."""
+    export header (the page always gives one; the benchmark needs none); returns the path.
+    Each row names the whole place, county, township and village: the same community name
+    exists in several townships of a county, and the ledger must split by township."""
     county, township = sa.orm.aliased(Region), sa.orm.aliased(Region)
     latest_level = (
         sa.select(AbilityAssessment.level)
