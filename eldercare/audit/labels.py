@@ -268,6 +268,7 @@ FIELD_LABELS = {
     "format": _l("Format"),
     "columns": _l("Columns"),
     "first_export": _l("First export"),
+    "copy": _l("Copy of the file as sent"),
 }
 
 

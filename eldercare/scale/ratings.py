@@ -97,6 +97,8 @@ ROUND_COLUMNS = (
     "closed_by_id",
     "created_at",
     "updated_at",
+    "issuing_office",
+    "supervision_phone",
 )
 APPLICATION_COLUMNS = (
     "id",
@@ -479,6 +481,8 @@ def load_ratings(build: Build) -> None:
                 officer,
                 build.at(rnd.opened, 9.5),
                 closed,
+                f"{county.name}民政局",
+                "0917-12345",
             )
         )
     if scheme.frozen_at is None:  # a round uses it: frozen from the first one on
