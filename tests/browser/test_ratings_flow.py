@@ -67,6 +67,8 @@ def test_from_round_to_public_stars(pages, live_server):
     page.goto("/ratings/rounds")
     page.fill("#f-name", "2026年度养老机构等级评定")
     page.select_option("#f-scheme", label="养老机构等级评定（养老院） v1")
+    page.fill("#f-office", "宝鸡市渭滨区民政局")
+    page.fill("#f-phone", "0917-3261234")
     with page.expect_navigation():
         page.get_by_role("button", name="开启").click()
     page.select_option("select[name=facility_id]", label="宝鸡市渭滨区社会福利院")
