@@ -116,7 +116,7 @@ def test_policy_page_saves_the_choice_and_coverage_shows_it(world, quarterly, cl
 
 
 def test_while_the_month_runs_a_visit_due_later_is_not_yet_missed(world):
-    first, nxt = month_bounds(TODAY)
+    _first, nxt = month_bounds(TODAY)
     if TODAY + timedelta(days=1) >= nxt:
         pytest.skip("the last day of the month: nothing is due later in it")
     later = _general(world, "马桂英", TODAY - timedelta(days=120))
