@@ -94,6 +94,20 @@ class TimestampMixin:
     )
 
 
+class DefaultsMixin:
+    """A row of a region's settings that may not be saved: ``defaults`` is an unsaved row
+    holding the columns' default values (what a region without a row of its own uses)."""
+
+    @classmethod
+    def defaults(cls, region_id: int | None = None):
+        values = {
+            column.key: column.default.arg
+            for column in cls.__table__.columns
+            if column.default is not None and not callable(column.default.arg)
+        }
+        return cls(region_id=region_id, **values)
+
+
 class AppSession(FSASession):
     """Flask-SQLAlchemy session that honours an explicit bind.
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eldercare.core.db import UTCDateTime
+from eldercare.core.db import DefaultsMixin, UTCDateTime
 from eldercare.extensions import db
 
 
@@ -128,7 +128,7 @@ class Region(db.Model):
         return f"<Region {self.code} {self.name}>"
 
 
-class CountySettings(db.Model):
+class CountySettings(DefaultsMixin, db.Model):
     """Bounds that differ between counties and that the platform enforces on what people
     type: how far ahead a subsidy batch may be drawn up, the plausible monthly price of a bed.
     A county without a row uses the defaults (``CountySettings.defaults``)."""
@@ -155,16 +155,6 @@ class CountySettings(db.Model):
             name="bed_price_range",
         ),
     )
-
-    @classmethod
-    def defaults(cls, region_id: int | None = None) -> CountySettings:
-        """An unsaved row holding the default values."""
-        values = {
-            column.key: column.default.arg
-            for column in cls.__table__.columns
-            if column.default is not None and not callable(column.default.arg)
-        }
-        return cls(region_id=region_id, **values)
 
     @classmethod
     def __scope__(cls, user):

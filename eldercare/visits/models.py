@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eldercare.auth.models import User
 from eldercare.core.crypto import EncryptedString
-from eldercare.core.db import TimestampMixin, UTCDateTime, local_date, one_of, utcnow
+from eldercare.core.db import DefaultsMixin, TimestampMixin, UTCDateTime, local_date, one_of, utcnow
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
 from eldercare.people.models import AbilityLevel, Person
@@ -167,7 +167,7 @@ FINDING_LABELS = {
 ABILITY_ORDER = [level.value for level in AbilityLevel]
 
 
-class VisitPolicy(TimestampMixin, db.Model):
+class VisitPolicy(DefaultsMixin, TimestampMixin, db.Model):
     """A county's rules: how a tier is computed from a person's data, the visit interval of
     each tier, and the reminder timings. A county without a row uses the defaults."""
 
@@ -218,16 +218,6 @@ class VisitPolicy(TimestampMixin, db.Model):
             Tier.KEY.value: self.key_interval_days,
             Tier.GENERAL.value: self.general_interval_days,
         }[tier]
-
-    @classmethod
-    def defaults(cls, region_id: int | None = None) -> VisitPolicy:
-        """An unsaved policy holding the default values (the provincial scheme)."""
-        values = {
-            column.key: column.default.arg
-            for column in cls.__table__.columns
-            if column.default is not None and not callable(column.default.arg)
-        }
-        return cls(region_id=region_id, **values)
 
     @classmethod
     def __scope__(cls, user):
