@@ -234,6 +234,19 @@ def _require_manager(user, target: CareTarget | None = None) -> None:
         raise AppError(403, _l("You do not have permission to do this."))
 
 
+def _still_visited(target: CareTarget) -> None:
+    """Nothing more is recorded in an ended plan: say when it ended and what to do."""
+    if not target.active:
+        raise Conflict(
+            _l(
+                "Regular visits of this person ended on %(date)s, so this plan takes no more "
+                "changes, visits or events. If the person is to be visited again, township or "
+                "county staff enrol them again from their page in the registry.",
+                date=target.ended_on,
+            )
+        )
+
+
 def is_assigned(user, target: CareTarget) -> bool:
     return any(a.visitor_id == user.id for a in target.assignments)
 
@@ -361,6 +374,7 @@ def set_override(target: CareTarget, tier: str | None, reason: str, by) -> CareT
     _require_manager(by, target)
     if tier and not reason:
         raise Invalid(errors={"reason": [_l("Say why the tier differs from the computed one.")]})
+    _still_visited(target)
     before = _snapshot(target)
     target.override_tier = tier or None
     target.override_reason = reason if tier else ""
@@ -399,8 +413,7 @@ def assignable_visitors(target: CareTarget, by) -> list[User]:
 
 def assign(target: CareTarget, visitor: User, by) -> CareAssignment:
     _require_manager(by, target)
-    if not target.active:
-        raise Conflict(_l("This person is no longer visited."))
+    _still_visited(target)
     if visitor.id not in {v.id for v in assignable_visitors(target, by)}:
         raise Invalid(errors={"visitor_id": [_l("Choose a visitor of this area.")]})
     if is_assigned(visitor, target):
@@ -436,8 +449,7 @@ def end_target(target: CareTarget, reason: str, on: date, by, check: bool = True
     """Stop regular visits (death, moved away, ...); the history stays."""
     if check:
         _require_manager(by, target)
-    if not target.active:
-        raise Conflict(_l("This person is no longer visited."))
+    _still_visited(target)
     if on < target.enrolled_on:
         raise Invalid(errors={"ended_on": [_l("The date is before the enrolment.")]})
     before = _snapshot(target)
@@ -528,8 +540,7 @@ def record_visit(target: CareTarget, data: dict, by) -> tuple[Visit, bool]:
                     ]
                 }
             )
-    if not target.active:
-        raise Conflict(_l("This person is no longer visited."))
+    _still_visited(target)
     if local_date(visited_at) < target.enrolled_on:
         raise Invalid(errors={"visited_at": [_l("The date is before the enrolment.")]})
     visit = Visit(
@@ -770,8 +781,7 @@ def report_event(target: CareTarget, data: dict, by) -> MajorEvent:
     if not can_record(by, target):
         raise AppError(403, _l("You do not have permission to do this."))
     target = lock_target(target.id)
-    if not target.active:
-        raise Conflict(_l("This person is no longer visited."))
+    _still_visited(target)
     policy = policy_for(target.county_id)
     occurred_at = data["occurred_at"].astimezone(UTC)
     event = MajorEvent(

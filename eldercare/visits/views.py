@@ -192,7 +192,9 @@ def enrol():
     return redirect(url_for("visits.target", target_id=result.value.id))
 
 
-def _target_page(target: CareTarget, form=None, errors=None, failed="", status=200):
+def _target_page(target: CareTarget, form=None, errors=None, failed="", status=200, follow_up=None):
+    """The plan page; after a refused action, with the form ``failed`` open, its messages
+    and what was sent (shown even if the plan no longer offers that form, e.g. just ended)."""
     policy = ops.policy_for(target.county_id)
     manage = ops.can_manage(current_user, target)
     return render_template(
@@ -205,7 +207,7 @@ def _target_page(target: CareTarget, form=None, errors=None, failed="", status=2
         status=target.status_on(local_today(), utcnow(), policy.due_soon_days),
         visits=ops.visits_of(target),
         events=ops.events_of(target),
-        follow_ups=ops.open_follow_ups(current_user, target),
+        follow_ups=_with(ops.open_follow_ups(current_user, target), follow_up),
         can_manage=manage,
         can_record=ops.can_record(current_user, target),
         visitor_choices=ops.assignable_visitors(target, current_user) if manage else [],
@@ -220,6 +222,13 @@ def _target_page(target: CareTarget, form=None, errors=None, failed="", status=2
         failed=failed,
         **_common(),
     ), status
+
+
+def _with(follow_ups: list, refused) -> list:
+    """The open follow-ups, and the one whose closing was refused (it may be closed now)."""
+    if refused is not None and refused not in follow_ups:
+        return [*follow_ups, refused]
+    return follow_ups
 
 
 @bp.route("/targets/<int:target_id>")
@@ -276,7 +285,7 @@ def assign(target_id: int):
 def unassign(target_id: int):
     return _act(
         target_id,
-        "assign",
+        "unassign",
         AssignSchema(),
         lambda t, d: ops.unassign(t, _visitor(d["visitor_id"]), current_user),
         _("Visitor removed."),
@@ -388,8 +397,15 @@ def close_follow_up(follow_up_id: int):
         lambda data: ops.close_follow_up(follow_up, data["resolution"], current_user),
     )
     if not result.ok:
-        result.flash_errors()
-        return redirect(url_for("visits.target", target_id=follow_up.target_id)), 303
+        db.session.refresh(follow_up)
+        return _target_page(
+            follow_up.target,
+            request.form,
+            result.errors,
+            f"follow-up-{follow_up.id}",
+            result.status,
+            follow_up=follow_up,
+        )
     flash(_("Follow-up closed."), "success")
     return redirect(url_for("visits.target", target_id=follow_up.target_id))
 
