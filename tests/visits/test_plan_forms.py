@@ -129,6 +129,7 @@ def test_an_event_for_an_ended_plan_says_so_and_what_to_do_and_keeps_the_form(
     message = _alert(form)
     assert f"已于 {TODAY} 停止" in message and "重新纳入" in message
     assert all(_shown(form, k) == v for k, v in sent.items())
+    assert form.xpath(".//button")[0].get("disabled") is not None  # shown, not to be sent again
     assert f'href="/people/{plan.person_id}#visit-plan"' in html  # where to enrol again
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MajorEvent)) == 0
     # The ended plan offers no other form.
