@@ -25,8 +25,8 @@ from flask_login import current_user
 from eldercare.auth.models import User
 from eldercare.core import audit
 from eldercare.core.db import MAX_ID, local_today, utcnow
-from eldercare.core.errors import Invalid
-from eldercare.core.forms import list_page, submit_form
+from eldercare.core.errors import AppError, Invalid
+from eldercare.core.forms import errors_of, list_page, submit_form
 from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
@@ -134,9 +134,10 @@ def targets():
     )
 
 
-@bp.route("/candidates")
-@roles_required(*MANAGERS)
-def candidates():
+def _candidates_page(chosen=(), errors=None, status=200):
+    """The people to enrol; after a refused enrolment, with the people ticked still ticked
+    and what was wrong (naming the person) above the list."""
+
     def search(args):
         region = db.session.get(Region, args["region_id"]) if args.get("region_id") else None
         return ops.candidates(current_user, region)
@@ -148,7 +149,24 @@ def candidates():
         args=args,
         regions=area.region_choices(current_user),
         today=local_today(),
-    )
+        chosen=set(chosen),
+        errors=errors or {},
+    ), status
+
+
+@bp.route("/candidates")
+@roles_required(*MANAGERS)
+def candidates():
+    return _candidates_page()
+
+
+def _enrol_one(person: Person):
+    try:
+        return ops.enrol(person, current_user)
+    except AppError as err:  # one of many: say whom it is about
+        problem = err.message or next(iter(errors_of(err).values()))[0]
+        message = _("%(name)s: %(problem)s", name=person.name, problem=problem)
+        raise AppError(err.code, message, audit=err.audit) from err
 
 
 @bp.route("/candidates", methods=["POST"])
@@ -162,12 +180,11 @@ def enrol_many():
         ).all()
         if len(people) != len(set(data["person_ids"])):
             raise Invalid(errors={"person_ids": [_("Choose people of your area.")]})
-        return [ops.enrol(p, current_user) for p in people]
+        return [_enrol_one(p) for p in people]
 
     result = submit_form(EnrolManySchema(), action)
     if not result.ok:
-        result.flash_errors()
-        return redirect(url_for("visits.candidates")), 303
+        return _candidates_page(request.form.getlist("person_ids"), result.errors, result.status)
     flash(_("%(n)s people enrolled for regular visits.", n=len(result.value)), "success")
     return redirect(url_for("visits.targets", unassigned=1))
 
