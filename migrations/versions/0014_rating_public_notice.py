@@ -2,7 +2,7 @@
 notice), and objections lodged by the public on the notice page (name, phone, who answered)
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0012
 Create Date: 2026-12-07 03:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
