@@ -44,7 +44,7 @@ def _opens_with_get(target: str) -> str:
     except MethodNotAllowed:
         return url_for("home.index")
     except HTTPException:  # a redirect (trailing slash) or a 404 shows itself
-        pass
+        return target
     return target
 
 

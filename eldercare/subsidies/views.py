@@ -763,36 +763,44 @@ def approve(id: int):
     return _back("subsidies.batch", id=found.id)
 
 
-@bp.route("/batches/<int:id>/payments/<int:payment_id>/override", methods=["POST"])
-@roles_required(*KEEPERS)
-def override(id: int, payment_id: int):
+def _payment_action(id: int, payment_id: int, name: str, schema, action, done: str):
+    """A staff decision on one payment of a draft batch (release or exclude, with a reason):
+    refused, the batch page again with the form sent open."""
     found = _batch(id)
     payment = queries.payment_in(found, payment_id)
     if payment is None:
         abort(404)
-    result = submit_form(
-        OverrideSchema(), lambda d: ops.override(payment, d["reason"], current_user)
-    )
+    result = submit_form(schema, lambda d: action(payment, d["reason"], current_user))
     if not result.ok:
-        return _batch_page(found, result.errors, f"override-{payment_id}", result.status)
-    flash(_("Payment released for this batch."), "success")
+        return _batch_page(found, result.errors, f"{name}-{payment_id}", result.status)
+    flash(done, "success")
     return _back("subsidies.batch", id=found.id, _anchor="exceptions")
+
+
+@bp.route("/batches/<int:id>/payments/<int:payment_id>/override", methods=["POST"])
+@roles_required(*KEEPERS)
+def override(id: int, payment_id: int):
+    return _payment_action(
+        id,
+        payment_id,
+        "override",
+        OverrideSchema(),
+        ops.override,
+        _("Payment released for this batch."),
+    )
 
 
 @bp.route("/batches/<int:id>/payments/<int:payment_id>/exclude", methods=["POST"])
 @roles_required(*KEEPERS)
 def exclude_payment(id: int, payment_id: int):
-    found = _batch(id)
-    payment = queries.payment_in(found, payment_id)
-    if payment is None:
-        abort(404)
-    result = submit_form(
-        ExcludeSchema(), lambda d: ops.exclude_payment(payment, d["reason"], current_user)
+    return _payment_action(
+        id,
+        payment_id,
+        "exclude",
+        ExcludeSchema(),
+        ops.exclude_payment,
+        _("Payment excluded from this batch."),
     )
-    if not result.ok:
-        return _batch_page(found, result.errors, f"exclude-{payment_id}", result.status)
-    flash(_("Payment excluded from this batch."), "success")
-    return _back("subsidies.batch", id=found.id, _anchor="exceptions")
 
 
 @bp.route("/batches/<int:id>/void", methods=["POST"])
