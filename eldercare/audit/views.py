@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from marshmallow import fields, validate
 
-from eldercare.audit.labels import ACTION_LABELS, ENTITY_LABELS, FIELD_LABELS, value_labels
+from eldercare.core.audit_labels import ACTION_LABELS, ENTITY_LABELS, FIELD_LABELS, value_labels
 from eldercare.core.audit import AuditLog
 from eldercare.core.forms import list_page
 from eldercare.core.permissions import Role, roles_required, visible

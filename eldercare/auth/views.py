@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -21,6 +18,7 @@ from eldercare.auth.schemas import (
     UserUpdateSchema,
 )
 from eldercare.core.forms import list_page, submit_form
+from eldercare.core.navigation import safe_next
 from eldercare.core.permissions import (
     ROLE_LABELS,
     Role,
@@ -41,20 +39,6 @@ def _register_limit() -> str:
     return current_app.config["REGISTER_RATE_LIMIT"]
 
 
-# Browsers read a backslash as a slash and drop tabs and newlines: "/\\evil.com" and
-# "/\t/evil.com" both lead to //evil.com.
-_UNSAFE_IN_NEXT = re.compile(r"[\\\x00-\x1f\x7f]")
-
-
-def _safe_next(target: str | None) -> str:
-    """A path on this site to go to after signing in; anything else means the home page."""
-    if target and target.startswith("/") and not _UNSAFE_IN_NEXT.search(target):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and not target.startswith("//"):
-            return target
-    return url_for("home.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -73,7 +57,7 @@ def login():
             else:
                 db.session.commit()
                 login_user(user, remember=data.get("remember", False))
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(safe_next(request.args.get("next")))
     status = 200 if not errors else 422
     return render_template("auth/login.html", form=form, errors=errors), status
 

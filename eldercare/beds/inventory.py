@@ -15,7 +15,7 @@ from eldercare.beds.models import STATUS_LABELS, Bed, BedStatus, Outage, Reserva
 from eldercare.core import audit
 from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
-from eldercare.core.permissions import visible
+from eldercare.core.permissions import operates, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.operations import county_settings_for
@@ -124,7 +124,7 @@ def bulk_update(items: list[dict], by) -> list[Bed]:
             .execution_options(populate_existing=True)
         )
     }
-    if any(not ops.can_operate(by, bed.facility_id) for bed in beds.values()):
+    if any(not operates(by, bed.facility_id) for bed in beds.values()):
         raise AppError(403, _l("Only the facility's own staff can change its beds."))
     state = _State([i["bed_id"] for i in items if "status" in i and i["bed_id"] in beds])
     now, today = utcnow(), local_today()

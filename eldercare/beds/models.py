@@ -366,3 +366,25 @@ CONSTRAINT_MESSAGES.update(
         "uq_bed_outage_open": _l("This bed is already out of service."),
     }
 )
+
+
+def free_bed(now: datetime):
+    """SQL condition on ``Bed``: free to admit someone now."""
+    expired = (
+        sa.select(Reservation.id)
+        .where(
+            Reservation.bed_id == Bed.id,
+            Reservation.ended_at.is_(None),
+            Reservation.expires_at <= now,
+        )
+        .exists()
+    )
+    # The IN lets an index on (facility, status, ...) skip the occupied beds of a facility
+    # before the OR is looked at.
+    return sa.and_(
+        Bed.status.in_((BedStatus.VACANT.value, BedStatus.RESERVED.value)),
+        sa.or_(
+            Bed.status == BedStatus.VACANT.value,
+            sa.and_(Bed.status == BedStatus.RESERVED.value, expired),
+        ),
+    )

@@ -34,21 +34,15 @@ from eldercare.beds.schemas import event_day_refusal, reservation_end_refusal
 from eldercare.core import audit
 from eldercare.core.db import local_today, local_zone, utcnow  # noqa: F401 (local_today: used by callers)
 from eldercare.core.errors import AppError, Conflict, Invalid
-from eldercare.core.permissions import Role, role_of
+from eldercare.core.permissions import operates
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
 from eldercare.regions.operations import county_settings_for
 
 
-def can_operate(user, facility_id: int) -> bool:
-    """Only the facility's own operators (and administrators) change its beds."""
-    role = role_of(user)
-    return role == Role.ADMIN or (role == Role.OPERATOR and user.facility_id == facility_id)
-
-
 def _require_operator(user, facility_id: int) -> None:
-    if not can_operate(user, facility_id):
+    if not operates(user, facility_id):
         raise AppError(403, _l("Only the facility's own staff can change its beds."))
 
 

@@ -38,7 +38,13 @@ from eldercare.beds.schemas import (
 from eldercare.core.db import local_today
 from eldercare.core.errors import Conflict, Invalid
 from eldercare.core.forms import submit_form
-from eldercare.core.permissions import Role, get_visible_or_404, is_visible, roles_required
+from eldercare.core.permissions import (
+    Role,
+    get_visible_or_404,
+    is_visible,
+    operates,
+    roles_required,
+)
 from eldercare.core.schemas import InputSchema, load_form
 from eldercare.core.spreadsheets import SpreadsheetError
 from eldercare.extensions import db
@@ -66,7 +72,7 @@ RISKS_MESSAGE = _l("Assess each of the nine risks as low, medium or high.")
 
 def _facility(facility_id: int, act: bool = False) -> Facility:
     facility = get_visible_or_404(Facility, facility_id)
-    if act and not ops.can_operate(current_user, facility.id):
+    if act and not operates(current_user, facility.id):
         abort(403)
     return facility
 
@@ -119,7 +125,7 @@ def _board_page(facility: Facility, form=None, errors=None, failed: str = "", st
             for floor, rooms in floors
             for room, _beds in rooms
         ],
-        can_act=ops.can_operate(current_user, facility.id),
+        can_act=operates(current_user, facility.id),
         statuses=STATUS_LABELS,
         # Each label translated once, not once a bed.
         status_labels={status.value: str(label) for status, label in STATUS_LABELS.items()},
@@ -155,7 +161,7 @@ def _bed_page(facility: Facility, bed: Bed, form=None, errors=None, failed="", s
             (b.id, f"{b.title} · {b.care_type_label}")
             for b in history.vacant_beds(facility, current_user, exclude=bed.id)
         ],
-        can_act=ops.can_operate(current_user, facility.id),
+        can_act=operates(current_user, facility.id),
         colours=STATUS_COLOURS,
         risks=RISKS,
         risk_levels=RISK_LEVEL_LABELS,

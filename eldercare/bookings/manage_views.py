@@ -29,7 +29,7 @@ from eldercare.bookings.schemas import (
 from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import Invalid
 from eldercare.core.forms import submit_form
-from eldercare.core.permissions import Role, get_visible_or_404, roles_required
+from eldercare.core.permissions import Role, get_visible_or_404, operates, roles_required
 from eldercare.core.schemas import InputSchema, load_form
 from eldercare.daycare.models import WEEKDAY_LABELS
 from eldercare.facilities.models import Facility
@@ -43,7 +43,7 @@ ACTORS = (Role.ADMIN, Role.OPERATOR)
 
 def _facility(facility_id: int, act: bool = False) -> Facility:
     facility = get_visible_or_404(Facility, facility_id)
-    if act and not ops.can_manage(current_user, facility.id):
+    if act and not operates(current_user, facility.id):
         abort(403)
     return facility
 
@@ -59,7 +59,7 @@ def _of(model, record_id: int, facility: Facility):
 def _common(facility: Facility) -> dict:
     return {
         "facility": facility,
-        "can_act": ops.can_manage(current_user, facility.id),
+        "can_act": operates(current_user, facility.id),
         "today": local_today(),
         "weekday_labels": WEEKDAY_LABELS,
     }

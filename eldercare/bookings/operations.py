@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from eldercare.auth.models import User
 from eldercare.beds import operations as beds
-from eldercare.beds.models import Bed, Reservation, Room
+from eldercare.beds.models import Bed, Reservation, Room, free_bed
 from eldercare.bookings import notices
 from eldercare.bookings.models import (
     HOLDING_STATUSES,
@@ -40,7 +40,7 @@ from eldercare.bookings.models import (
 from eldercare.core import audit
 from eldercare.core.db import local_date, local_zone, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
-from eldercare.core.permissions import Role, role_of, visible
+from eldercare.core.permissions import Role, operates, role_of, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.notifications.operations import notify_many
@@ -55,15 +55,8 @@ PAGE_DAYS = 14
 # --- who may do what -----------------------------------------------------------------------
 
 
-def can_manage(user, facility_id: int) -> bool:
-    """The facility's own operators (and administrators) define services and answer
-    bookings; staff of the area read."""
-    role = role_of(user)
-    return role == Role.ADMIN or (role == Role.OPERATOR and user.facility_id == facility_id)
-
-
 def _require_manager(user, facility_id: int) -> None:
-    if not can_manage(user, facility_id):
+    if not operates(user, facility_id):
         raise AppError(403, _l("Only the facility's own staff can answer its bookings."))
 
 
@@ -566,7 +559,7 @@ def _family_in_time(booking: Booking, now: datetime) -> bool:
 def can_cancel(booking: Booking, user, now: datetime | None = None) -> bool:
     if not booking.is_open:
         return False
-    if can_manage(user, booking.facility_id):
+    if operates(user, booking.facility_id):
         return True
     return role_of(user) == Role.FAMILY and _family_in_time(booking, now or utcnow())
 
@@ -576,7 +569,7 @@ def cancel(booking: Booking, by, reason: str = "", now=None) -> Booking:
     A confirmed booking gives its place back, and an admission's bed reservation ends."""
     now = now or utcnow()
     booking = _lock(booking)
-    by_operator = can_manage(by, booking.facility_id)
+    by_operator = operates(by, booking.facility_id)
     if not booking.is_open:
         raise Conflict(_l("This booking is no longer open."))
     if by_operator:
@@ -766,8 +759,6 @@ def pending_requests(facility: Facility) -> list[Booking]:
 
 
 def free_beds_for_admission(facility: Facility) -> list[Bed]:
-    from eldercare.public.operations import free_bed
-
     return list(
         db.session.scalars(
             sa.select(Bed)
@@ -878,3 +869,13 @@ def cancel_for_the_deceased(now: datetime | None = None) -> int:
         _cancelled(booking, None, DECEASED_REASON, now)
         notify_many(notices.cancelled_by_family(booking, _operators(booking.facility_id)))
     return len(bookings)
+
+
+def bookable_service(service_id: int) -> Service | None:
+    """An active service of an active facility: public, and open to booking."""
+    return db.session.scalar(
+        sa.select(Service)
+        .join(Facility, Facility.id == Service.facility_id)
+        .where(Service.id == service_id, Service.active.is_(True), Facility.active.is_(True))
+        .options(sa.orm.contains_eager(Service.facility))
+    )

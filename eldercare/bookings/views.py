@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from eldercare.auth.views import _safe_next
 from eldercare.beds.models import Bed
 from eldercare.bookings import operations as ops
 from eldercare.bookings.ics import booking_ics
@@ -34,10 +33,12 @@ from eldercare.bookings.schemas import (
 from eldercare.core.db import MAX_ID, local_date, utcnow
 from eldercare.core.errors import Invalid
 from eldercare.core.forms import FormResult, list_page, submit_form
+from eldercare.core.navigation import safe_next
 from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
     is_visible,
+    operates,
     role_of,
     roles_required,
 )
@@ -45,7 +46,6 @@ from eldercare.core.schemas import PageArgs, load_form
 from eldercare.daycare.models import WEEKDAY_LABELS
 from eldercare.extensions import db
 from eldercare.people.models import Person
-from eldercare.public.operations import bookable_service
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
 FAMILY = (Role.FAMILY,)
@@ -98,7 +98,7 @@ def mine():
 
 def _service(service_id: int) -> Service:
     """A service open to booking: active, of an active facility (else 404, as if missing)."""
-    service = bookable_service(service_id) if service_id <= MAX_ID else None
+    service = ops.bookable_service(service_id) if service_id <= MAX_ID else None
     if service is None:
         abort(404)
     return service
@@ -189,7 +189,7 @@ def create(service_id: int):
 def show(booking_id: int):
     booking = get_visible_or_404(Booking, booking_id)
     now = utcnow()
-    manage = ops.can_manage(current_user, booking.facility_id)
+    manage = operates(current_user, booking.facility_id)
     requested = booking.status == BookingStatus.REQUESTED.value
     confirmed = booking.status == BookingStatus.CONFIRMED.value
     admission = booking.service.kind == ServiceKind.ADMISSION.value
@@ -234,7 +234,7 @@ def _back(booking_id: int, result: FormResult):
     of this site only), else to the booking."""
     result.flash_errors()
     target = request.form.get("next")
-    if not (target and _safe_next(target) == target):
+    if not (target and safe_next(target) == target):
         target = url_for("bookings.show", booking_id=booking_id)
     return redirect(target), (303 if not result.ok else 302)
 
@@ -264,7 +264,7 @@ def _bed(booking: Booking, bed_id: int | None) -> Bed | None:
 @roles_required(*ANSWERERS)
 def confirm(booking_id: int):
     booking = get_visible_or_404(Booking, booking_id)
-    if not ops.can_manage(current_user, booking.facility_id):
+    if not operates(current_user, booking.facility_id):
         abort(403)
     result = submit_form(
         ConfirmSchema(),
@@ -279,7 +279,7 @@ def confirm(booking_id: int):
 @roles_required(*ANSWERERS)
 def finish(booking_id: int):
     booking = get_visible_or_404(Booking, booking_id)
-    if not ops.can_manage(current_user, booking.facility_id):
+    if not operates(current_user, booking.facility_id):
         abort(403)
     result = submit_form(
         FinishSchema(), lambda data: ops.finish(booking, data["outcome"], current_user)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -43,6 +43,11 @@ def local_today() -> date:
 def local_zone() -> ZoneInfo:
     name = current_app.config.get("TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() else None
     return ZoneInfo(name or DEFAULT_TIMEZONE)
+
+
+def day_start(day: date) -> datetime:
+    """00:00 of a county day, as aware UTC."""
+    return datetime.combine(day, time.min, tzinfo=local_zone()).astimezone(UTC)
 
 
 def local_date(value: datetime) -> date:

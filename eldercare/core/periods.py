@@ -1,4 +1,4 @@
-"""Counting days the way a notice is counted, one rule for every feature."""
+"""Counting days, one rule for every feature: a notice's days, a month's bounds."""
 
 from __future__ import annotations
 
@@ -12,3 +12,10 @@ def notice_ends_on(start: date, days: int) -> date:
     if days < 1:
         raise ValueError("a notice lasts at least one day")
     return start + timedelta(days=days - 1)
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """First day of the month and first day of the next."""
+    first = month.replace(day=1)
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, nxt

@@ -61,6 +61,49 @@ def role_of(user) -> Role | None:
         return None
 
 
+# --- named write policies: who may change what (the one definition of each) -----------------
+
+
+def operates(user, facility) -> bool:
+    """Administrators, and the operators of this facility (a facility or its id): they keep its
+    beds, day care, services and bookings."""
+    facility_id = facility if isinstance(facility, int) or facility is None else facility.id
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    return role == Role.OPERATOR and facility_id is not None and user.facility_id == facility_id
+
+
+def is_county_staff_of(user, region) -> bool:
+    """Administrators, and county staff whose area holds ``region`` (a county, or a place in
+    it)."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    return (
+        role == Role.COUNTY_STAFF
+        and region is not None
+        and user.region is not None
+        and user.region.contains(region)
+    )
+
+
+def is_township_staff_of(user, region) -> bool:
+    """Township staff whose township holds ``region``."""
+    return (
+        role_of(user) == Role.TOWNSHIP_STAFF
+        and region is not None
+        and user.region is not None
+        and user.region.contains(region)
+    )
+
+
+def is_local_staff_of(user, region) -> bool:
+    """County staff (or administrators) of the county, or township staff of the township, that
+    holds ``region``."""
+    return is_county_staff_of(user, region) or is_township_staff_of(user, region)
+
+
 def scope_clause(model, user) -> sa.ColumnElement[bool]:
     """SQL condition for the rows of ``model`` that ``user`` may see."""
     scope = getattr(model, "__scope__", None)

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from flask_babel import gettext as _
 
 from eldercare.beds.models import CARE_TYPE_LABELS, CareType
+from eldercare.core.figures import layout
 from eldercare.dashboard.indicators import Area, Figures, TrendPoint
 
 COLOURS = {
@@ -13,20 +14,6 @@ COLOURS = {
     CareType.GENERAL.value: "#6c757d",
     CareType.DEMENTIA.value: "#6f42c1",
 }
-FONT = 'system-ui, "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif'
-
-
-def _layout(fig: go.Figure, **kwargs) -> go.Figure:
-    fig.update_layout(
-        margin={"l": 48, "r": 16, "t": 40, "b": 48},
-        height=320,
-        font={"family": FONT, "size": 13},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "y": -0.2},
-        **kwargs,
-    )
-    fig.update_yaxes(gridcolor="#e9ecef")
-    return fig
 
 
 def beds_by_care_type(figures: Figures, target: float) -> go.Figure:
@@ -52,7 +39,7 @@ def beds_by_care_type(figures: Figures, target: float) -> go.Figure:
         annotation_text=_("Nursing-bed target %(pct)s%%", pct=round(target * 100)),
         annotation_position="top right",
     )
-    return _layout(
+    return layout(
         fig,
         title={"text": _("Beds by care type (share of all beds)"), "font": {"size": 15}},
         yaxis={"title": "%", "range": [0, 100]},
@@ -71,7 +58,7 @@ def occupancy_trend(points: list[TrendPoint]) -> go.Figure:
             hovertemplate="%{x}: %{y}% (%{customdata[0]}/%{customdata[1]})<extra></extra>",
         )
     )
-    return _layout(
+    return layout(
         fig,
         title={"text": _("Occupancy rate, last 12 months"), "font": {"size": 15}},
         yaxis={"title": "%", "rangemode": "tozero"},
@@ -93,7 +80,7 @@ def beds_by_area(areas: list[Area], title: str) -> go.Figure:
             for t in (c.value for c in CareType)
         ]
     )
-    return _layout(
+    return layout(
         fig,
         barmode="stack",
         title={"text": title, "font": {"size": 15}},
@@ -118,7 +105,7 @@ def indicator_trend(indicator) -> go.Figure:
     )
     if indicator.target is not None and indicator.unit == "share":
         fig.add_hline(y=indicator.target * scale, line_dash="dash", line_color="#dc3545")
-    fig = _layout(fig)  # the card above the chart names it
+    fig = layout(fig)  # the card above the chart names it
     fig.update_layout(height=200, margin={"l": 40, "r": 12, "t": 12, "b": 36}, showlegend=False)
     if indicator.unit == "share":
         fig.update_yaxes(range=[0, 105], ticksuffix="%")
@@ -148,7 +135,7 @@ def star_levels(stars) -> go.Figure:
             y=[stars.before.get(level, 0) for level in levels],
             marker_color="#adb5bd",
         )
-    return _layout(fig, title={"text": _("Facilities by star level"), "font": {"size": 15}})
+    return layout(fig, title={"text": _("Facilities by star level"), "font": {"size": 15}})
 
 
 def program_amounts(programs) -> go.Figure:
@@ -162,4 +149,4 @@ def program_amounts(programs) -> go.Figure:
             marker_color="#198754",
         )
     )
-    return _layout(fig, title={"text": _("Subsidies by program (yuan)"), "font": {"size": 15}})
+    return layout(fig, title={"text": _("Subsidies by program (yuan)"), "font": {"size": 15}})

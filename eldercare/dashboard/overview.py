@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare.core.db import utcnow
+from eldercare.core.periods import month_bounds
 from eldercare.core.permissions import scope_clause
 from eldercare.dashboard.indicators import (
     NURSING_SHARE_TARGET,
@@ -188,7 +189,7 @@ def month_days(month: date, today: date) -> list[tuple[date, date]]:
 
 
 def _month_end(month: date) -> date:
-    return visits.month_bounds(month)[1] - timedelta(days=1)
+    return month_bounds(month)[1] - timedelta(days=1)
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -25,13 +25,13 @@ from eldercare.core.db import local_today
 from eldercare.core.permissions import Role, roles_required
 from eldercare.core.schemas import load_form
 from eldercare.dashboard import figures
-from eldercare.dashboard import operations as ops
 from eldercare.dashboard.export import overview_workbook
 from eldercare.dashboard.indicators import bed_indicators
 from eldercare.dashboard.schemas import IndicatorQuery, OverviewQuery
 from eldercare.dashboard.snapshots import overview_for
 from eldercare.extensions import db, limiter
 from eldercare.people.permissions import per_account
+from eldercare.regions import areas
 from eldercare.subsidies.reports import programs_for
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -62,7 +62,7 @@ def beds():
         "dashboard/beds.html",
         ind=result,
         charts={name: fig.to_json() for name, fig in charts.items()},
-        regions=ops.region_choices(current_user),
+        regions=areas.region_choices(current_user),
         care_types=CARE_TYPE_LABELS,
         plotly_version=plotly.__version__,
         today=local_today(),
@@ -77,9 +77,9 @@ def _area_and_filters(query):
         flash(_("Some filters were not valid and were ignored."), "warning")
         args = {}
     if args.get("region_id"):
-        region = ops.region_in_scope(current_user, args["region_id"])
+        region = areas.region_in_scope(current_user, args["region_id"])
     else:
-        region = ops.default_region(current_user)
+        region = areas.default_region(current_user)
     if region is None:
         abort(404)
     return region, args
@@ -112,7 +112,7 @@ def overview():
         ov=result,
         charts=charts,
         printing=printing,
-        regions=ops.region_choices(current_user),
+        regions=areas.region_choices(current_user),
         parent=_parent_in_scope(region),
         plotly_version=plotly.__version__,
         this_month=local_today().replace(day=1),
@@ -145,6 +145,6 @@ def overview_xlsx():
 
 def _parent_in_scope(region):
     parent = region.parent
-    if parent is None or ops.region_in_scope(current_user, parent.id) is None:
+    if parent is None or areas.region_in_scope(current_user, parent.id) is None:
         return None
     return parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import gettext as _
 
-from eldercare.dashboard.figures import _layout
+from eldercare.core.figures import layout
 from eldercare.daycare.reports import MonthlyReport, Rollup
 
 BLUE = "#0d6efd"
@@ -54,7 +54,7 @@ def attendance_by_day(report: MonthlyReport) -> go.Figure:
         annotation_position="top left",
     )
     last = report.period.last.day if days else 1
-    return _layout(
+    return layout(
         fig,
         title={"text": _("Attendance per day"), "font": {"size": 15}},
         xaxis={"title": report.month.strftime("%Y-%m"), "range": [0.5, max(last, 7) + 0.5]},
@@ -127,7 +127,7 @@ def attendance_vs_capacity(rollup: Rollup) -> go.Figure:
             ),
         ]
     )
-    _layout(
+    layout(
         fig,
         barmode="overlay",
         title={"text": _("Average daily attendance and capacity"), "font": {"size": 15}},
@@ -163,7 +163,7 @@ def meals_by_center(rollup: Rollup) -> go.Figure:
             ),
         ]
     )
-    _layout(
+    layout(
         fig,
         barmode="stack",
         title={"text": _("Meals by center"), "font": {"size": 15}},

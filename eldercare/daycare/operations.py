@@ -12,10 +12,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from eldercare.core import audit
-from eldercare.core.db import local_today, utcnow
+from eldercare.core.db import day_start, local_today, utcnow
 from eldercare.core.errors import CONSTRAINT_MESSAGES, AppError, Conflict, Invalid
 from eldercare.core.masking import mask_phone
-from eldercare.core.permissions import Role, role_of
+from eldercare.core.permissions import operates
 from eldercare.daycare.models import (
     DAYCARE_KINDS,
     Activity,
@@ -56,14 +56,8 @@ def runs_daycare(facility: Facility) -> bool:
     return facility.kind in DAYCARE_KINDS
 
 
-def can_operate(user, facility_id: int) -> bool:
-    """The center's own operators, and administrators."""
-    role = role_of(user)
-    return role == Role.ADMIN or (role == Role.OPERATOR and user.facility_id == facility_id)
-
-
 def _require_operator(user, facility_id: int) -> None:
-    if not can_operate(user, facility_id):
+    if not operates(user, facility_id):
         raise AppError(403, _l("You do not have permission to do this."))
 
 
@@ -572,8 +566,6 @@ def add_activity(facility: Facility, data: dict, participants: list[Person], by)
 
 
 def activities_of(facility: Facility, start: date, end: date) -> list[Activity]:
-    from eldercare.visits.operations import day_start
-
     return list(
         db.session.scalars(
             sa.select(Activity)

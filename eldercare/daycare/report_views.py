@@ -26,11 +26,11 @@ from eldercare.core.db import local_today
 from eldercare.core.forms import load_filters
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
 from eldercare.core.schemas import InputSchema, id_field
-from eldercare.dashboard import operations as area
 from eldercare.daycare import figures, reports
 from eldercare.daycare.models import DAYCARE_KINDS, MEAL_LABELS, MealType
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
+from eldercare.regions import areas as area
 from eldercare.regions.models import Region
 from eldercare.visits.schemas import MonthField
 

@@ -39,6 +39,7 @@ from sqlalchemy.orm import contains_eager
 from eldercare.beds.models import RISKS
 from eldercare.core.db import local_today, local_zone
 from eldercare.core.i18n import DEFAULT_LOCALE, speaking
+from eldercare.core.periods import month_bounds
 from eldercare.core.spreadsheets import ExportHeader, append_row, write_header
 from eldercare.daycare.models import (
     DAYCARE_KINDS,
@@ -57,7 +58,6 @@ from eldercare.daycare.models import (
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
-from eldercare.visits.coverage import month_bounds
 
 MEAL_TYPES = tuple(t.value for t in MealType)
 

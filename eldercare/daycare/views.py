@@ -24,7 +24,13 @@ from eldercare.beds.permissions import person_by_card_limit
 from eldercare.core.db import local_today
 from eldercare.core.errors import Invalid
 from eldercare.core.forms import FormResult, load_filters, submit_form
-from eldercare.core.permissions import Role, get_visible_or_404, is_visible, roles_required
+from eldercare.core.permissions import (
+    Role,
+    get_visible_or_404,
+    is_visible,
+    operates,
+    roles_required,
+)
 from eldercare.core.schemas import load_form
 from eldercare.daycare import operations as ops
 from eldercare.daycare.models import (
@@ -64,7 +70,7 @@ def _facility(facility_id: int, act: bool = False) -> Facility:
     facility = get_visible_or_404(Facility, facility_id)
     if not ops.runs_daycare(facility):
         abort(404)
-    if act and not ops.can_operate(current_user, facility.id):
+    if act and not operates(current_user, facility.id):
         abort(403)
     return facility
 
@@ -97,7 +103,7 @@ def _common(facility: Facility) -> dict:
     return {
         "facility": facility,
         "center": ops.center_of(facility),
-        "can_act": ops.can_operate(current_user, facility.id),
+        "can_act": operates(current_user, facility.id),
         "today": local_today(),
         "meal_labels": MEAL_LABELS,
         "weekday_labels": WEEKDAY_LABELS,

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from eldercare.core import audit
 from eldercare.core.errors import Invalid
-from eldercare.core.permissions import Role, is_visible, role_of, visible
+from eldercare.core.permissions import Role, is_visible, operates, role_of, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
@@ -30,10 +30,9 @@ FIELDS = (
 
 def can_edit(user, facility: Facility | None = None) -> bool:
     """County staff and admins edit the registry; operators keep their own facility's details."""
-    role = role_of(user)
-    if role in (Role.ADMIN, Role.COUNTY_STAFF):
+    if role_of(user) in (Role.ADMIN, Role.COUNTY_STAFF):
         return True
-    return role == Role.OPERATOR and facility is not None and facility.id == user.facility_id
+    return facility is not None and operates(user, facility)
 
 
 def _region_in_scope(region_id: int, user) -> Region:

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from eldercare.auth.views import _safe_next
+from eldercare.core.navigation import safe_next
 from eldercare.extensions import db
 from eldercare.home.operations import summary_for
 from eldercare.people.schemas import RELATION_LABELS
@@ -33,7 +33,7 @@ def set_language():
         if current_user.is_authenticated and current_user.locale != code:
             current_user.locale = code
             db.session.commit()
-    return redirect(_opens_with_get(_safe_next(request.form.get("next"))))
+    return redirect(_opens_with_get(safe_next(request.form.get("next"))))
 
 
 def _opens_with_get(target: str) -> str:

@@ -6,8 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from eldercare.auth.views import _safe_next
 from eldercare.core.forms import FormResult, list_page, submit_form
+from eldercare.core.navigation import safe_next
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
 from eldercare.core.schemas import InputSchema
 from eldercare.notifications import operations as ops
@@ -53,7 +53,7 @@ def _back(result: FormResult):
         result.flash_errors()
         return redirect(url_for("notifications.inbox"))
     target = result.value
-    return redirect(_safe_next(target) if target else url_for("notifications.inbox"))
+    return redirect(safe_next(target) if target else url_for("notifications.inbox"))
 
 
 def _read_and_return(action):
@@ -100,7 +100,7 @@ def open_message(message_id: int):
     message = _own_message(message_id)
     result = submit_form(InputSchema(), lambda data: ops.mark_read(message, current_user).link)
     if result.ok and result.value:
-        return redirect(_safe_next(result.value))
+        return redirect(safe_next(result.value))
     return _back(FormResult(errors=result.errors))  # no link: back to the inbox
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from eldercare.beds.models import Bed, BedStatus, CareType, Reservation
+from eldercare.beds.models import Bed, CareType, free_bed
 from eldercare.bookings.models import Service
 from eldercare.core.db import UTCDateTime, local_date, utcnow
 from eldercare.extensions import db
@@ -30,28 +30,6 @@ from eldercare.regions.models import PREFIX_LENGTH, Level, Region
 
 #: Kinds listed even before their beds are entered; other kinds appear once they have beds.
 BED_KINDS = (FacilityKind.NURSING_HOME.value, FacilityKind.TOWNSHIP_HOME.value)
-
-
-def free_bed(now: datetime):
-    """SQL condition on ``Bed``: free to admit someone now."""
-    expired = (
-        sa.select(Reservation.id)
-        .where(
-            Reservation.bed_id == Bed.id,
-            Reservation.ended_at.is_(None),
-            Reservation.expires_at <= now,
-        )
-        .exists()
-    )
-    # The IN lets an index on (facility, status, ...) skip the occupied beds of a facility
-    # before the OR is looked at.
-    return sa.and_(
-        Bed.status.in_((BedStatus.VACANT.value, BedStatus.RESERVED.value)),
-        sa.or_(
-            Bed.status == BedStatus.VACANT.value,
-            sa.and_(Bed.status == BedStatus.RESERVED.value, expired),
-        ),
-    )
 
 
 @dataclass
@@ -264,14 +242,4 @@ def public_facility(facility_id: int) -> Facility | None:
     """An active facility anyone may look at (inactive ones are not public)."""
     return db.session.scalar(
         sa.select(Facility).where(Facility.id == facility_id, Facility.active.is_(True))
-    )
-
-
-def bookable_service(service_id: int) -> Service | None:
-    """An active service of an active facility: public, and open to booking."""
-    return db.session.scalar(
-        sa.select(Service)
-        .join(Facility, Facility.id == Service.facility_id)
-        .where(Service.id == service_id, Service.active.is_(True), Facility.active.is_(True))
-        .options(sa.orm.contains_eager(Service.facility))
     )

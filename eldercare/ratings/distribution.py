@@ -132,16 +132,6 @@ class StarOverview:
         return self.before is not None
 
 
-def county_of(region: Region) -> Region | None:
-    """The county an area is in (itself for a county); None above county level."""
-    node = region
-    while node is not None and node.level != Level.COUNTY.value:
-        if node.level in (Level.PROVINCE.value, Level.CITY.value):
-            return None
-        node = node.parent
-    return node
-
-
 def rounds_of(county: Region) -> list[RoundSpan]:
     """The county's rounds with their publishing days, newest first. One query."""
     rows = db.session.execute(
@@ -217,7 +207,7 @@ def star_overview(region: Region, day: date, scope, chosen: Round | None = None)
     the county's previous round; with a ``chosen`` round of the county, on the last day of
     its publishing (``day`` if nothing of it is published yet) against the round before it.
     ``scope`` is the acting user's scope clause on Facility. Three queries."""
-    county = county_of(region)
+    county = region.county
     rounds: list[RoundSpan] = []
     current = previous = None
     if county is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import gettext as _
 
-from eldercare.dashboard.figures import _layout
+from eldercare.core.figures import layout
 from eldercare.ratings.distribution import LEVELS, Row, StarOverview
 from eldercare.ratings.grades import star_label
 
@@ -29,7 +29,7 @@ def _stacked(rows: list[Row], title: str, compared: bool) -> go.Figure:
             for level in LEVELS
         ]
     )
-    return _layout(
+    return layout(
         fig,
         barmode="stack",
         title={"text": title, "font": {"size": 15}},

@@ -20,7 +20,14 @@ from eldercare.core import audit
 from eldercare.core.db import local_date, local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.periods import notice_ends_on
-from eldercare.core.permissions import Role, is_visible, role_of, scope_clause, visible
+from eldercare.core.permissions import (
+    Role,
+    is_county_staff_of,
+    is_visible,
+    role_of,
+    scope_clause,
+    visible,
+)
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import evidence as files
@@ -54,7 +61,7 @@ from eldercare.ratings.scoring import (
     score,
     spec_of,
 )
-from eldercare.regions.models import Level, Region
+from eldercare.regions.models import Region
 
 SHIPPED_DIR = os.path.join(os.path.dirname(__file__), "schemes")
 
@@ -169,26 +176,17 @@ def load_shipped_schemes(directory: str = SHIPPED_DIR) -> int:
 
 
 def _county_of(user) -> Region:
-    region = user.region
-    while region is not None and region.level != Level.COUNTY.value:
-        region = region.parent
-    if region is None:
+    county = user.region.county if user.region is not None else None
+    if county is None:
         raise AppError(403, _l("Only county staff keep rating schemes."))
-    return region
+    return county
 
 
 def can_edit(user, scheme: Scheme) -> bool:
     """County staff (and admins) edit their county's copies that no round uses yet."""
     if scheme.region_id is None or scheme.is_frozen:
         return False
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return True
-    return (
-        role == Role.COUNTY_STAFF
-        and user.region is not None
-        and (user.region.contains(scheme.region))
-    )
+    return is_county_staff_of(user, scheme.region)
 
 
 def copy_scheme(scheme: Scheme, by, county: Region | None = None) -> Scheme:
@@ -1163,10 +1161,7 @@ def close_round(rnd: Round, by) -> Round:
 
 
 def can_manage_round(user, rnd: Round) -> bool:
-    role = role_of(user)
-    return role == Role.ADMIN or (
-        role == Role.COUNTY_STAFF and user.region is not None and user.region.contains(rnd.region)
-    )
+    return is_county_staff_of(user, rnd.region)
 
 
 def candidates_for(rnd: Round) -> list[Facility]:

@@ -19,12 +19,12 @@ from eldercare.core import audit
 from eldercare.core.db import local_today
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required, scope_clause
 from eldercare.core.schemas import InputSchema, id_field, load_form
-from eldercare.dashboard import operations as area
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import distribution, figures
 from eldercare.ratings.grades import last_day, star_label
 from eldercare.ratings.models import Round
+from eldercare.regions import areas as area
 from eldercare.regions.models import Region
 
 bp = Blueprint("ratings_overview", __name__, url_prefix="/ratings")
@@ -84,7 +84,7 @@ def _overview() -> distribution.StarOverview:
     chosen = None
     if args.get("round_id"):
         chosen = get_visible_or_404(Round, args["round_id"])
-        county = distribution.county_of(region)
+        county = region.county
         if county is None or chosen.region_id != county.id:
             # A round of another county (the area was changed on the form): the latest.
             flash(_("Some filters were not valid and were ignored."), "warning")

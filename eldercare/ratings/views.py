@@ -24,7 +24,6 @@ from eldercare.core.db import local_today
 from eldercare.core.errors import Invalid
 from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, role_of, roles_required, visible
-from eldercare.dashboard import operations as area
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import operations as ops
@@ -54,6 +53,7 @@ from eldercare.ratings.schemas import (
     ScoresSchema,
     WithdrawSchema,
 )
+from eldercare.regions import areas as area
 from eldercare.regions.models import Region
 
 bp = Blueprint("ratings", __name__, url_prefix="/ratings")
@@ -137,10 +137,7 @@ def update_item(scheme_id: int, item_id: int):
 
 
 def _county() -> Region | None:
-    region = current_user.region
-    while region is not None and region.level != "county":
-        region = region.parent
-    return region
+    return current_user.region.county if current_user.region is not None else None
 
 
 def _rounds_page(form=None, errors=None, status: int = 200):

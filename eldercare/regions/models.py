@@ -103,6 +103,17 @@ class Region(db.Model):
     def contains(self, other: Region | None) -> bool:
         return other is not None and other.code.startswith(self.prefix)
 
+    @property
+    def county(self) -> Region | None:
+        """The county (县/区) this region lies in: itself for a county, the one above a township
+        or village; None for a province or city (they lie in no single county)."""
+        node = self
+        while node is not None and node.level != Level.COUNTY.value:
+            if node.level in (Level.PROVINCE.value, Level.CITY.value):
+                return None
+            node = node.parent
+        return node
+
     def ancestors(self) -> list[Region]:
         chain, node = [], self.parent
         while node is not None:

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from eldercare.core import audit
 from eldercare.core.db import utcnow
 from eldercare.core.errors import AppError
-from eldercare.core.permissions import Role, role_of, visible
+from eldercare.core.permissions import is_county_staff_of, visible
 from eldercare.extensions import db
 from eldercare.regions.models import (
     LEVEL_ORDER,
@@ -155,9 +155,7 @@ def list_regions(user, args: dict) -> list[Region]:
 def county_settings_for(region: Region | None) -> CountySettings:
     """The bounds in force for a region: those of the county it lies in, or the defaults
     (above county level, or for a county that saved none)."""
-    node = region
-    while node is not None and node.level != Level.COUNTY.value:
-        node = node.parent
+    node = region.county if region is not None else None
     if node is None:
         return CountySettings.defaults()
     saved = db.session.scalar(sa.select(CountySettings).where(CountySettings.region_id == node.id))
@@ -167,12 +165,7 @@ def county_settings_for(region: Region | None) -> CountySettings:
 def can_edit_county_settings(user, region: Region) -> bool:
     """Administrators, and county staff of that county (or of the city above it), keep a
     county's settings."""
-    if region.level != Level.COUNTY.value:
-        return False
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return True
-    return role == Role.COUNTY_STAFF and user.region is not None and user.region.contains(region)
+    return region.level == Level.COUNTY.value and is_county_staff_of(user, region)
 
 
 SETTING_FIELDS = ("subsidy_periods_ahead", "bed_price_min_fen", "bed_price_max_fen")

@@ -23,7 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from eldercare.core import audit
+from eldercare.core import audit, permissions
 from eldercare.core.db import local_zone, utcnow
 from eldercare.core.errors import AppError, Conflict
 from eldercare.extensions import db
@@ -372,7 +372,7 @@ def export(batch: Batch, fmt: str, by) -> BankFile:
     carries."""
     if fmt not in FORMATS:
         raise AppError(404)
-    if not ops.is_county_staff_for(by, batch.program.region):
+    if not permissions.is_county_staff_of(by, batch.program.region):
         raise AppError(403, _l("Only county staff of this county may do this."))
     ops.lock_batch(batch)
     copy = batch.status in COPY_ONLY

@@ -7,7 +7,7 @@ from datetime import date
 import plotly.graph_objects as go
 from flask_babel import gettext as _
 
-from eldercare.dashboard.figures import _layout
+from eldercare.core.figures import layout
 from eldercare.subsidies.bankfile import yuan
 from eldercare.subsidies.reports import Series
 
@@ -31,7 +31,7 @@ def amounts_by_program(months: list[date], series: list[Series]) -> go.Figure:
             for i, s in enumerate(series)
         ]
     )
-    return _layout(
+    return layout(
         fig,
         barmode="group",
         title={"text": _("Amounts paid out per month"), "font": {"size": 15}},

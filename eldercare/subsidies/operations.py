@@ -17,7 +17,7 @@ from eldercare.core import audit, resident_id
 from eldercare.core.db import local_date, local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.periods import notice_ends_on
-from eldercare.core.permissions import Role, role_of
+from eldercare.core.permissions import is_county_staff_of, is_local_staff_of
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
@@ -52,37 +52,12 @@ def _forbidden(message=None) -> AppError:
 # --- who may do what ---------------------------------------------------------------------
 
 
-def county_of(region: Region) -> Region:
-    """The county a region belongs to (itself for a county)."""
-    node = region
-    while node is not None and node.level not in (Level.COUNTY.value,):
-        node = node.parent
-    return node or region
-
-
-def is_county_staff_for(user, region: Region) -> bool:
-    """Admins, and county staff whose county holds ``region``."""
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return True
-    return (
-        role == Role.COUNTY_STAFF
-        and user.region is not None
-        and county_of(user.region).contains(region)
-    )
-
-
-def is_township_staff_for(user, region: Region) -> bool:
-    role = role_of(user)
-    return role == Role.TOWNSHIP_STAFF and user.region is not None and user.region.contains(region)
-
-
 def may_manage_program(user, program: Program) -> bool:
-    return is_county_staff_for(user, program.region)
+    return is_county_staff_of(user, program.region)
 
 
 def _require_county(user, region: Region) -> None:
-    if not is_county_staff_for(user, region):
+    if not is_county_staff_of(user, region):
         raise _forbidden(_l("Only county staff of this county may do this."))
 
 
@@ -175,7 +150,7 @@ def set_exclusions(program: Program, other_ids: list[int], by) -> list[Program]:
         )
     )
     for other in others:
-        if not is_county_staff_for(by, other.region) and other.region_id != program.region_id:
+        if not is_county_staff_of(by, other.region) and other.region_id != program.region_id:
             raise Invalid(errors={"other_ids": [_("Choose programs of your own county.")]})
     before = sorted(exclusions_of(program))
     db.session.execute(
@@ -468,7 +443,7 @@ def apply(program: Program, data: dict, by) -> Enrolment:
             raise Invalid(errors={"facility_id": [_("Choose a facility of this county.")]})
         region = facility.region
         subject = {"facility_id": facility.id}
-    if not (is_county_staff_for(by, region) or is_township_staff_for(by, region)):
+    if not is_local_staff_of(by, region):
         raise _forbidden(
             _l("Applications are registered by staff of the person's township or county.")
         )
@@ -554,9 +529,7 @@ def _transition(enrolment: Enrolment, action: str, by, **changes) -> None:
 
 def review(enrolment: Enrolment, approve: bool, note: str, by) -> Enrolment:
     """The township's first review (初审)."""
-    if not (
-        is_township_staff_for(by, enrolment.region) or is_county_staff_for(by, enrolment.region)
-    ):
+    if not (is_local_staff_of(by, enrolment.region)):
         raise _forbidden()
     if enrolment.status != EnrolmentStatus.APPLIED.value:
         raise Conflict(_l("Only a new application can be reviewed."))
@@ -708,9 +681,7 @@ def stop(enrolment: Enrolment, reason: str, stop_month: date | None, note: str, 
 
 def record_review(enrolment: Enrolment, note: str, by, today: date | None = None) -> Enrolment:
     """The yearly review (年度复审) found the person still eligible."""
-    if not (
-        is_township_staff_for(by, enrolment.region) or is_county_staff_for(by, enrolment.region)
-    ):
+    if not (is_local_staff_of(by, enrolment.region)):
         raise _forbidden()
     if enrolment.status not in (EnrolmentStatus.ACTIVE.value, EnrolmentStatus.SUSPENDED.value):
         raise Conflict(_l("Only an enrolment being paid is reviewed."))
@@ -733,9 +704,7 @@ def record_review(enrolment: Enrolment, note: str, by, today: date | None = None
 
 
 def change_account(enrolment: Enrolment, data: dict, by) -> Enrolment:
-    if not (
-        is_township_staff_for(by, enrolment.region) or is_county_staff_for(by, enrolment.region)
-    ):
+    if not (is_local_staff_of(by, enrolment.region)):
         raise _forbidden()
     if enrolment.status in (EnrolmentStatus.STOPPED.value, EnrolmentStatus.REJECTED.value):
         raise Conflict(_l("This enrolment has already ended."))
@@ -763,9 +732,7 @@ def change_account(enrolment: Enrolment, data: dict, by) -> Enrolment:
 
 def reveal_account(enrolment: Enrolment, by) -> str:
     """The full account number, for staff of the enrolment's scope; every reveal audited."""
-    if not (
-        is_township_staff_for(by, enrolment.region) or is_county_staff_for(by, enrolment.region)
-    ):
+    if not (is_local_staff_of(by, enrolment.region)):
         raise _forbidden()
     audit.record("subsidies.account_revealed", enrolment, actor=by)
     return enrolment.account_number or ""

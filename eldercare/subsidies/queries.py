@@ -110,7 +110,8 @@ def counties_for(user) -> list[Region]:
     """Counties a program can be created for: a county staff member's own, every county for
     an administrator."""
     if user.region is not None:
-        return [ops.county_of(user.region)]
+        county = user.region.county
+        return [county] if county is not None else []
     return list(
         db.session.scalars(
             sa.select(Region)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from eldercare.core import audit
+from eldercare.core import audit, permissions
 from eldercare.core.db import utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.spreadsheets import RowError, read_table, rows_of
@@ -91,7 +91,7 @@ def import_return(batch: Batch, filename: str, content: bytes, by) -> ReturnResu
     already settled with the same result is skipped (importing the same file again changes
     nothing); with another result it is an error. When no payment of the batch is still
     at the bank, the batch is reconciled. Errors name the row, the column and the reason."""
-    if not ops.is_county_staff_for(by, batch.program.region):
+    if not permissions.is_county_staff_of(by, batch.program.region):
         raise AppError(403, _l("Only county staff of this county may do this."))
     ops.lock_batch(batch)
     if batch.status not in (BatchStatus.EXPORTED.value, BatchStatus.RECONCILED.value):
@@ -268,7 +268,7 @@ def resolve(
     batch sends it again, to the enrolment's account as it is then), or not; when not, the
     enrolment may be stopped or suspended at the same time (``enrolment_action`` "stop" or
     "suspend" with its ``reason``, from ``from_month``)."""
-    if not ops.is_county_staff_for(by, payment.program.region):
+    if not permissions.is_county_staff_of(by, payment.program.region):
         raise AppError(403, _l("Only county staff of this county may do this."))
     if payment.status not in NOT_ARRIVED:
         raise Conflict(_l("Only a failed or returned payment is resolved."))

@@ -31,8 +31,8 @@ from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
 from eldercare.core.schemas import InputSchema, choice, id_field, load_form
 from eldercare.core.spreadsheets import SpreadsheetError
-from eldercare.dashboard import operations as area
 from eldercare.extensions import db
+from eldercare.regions import areas as area
 from eldercare.subsidies import bankfile, figures, periods, reconciliation, reports
 from eldercare.subsidies import operations as ops
 from eldercare.subsidies.models import (

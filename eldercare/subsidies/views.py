@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from eldercare.audit.labels import ACTION_LABELS
+from eldercare.core.audit_labels import ACTION_LABELS
+from eldercare.core import permissions
 from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import Invalid
 from eldercare.core.forms import list_page, submit_form
@@ -31,11 +32,11 @@ from eldercare.core.permissions import (
 )
 from eldercare.core.schemas import PageArgs
 from eldercare.core.templating import month, yuan
-from eldercare.dashboard import operations as area
 from eldercare.extensions import db, limiter
 from eldercare.people.models import ABILITY_LABELS, ECONOMIC_LABELS, Person
 from eldercare.people.operations import find_by_id_number
 from eldercare.people.permissions import per_account
+from eldercare.regions import areas as area
 from eldercare.regions.models import Region
 from eldercare.subsidies import operations as ops
 from eldercare.subsidies import periods, queries
@@ -196,7 +197,7 @@ def create_program():
         if role_of(current_user) == Role.ADMIN:
             county = db.session.get(Region, data["county_id"]) if data.get("county_id") else None
         elif current_user.region is not None:
-            county = ops.county_of(current_user.region)
+            county = current_user.region.county
         if county is None or county.level != "county":
             raise Invalid(errors={"county_id": [_("Choose a county.")]})
         settings = {key: value for key, value in data.items() if key != "county_id"}
@@ -494,10 +495,8 @@ def _enrolment_page(
 ):
     user = current_user
     state = EnrolmentStatus(enrolment.status)
-    local = ops.is_township_staff_for(user, enrolment.region) or ops.is_county_staff_for(
-        user, enrolment.region
-    )
-    county = ops.is_county_staff_for(user, enrolment.program.region)
+    local = permissions.is_local_staff_of(user, enrolment.region)
+    county = permissions.is_county_staff_of(user, enrolment.program.region)
     ended = state in (EnrolmentStatus.STOPPED, EnrolmentStatus.REJECTED)
     paid = state in (EnrolmentStatus.ACTIVE, EnrolmentStatus.SUSPENDED)
     today = local_today()

@@ -26,6 +26,7 @@ from openpyxl import Workbook
 
 from eldercare.auth.models import User
 from eldercare.core.db import local_today, local_zone, utcnow
+from eldercare.core.periods import month_bounds
 from eldercare.core.spreadsheets import append_row
 from eldercare.extensions import db
 from eldercare.people.models import Person
@@ -44,13 +45,6 @@ from eldercare.visits.models import (
 )
 
 TARGET_RATE = 1.0
-
-
-def month_bounds(month: date) -> tuple[date, date]:
-    """First day of the month and first day of the next."""
-    first = month.replace(day=1)
-    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    return first, nxt
 
 
 def _start(day: date) -> datetime:

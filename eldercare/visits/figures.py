@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from flask_babel import gettext as _
 
-from eldercare.dashboard.figures import _layout
+from eldercare.core.figures import layout
 from eldercare.visits.coverage import TARGET_RATE, Coverage
 
 
@@ -34,7 +34,7 @@ def rate_by_area(result: Coverage) -> go.Figure:
         )
     )
     _target_line(fig)
-    return _layout(
+    return layout(
         fig,
         title={"text": _("Monthly visit rate by area"), "font": {"size": 15}},
         yaxis={"title": "%", "range": [0, 105]},
@@ -54,7 +54,7 @@ def rate_trend(result: Coverage) -> go.Figure:
         )
     )
     _target_line(fig)
-    return _layout(
+    return layout(
         fig,
         title={"text": _("Monthly visit rate, last 12 months"), "font": {"size": 15}},
         yaxis={"title": "%", "range": [0, 105]},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from eldercare.auth.models import User
 from eldercare.core import audit, resident_id
-from eldercare.core.db import local_date, local_today, local_zone, utcnow
+from eldercare.core.db import day_start, local_date, local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import STAFF_ROLES, Role, is_visible, role_of, scope_clause
 from eldercare.core.templating import local_time
@@ -53,12 +53,10 @@ VISIT_FIELDS = (
 
 def county_of(region: Region) -> Region:
     """The county (县/区) a township or village belongs to."""
-    node = region
-    while node is not None and node.level != Level.COUNTY.value:
-        node = node.parent
-    if node is None:
+    county = region.county
+    if county is None:
         raise Invalid(_l("This place belongs to no county."))
-    return node
+    return county
 
 
 def policy_for(county_id: int) -> VisitPolicy:
@@ -989,11 +987,6 @@ def status_condition(status: str, today: date, now: datetime, soon_days: int):
     if status == DueStatus.DUE:
         return sa.and_(active, sa.not_(overdue), sa.not_(visited_today), soon)
     return sa.and_(active, sa.not_(overdue), sa.not_(visited_today), sa.not_(soon))
-
-
-def day_start(day: date) -> datetime:
-    """00:00 of a county day, as aware UTC."""
-    return datetime.combine(day, time.min, tzinfo=local_zone()).astimezone(UTC)
 
 
 @dataclass

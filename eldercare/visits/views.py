@@ -36,9 +36,9 @@ from eldercare.core.permissions import (
 )
 from eldercare.core.schemas import load_form
 from eldercare.core.templating import local_time
-from eldercare.dashboard import operations as area
 from eldercare.extensions import db
 from eldercare.people.models import ABILITY_LABELS, Person
+from eldercare.regions import areas as area
 from eldercare.regions.models import Region
 from eldercare.visits import coverage as cov
 from eldercare.visits import figures

@@ -3,7 +3,7 @@
 import pathlib
 import re
 
-from eldercare.audit.labels import ACTION_LABELS
+from eldercare.core.audit_labels import ACTION_LABELS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "eldercare"
 RECORD = re.compile(r"audit\.record\(\s*\"([a-z_.]+)\"")

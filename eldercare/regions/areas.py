@@ -1,4 +1,5 @@
-"""Which region a user's indicators are about (their own area, or one inside it)."""
+"""Areas: the county a region lies in, and which regions a user's pages may be about (their
+own area, or one inside it). The one home of these rules; features ask here."""
 
 from __future__ import annotations
 
@@ -48,3 +49,9 @@ def region_in_scope(user, region_id: int) -> Region | None:
 def county_choices(user) -> list[Region]:
     """Counties whose settings ``user`` may open."""
     return [r for r in region_choices(user) if r.level == Level.COUNTY.value]
+
+
+def county_of(region: Region | None) -> Region | None:
+    """The county ``region`` lies in (itself for a county); None for no region, or one above
+    county level."""
+    return region.county if region is not None else None
