@@ -30,9 +30,9 @@ from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
 from eldercare.regions.models import Region
-from eldercare.subsidies import operations as ops
 from eldercare.subsidies import periods
 from eldercare.subsidies.models import Batch, BatchStatus, Payment, PaymentStatus, Program
+from eldercare.subsidies.operations.batches import lock_batch
 
 #: Payments that go into the file: approved ones, and those already sent whatever the bank
 #: answered since (a re-export or a copy is the file as it was sent, adding up to the totals
@@ -374,7 +374,7 @@ def export(batch: Batch, fmt: str, by) -> BankFile:
         raise AppError(404)
     if not permissions.is_county_staff_of(by, batch.program.region):
         raise AppError(403, _l("Only county staff of this county may do this."))
-    ops.lock_batch(batch)
+    lock_batch(batch)
     copy = batch.status in COPY_ONLY
     if batch.status not in EXPORTABLE and not copy:
         raise Conflict(_l("Only an approved batch can be sent to the bank."))

@@ -18,7 +18,6 @@ from eldercare.people.models import Person, id_number_index
 from eldercare.ratings.grades import grades_on
 from eldercare.regions.models import Level, Region
 from eldercare.subsidies import generation, periods, rules
-from eldercare.subsidies import operations as ops
 from eldercare.subsidies.models import (
     UNDECIDED_PAYMENT,
     Batch,
@@ -32,6 +31,7 @@ from eldercare.subsidies.models import (
     RuleTable,
     program_exclusion,
 )
+from eldercare.subsidies.operations import enrolments as enrolment_ops
 
 #: Payments that are not paid in a batch: what the batch page lists as exceptions.
 EXCEPTION_STATUSES = (PaymentStatus.HELD.value, PaymentStatus.EXCLUDED.value)
@@ -204,7 +204,7 @@ def rule_for(
     if table is None:
         return None
     if enrolment.person is not None:
-        return rules.rule_for(table.rules, ops.facts_of(enrolment.person, period))
+        return rules.rule_for(table.rules, enrolment_ops.facts_of(enrolment.person, period))
     reference = periods.facility_reference(program.frequency, program.timing, period)
     if star_levels is not None:
         star_level = star_levels.get((enrolment.facility_id, reference))
@@ -261,7 +261,7 @@ def candidates(program: Program, month: date, user) -> sa.Select:
     """The program's candidates of the month that ``user`` may see (township staff: their
     township's)."""
     return (
-        ops.candidates(program, month)
+        enrolment_ops.candidates(program, month)
         .where(scope_clause(Person, user))
         .options(joinedload(Person.region).joinedload(Region.parent))
     )

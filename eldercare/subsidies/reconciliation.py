@@ -17,7 +17,6 @@ from eldercare.core.db import utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.spreadsheets import RowError, read_table, rows_of
 from eldercare.extensions import db
-from eldercare.subsidies import operations as ops
 from eldercare.subsidies.bankfile import TOTAL_LABEL, expire_loaded_payments, yuan_text
 from eldercare.subsidies.models import (
     PAYMENT_LABELS,
@@ -31,6 +30,8 @@ from eldercare.subsidies.models import (
     StopReason,
     SuspendReason,
 )
+from eldercare.subsidies.operations.batches import lock_batch
+from eldercare.subsidies.operations.enrolment_changes import stop, suspend
 
 #: Accepted headings of a bank return: the bank's usual words, ours, and English.
 HEADERS = {
@@ -93,7 +94,7 @@ def import_return(batch: Batch, filename: str, content: bytes, by) -> ReturnResu
     at the bank, the batch is reconciled. Errors name the row, the column and the reason."""
     if not permissions.is_county_staff_of(by, batch.program.region):
         raise AppError(403, _l("Only county staff of this county may do this."))
-    ops.lock_batch(batch)
+    lock_batch(batch)
     if batch.status not in (BatchStatus.EXPORTED.value, BatchStatus.RECONCILED.value):
         raise Conflict(_l("The batch has not been sent to the bank yet."))
     result = ReturnResult()
@@ -293,11 +294,11 @@ def resolve(
         if enrolment_action == "stop":
             if reason not in {r.value for r in StopReason}:
                 raise Invalid(errors={"reason": [_("Choose why payments stop.")]})
-            ops.stop(enrolment, reason, from_month, note, by)
+            stop(enrolment, reason, from_month, note, by)
         elif enrolment_action == "suspend":
             if reason not in {r.value for r in SuspendReason}:
                 raise Invalid(errors={"reason": [_("Choose why payments are suspended.")]})
-            ops.suspend(enrolment, reason, from_month or payment.period, note, by)
+            suspend(enrolment, reason, from_month or payment.period, note, by)
         elif enrolment_action:
             raise Invalid(errors={"enrolment_action": [_("Not one of the allowed choices.")]})
     payment.resolution = resolution

@@ -19,7 +19,6 @@ from eldercare.notifications.operations import Notice, notify_many
 from eldercare.people.models import Person
 from eldercare.regions.models import PREFIX_LENGTH, Level, Region
 from eldercare.subsidies import notices, periods
-from eldercare.subsidies import operations as ops
 from eldercare.subsidies.models import (
     PERSON_KINDS,
     Batch,
@@ -28,6 +27,7 @@ from eldercare.subsidies.models import (
     EnrolmentStatus,
     Program,
 )
+from eldercare.subsidies.operations import enrolment_changes, enrolments
 
 #: A yearly review is announced this many days ahead (and again once overdue).
 REVIEW_NOTICE_DAYS = 30
@@ -44,14 +44,14 @@ def _clock(now: datetime | None) -> tuple[datetime, date]:
 
 def activate_due(now: datetime | None = None) -> int:
     """Enrolments whose public notice ended before today become active."""
-    count = ops.activate_due(now=_clock(now)[0])
+    count = enrolments.activate_due(now=_clock(now)[0])
     db.session.commit()  # the job commits its own work, whatever the operation does
     return count
 
 
 def stop_deceased(now: datetime | None = None) -> int:
     """Enrolments of people whose death is recorded stop (applications are refused)."""
-    count = ops.stop_deceased(now=_clock(now)[0])
+    count = enrolment_changes.stop_deceased(now=_clock(now)[0])
     db.session.commit()
     return count
 
@@ -141,7 +141,7 @@ def _candidate_lists(today: date, counties) -> list[Notice]:
         if age is None:
             continue
         count = db.session.scalar(
-            sa.select(sa.func.count()).select_from(ops.candidates(program, month).subquery())
+            sa.select(sa.func.count()).select_from(enrolments.candidates(program, month).subquery())
         )
         if not count:
             continue

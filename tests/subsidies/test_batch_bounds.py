@@ -16,6 +16,7 @@ from eldercare.regions.models import CountySettings
 from eldercare.subsidies import generation, queries, reports
 from eldercare.subsidies import operations as ops
 from eldercare.subsidies.models import Batch, Payment, PaymentKind, PaymentStatus
+from eldercare.subsidies.operations import batches, enrolment_changes, enrolments
 from tests.subsidies.helpers import county_staff, enrol, make_program, person_aged
 
 TODAY = date(2026, 12, 7)
@@ -26,7 +27,7 @@ JANUARY = date(2027, 1, 1)
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     """Monday 7 December 2026, Beijing time, wherever the operations ask."""
-    for module in (ops, generation):
+    for module in (batches, enrolment_changes, enrolments, generation):
         monkeypatch.setattr(module, "local_today", lambda: TODAY)
     return TODAY
 
