@@ -11,7 +11,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_test
 PYTEST_ARGS ?=
 
-.PHONY: run test install translations extract-messages lint db demo serve test-sqlite test-postgres bench-visits bench-subsidies bench clean
+.PHONY: run test install bench-install translations extract-messages lint db demo serve test-sqlite test-postgres bench-visits bench-subsidies bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP) translations
+
+# The benchmarks' extra (locust, the HTTP load generator of `flask bench city`).
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench-install: install $(BENCH_STAMP)
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d eldercare/translations
@@ -60,7 +68,7 @@ test-postgres: install
 
 # Benchmarks (not part of make test): a PostgreSQL database of their own, dropped and made anew.
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_bench
-bench-visits: install
+bench-visits: bench-install
 	./scripts/ensure-services.sh
 	psql "$(BENCH_DATABASE_URL:/eldercare_bench=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench WITH (FORCE)" -c "CREATE DATABASE eldercare_bench"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/flask db upgrade
@@ -69,7 +77,7 @@ bench-visits: install
 # A month's subsidy batch for a city's 300,000 enrolments; add BENCH_ARGS=--explain for the plan.
 BENCH_SUBSIDIES_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_bench_subsidies
 BENCH_ARGS ?=
-bench-subsidies: install
+bench-subsidies: bench-install
 	./scripts/ensure-services.sh
 	psql "$(BENCH_SUBSIDIES_DATABASE_URL:/eldercare_bench_subsidies=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench_subsidies WITH (FORCE)" -c "CREATE DATABASE eldercare_bench_subsidies"
 	DATABASE_URL=$(BENCH_SUBSIDIES_DATABASE_URL) $(BIN)/flask db upgrade
@@ -81,7 +89,7 @@ bench-subsidies: install
 BENCH_CITY_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/eldercare_bench_city
 BENCH_SCALE ?= city
 BENCH_CITY_ARGS ?=
-bench: install
+bench: bench-install
 	./scripts/ensure-services.sh
 	psql "$(BENCH_CITY_DATABASE_URL:/eldercare_bench_city=/postgres)" -qc "DROP DATABASE IF EXISTS eldercare_bench_city WITH (FORCE)" -c "CREATE DATABASE eldercare_bench_city"
 	DATABASE_URL=$(BENCH_CITY_DATABASE_URL) $(BIN)/flask db upgrade

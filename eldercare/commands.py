@@ -1,9 +1,8 @@
-"""Command-line tools: flask demo, flask create-admin, flask regions import."""
+"""Command-line tools: flask create-admin, flask regions import, flask beds, flask ratings."""
 
 from __future__ import annotations
 
 import os
-import time
 
 import click
 from flask import Flask
@@ -71,63 +70,6 @@ def create_admin(username: str, display_name: str, password: str) -> None:
     click.echo(f"administrator {username} created")
 
 
-@click.command("demo")
-@click.option(
-    "--people", default=2000, show_default=True, help="How many elderly people (demo scale)."
-)
-@click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
-@click.option(
-    "--scale",
-    type=click.Choice(["demo", "small", "county", "city"]),
-    default="demo",
-    show_default=True,
-    help="demo: the demo data; city: a whole city's data (1,000,000 elderly people); county"
-    " and small: a tenth and a hundredth of it. The scales need an empty database.",
-)
-@with_appcontext
-def demo(people: int, seed: int, scale: str) -> None:
-    """Load demo data for 宝鸡市 (skipped if it is already there), or with --scale a city's
-    worth of synthetic data into an empty database (small takes seconds, city minutes)."""
-    from flask import current_app
-
-    from eldercare.demo import load_demo
-
-    if current_app.config.get("REQUIRED_SECRETS"):
-        raise click.ClickException(
-            "demo data (with published passwords) is refused under the production settings"
-        )
-    if scale != "demo":
-        _load_scale(scale, seed)
-        return
-
-    summary = load_demo(people=people, seed=seed)
-    db.session.commit()
-    click.echo(summary)
-
-
-def _load_scale(name: str, seed: int) -> None:
-    """Load a scale, commit it, refresh the planner's statistics; seconds per stage."""
-    from eldercare.demo import DEMO_PASSWORD
-    from eldercare.scale import ScaleError, analyze, load_scale
-
-    started = time.perf_counter()
-    click.echo(f"loading the {name} scale (seed {seed}, {db.engine.dialect.name})")
-    try:
-        build = load_scale(name, seed, log=click.echo)
-    except ScaleError as err:
-        db.session.rollback()
-        raise click.ClickException(str(err)) from None
-    committed = time.perf_counter()
-    db.session.commit()
-    click.echo(f"{'commit':<11}{time.perf_counter() - committed:7.1f} s")
-    analyzed = time.perf_counter()
-    analyze()
-    click.echo(f"{'analyze':<11}{time.perf_counter() - analyzed:7.1f} s")
-    click.echo(f"{'total':<11}{time.perf_counter() - started:7.1f} s")
-    click.echo(", ".join(f"{table} {n:,}" for table, n in sorted(build.counts.items())))
-    click.echo(f"every account's password: {DEMO_PASSWORD}")
-
-
 @beds_cli.command("expire-reservations")
 def expire_reservations() -> None:
     """End the reservations that have run out and free their beds (the scheduler's
@@ -157,9 +99,8 @@ def load_schemes() -> None:
 
 
 def register(app: Flask) -> None:
-    from eldercare.bench import bench_cli
-
-    app.cli.add_command(bench_cli)
+    """The production commands; the developer tools' (flask demo, flask bench) come from the
+    ``flask.commands`` entry points of eldercare.devtools, never imported here."""
     app.cli.add_command(ratings_cli)
     from eldercare.scheduler import scheduler_cli
 
@@ -167,4 +108,3 @@ def register(app: Flask) -> None:
     app.cli.add_command(regions_cli)
     app.cli.add_command(beds_cli)
     app.cli.add_command(create_admin)
-    app.cli.add_command(demo)

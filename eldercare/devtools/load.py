@@ -1,21 +1,12 @@
-"""HTTP load for the city benchmark (``flask bench city``): gunicorn started on loopback with
-the benchmark's database, sign-in once per user, and a load client run in a process of its own.
-
-The client needs nothing but the standard library: it is started as a script
-(``python eldercare/loadbench.py client``, a JSON spec on stdin, a JSON result on stdout), so
-its threads never share an interpreter (or a GIL) with the runner or the server. Each thread
-keeps an HTTP/1.1 connection open (gunicorn's sync workers close it after every answer; the
-client then reconnects, as a browser would) and sends the same request for a fixed time or a
-fixed count. Any answer other than the expected status, and any failed connection, is counted
-as an error and sampled: it is never left out silently.
-"""
+"""HTTP for the city benchmark (``flask bench city``): gunicorn started on loopback with the
+benchmark's database, sign-in once per user, single timed requests (the bulk update), and the
+load of each endpoint, run by locust in a process of its own (``loadclient``)."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
 import json
-import math
 import os
 import re
 import signal
@@ -23,191 +14,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
-from collections import Counter
 from dataclasses import asdict, dataclass, field
+
+from eldercare.devtools.loadclient import CLIENT_TIMEOUT_S, SERVER_TIMEOUT_S, Request
 
 #: How long to wait for gunicorn to answer /healthz after it is started.
 BOOT_TIMEOUT_S = 90.0
-#: gunicorn kills a worker whose request takes longer than this...
-SERVER_TIMEOUT_S = 300
-#: ...so that the client, waiting longer, never leaves a request behind that would still
-#: keep a worker busy while the next endpoint is measured: a slow page is slow, not an error.
-CLIENT_TIMEOUT_S = 2 * SERVER_TIMEOUT_S + 60
-ERROR_SAMPLES = 5
-
-
-# --- statistics ------------------------------------------------------------------------------
-
-
-def percentile(values, q: float) -> float | None:
-    """The q-th percentile (0-100) with linear interpolation between the closest ranks (as
-    numpy's default); None for no values."""
-    if not 0 <= q <= 100:
-        raise ValueError("q must be between 0 and 100")
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    rank = (len(ordered) - 1) * q / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    if low == high:
-        return float(ordered[low])
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def latency_summary(seconds: list[float]) -> dict:
-    """p50/p95/p99/max/mean of latencies given in seconds, in milliseconds (1 decimal)."""
-
-    def ms(value):
-        return None if value is None else round(value * 1000, 1)
-
-    return {
-        "p50": ms(percentile(seconds, 50)),
-        "p95": ms(percentile(seconds, 95)),
-        "p99": ms(percentile(seconds, 99)),
-        "max": ms(max(seconds) if seconds else None),
-        "mean": ms(sum(seconds) / len(seconds) if seconds else None),
-    }
-
-
-# --- the load client ------------------------------------------------------------------------
-
-
-@dataclass
-class Request:
-    """One endpoint to load: the same request sent again and again."""
-
-    name: str
-    path: str
-    method: str = "GET"
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str | None = None
-    expect: int = 200
-
-
-@dataclass
-class _Tally:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter = field(default_factory=Counter)
-    errors: int = 0
-    samples: list[dict] = field(default_factory=list)
-    sent: int = 0
-
-    def take(self, limit: int | None, least: int, window: dict[str, float]) -> bool:
-        """Claim the right to send one more request: while the window is open (or, past it,
-        fewer than ``least`` were sent and the cap is not reached), and fewer than ``limit``
-        were sent."""
-        now = time.perf_counter()
-        with self.lock:
-            if limit is not None and self.sent >= limit:
-                return False
-            if now >= window["end"] and (self.sent >= least or now >= window["cap"]):
-                return False
-            self.sent += 1
-            return True
-
-    def record(self, seconds: float, status: int | str, ok: bool, detail: str = "") -> None:
-        with self.lock:
-            self.statuses[str(status)] += 1
-            if ok:
-                self.latencies.append(seconds)
-            else:
-                self.errors += 1
-                if len(self.samples) < ERROR_SAMPLES:
-                    self.samples.append({"status": status, "detail": detail[:300]})
-
-
-def _once(conn: http.client.HTTPConnection, req: Request) -> tuple[int, bytes]:
-    headers = {"Host": f"{conn.host}:{conn.port}", **req.headers}
-    body = req.body.encode() if req.body is not None else None
-    conn.request(req.method, req.path, body=body, headers=headers)
-    response = conn.getresponse()
-    return response.status, response.read()
-
-
-def run_load(
-    host: str,
-    port: int,
-    request: Request | dict,
-    *,
-    duration: float = 10.0,
-    concurrency: int = 4,
-    max_requests: int | None = None,
-    min_requests: int = 0,
-    warmup: int = 1,
-    timeout: float = CLIENT_TIMEOUT_S,
-) -> dict:
-    """Send ``request`` from ``concurrency`` threads for ``duration`` seconds (or until
-    ``max_requests`` are sent, whichever comes first), after ``warmup`` uncounted requests
-    per thread; a slow endpoint is loaded past ``duration`` until ``min_requests`` are sent,
-    for at most six times ``duration``. Latency is measured from sending the request to
-    reading the whole answer."""
-    req = request if isinstance(request, Request) else Request(**request)
-    tally = _Tally()
-    window: dict[str, float] = {}
-
-    def open_window() -> None:  # run once, when every thread has warmed up
-        window["start"] = time.perf_counter()
-        window["end"] = window["start"] + duration
-        window["cap"] = window["start"] + 6 * duration
-
-    barrier = threading.Barrier(concurrency + 1, action=open_window)
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        try:
-            try:
-                for _ in range(warmup):
-                    try:
-                        _once(conn, req)
-                    except (OSError, http.client.HTTPException):
-                        conn.close()
-            except BaseException:
-                barrier.abort()  # nobody waits for a thread that is gone
-                raise
-            barrier.wait()
-            while tally.take(max_requests, min_requests, window):
-                started = time.perf_counter()
-                try:
-                    status, body = _once(conn, req)
-                except (OSError, http.client.HTTPException) as exc:
-                    conn.close()  # reconnects on the next request
-                    tally.record(time.perf_counter() - started, type(exc).__name__, False, str(exc))
-                    continue
-                elapsed = time.perf_counter() - started
-                ok = status == req.expect
-                tally.record(
-                    elapsed, status, ok, "" if ok else body[:300].decode("utf-8", "replace")
-                )
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()  # every thread warmed up: the measured window starts now
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - window["start"]
-    ok = len(tally.latencies)
-    return {
-        "name": req.name,
-        "method": req.method,
-        "path": req.path,
-        "expect": req.expect,
-        "concurrency": concurrency,
-        "elapsed_s": round(elapsed, 3),
-        "requests": ok + tally.errors,
-        "ok": ok,
-        "errors": tally.errors,
-        "statuses": dict(tally.statuses),
-        "error_samples": tally.samples,
-        "latency_ms": latency_summary(tally.latencies),
-        "rps": round(ok / elapsed, 2) if elapsed > 0 else None,
-    }
+LOAD_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "loadclient.py")
 
 
 def load_in_process(
@@ -221,7 +36,8 @@ def load_in_process(
     min_requests: int = 0,
     warmup: int = 1,
 ) -> dict:
-    """``run_load`` in a second Python process (this file run as a script)."""
+    """``loadclient.run_load`` in a second Python process (that file run as a script: it
+    imports nothing of the application, and locust's gevent patching stays there)."""
     spec = {
         "host": host,
         "port": port,
@@ -232,8 +48,8 @@ def load_in_process(
         "min_requests": min_requests,
         "warmup": warmup,
     }
-    proc = subprocess.run(  # noqa: S603 - this very file, with our own arguments
-        [sys.executable, os.path.abspath(__file__), "client"],
+    proc = subprocess.run(  # noqa: S603 - our own client script, with our own arguments
+        [sys.executable, LOAD_CLIENT],
         input=json.dumps(spec),
         capture_output=True,
         text=True,
@@ -244,22 +60,6 @@ def load_in_process(
         last = proc.stderr.strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"load client for {request.name!r} exited {proc.returncode}: {last[0]}")
     return json.loads(proc.stdout)
-
-
-def _client_main() -> int:
-    spec = json.load(sys.stdin)
-    result = run_load(
-        spec["host"],
-        spec["port"],
-        Request(**spec["request"]),
-        duration=spec["duration"],
-        concurrency=spec["concurrency"],
-        max_requests=spec.get("max_requests"),
-        min_requests=spec.get("min_requests", 0),
-        warmup=spec.get("warmup", 1),
-    )
-    json.dump({**result, "client_pid": os.getpid()}, sys.stdout)
-    return 0
 
 
 # --- single requests: sign-in, the bulk update ------------------------------------------------
@@ -464,9 +264,3 @@ class Gunicorn:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] == ["client"]:
-        sys.exit(_client_main())
-    sys.exit("usage: loadbench.py client  (a JSON spec on stdin)")

@@ -1,6 +1,6 @@
 """The benchmark runner's own logic (not a benchmark): percentiles, the load client's counts
-and errors against a small server in a thread, the table, the JSON, and steps that cannot run
-on the data they find."""
+and errors (locust, in a process of its own) against a small server in a thread, the table,
+the JSON, and steps that cannot run on the data they find."""
 
 from __future__ import annotations
 
@@ -13,9 +13,19 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
-from eldercare import bench, loadbench
-from eldercare.bench import Figure
-from eldercare.loadbench import Request, latency_summary, percentile, run_load
+from eldercare.devtools import load
+from eldercare.devtools.bench import records, table, web
+from eldercare.devtools.bench.table import Figure
+from eldercare.devtools.cli import bench_cli
+from eldercare.devtools.loadclient import ERROR_SAMPLES, Request, latency_summary, percentile
+
+
+def run_load(host, port, request, *, duration, concurrency, **options):
+    """The load as the benchmark runs it: locust in a second process (importing locust here
+    would patch the test process with gevent)."""
+    return load.load_in_process(
+        host, port, request, duration=duration, concurrency=concurrency, **options
+    )
 
 
 def test_percentile_interpolates_between_ranks():
@@ -114,30 +124,34 @@ def test_errors_and_successes_are_both_counted(server):
     assert result["ok"] > 0 and result["errors"] > 0
     assert result["statuses"]["200"] == result["ok"]
     assert result["statuses"]["503"] == result["errors"]
-    assert len(result["error_samples"]) <= loadbench.ERROR_SAMPLES
+    assert len(result["error_samples"]) <= ERROR_SAMPLES
 
 
 def test_a_refused_connection_is_an_error():
-    port = loadbench.free_port()  # nobody listens there
+    port = load.free_port()  # nobody listens there
     result = run_load("127.0.0.1", port, Request("gone", "/"), duration=0.1, concurrency=1)
     assert result["ok"] == 0 and result["errors"] == result["requests"] > 0
     assert "ConnectionRefusedError" in result["statuses"]
 
 
-def test_the_load_runs_in_a_second_process(server):
-    result = loadbench.load_in_process(
-        *server, Request("ok", "/ok"), duration=0.2, concurrency=2, min_requests=5
-    )
+def test_the_load_runs_in_a_second_process_and_locust_counts_the_same(server):
+    result = run_load(*server, Request("ok", "/ok"), duration=0.2, concurrency=2, min_requests=5)
     assert result["client_pid"] != os.getpid()
     assert result["ok"] >= 5 and result["errors"] == 0
+    assert result["locust"]["requests"] == result["requests"]  # the warm-up is not counted
+    assert result["locust"]["failures"] == 0
+
+
+def test_locust_counts_the_failures_the_client_counts(server):
+    result = run_load(*server, Request("flaky", "/flaky"), duration=0.3, concurrency=2)
+    assert result["locust"]["requests"] == result["requests"]
+    assert result["locust"]["failures"] == result["errors"] > 0
 
 
 def test_memory_of_a_process_and_its_children():
-    status = loadbench.read_status(os.getpid())
+    status = load.read_status(os.getpid())
     assert status["VmHWM"] >= status["VmRSS"] > 0
-    assert loadbench.children_of(os.getppid()) and os.getpid() in loadbench.children_of(
-        os.getppid()
-    )
+    assert load.children_of(os.getppid()) and os.getpid() in load.children_of(os.getppid())
 
 
 def _result(name, p95, rps, errors=0, statuses=None):
@@ -157,7 +171,7 @@ def _result(name, p95, rps, errors=0, statuses=None):
 def test_load_figures_meet_targets_and_give_the_ratio_to_healthz():
     figures = {
         f.key: f
-        for f in bench.load_figures(
+        for f in web.load_figures(
             [
                 _result("healthz", 5, 400.0),
                 _result("vacancy search", 40, 100.0),
@@ -177,7 +191,7 @@ def test_load_figures_meet_targets_and_give_the_ratio_to_healthz():
 
 
 def test_an_endpoint_with_errors_has_not_met_its_target():
-    figures = bench.load_figures(
+    figures = web.load_figures(
         [
             _result("healthz", 5, 400.0),
             _result("vacancy search", 10, 100.0, errors=3, statuses={"200": 100, "500": 3}),
@@ -198,15 +212,15 @@ def test_table_lists_every_figure_with_its_target_and_notes():
         Figure("b", "roster: import", 75.0, "75.00 s", "< 60 s", False, "slow machine"),
         Figure("c", "peak memory of a web worker", 180, "180 MiB"),
     ]
-    table = bench.render_table(figures).splitlines()
-    assert table[0].split() == ["figure", "value", "target", "met"]
-    assert table[2].startswith("subsidies: generation / bare INSERT") and table[2].endswith("yes")
-    assert "roster: import [1]" in table[3] and table[3].endswith("NO")
-    assert table[4].endswith("–")
-    assert table[5] == "[1] slow machine"
+    lines = table.render_table(figures).splitlines()
+    assert lines[0].split() == ["figure", "value", "target", "met"]
+    assert lines[2].startswith("subsidies: generation / bare INSERT") and lines[2].endswith("yes")
+    assert "roster: import [1]" in lines[3] and lines[3].endswith("NO")
+    assert lines[4].endswith("–")
+    assert lines[5] == "[1] slow machine"
     # Columns line up: every value starts where the header's does.
-    column = table[0].index("value")
-    assert all(line[column - 2 : column] == "  " for line in table[2:5])
+    column = lines[0].index("value")
+    assert all(line[column - 2 : column] == "  " for line in lines[2:5])
 
 
 def test_report_is_json_with_the_rows_and_whether_all_targets_are_met():
@@ -214,7 +228,7 @@ def test_report_is_json_with_the_rows_and_whether_all_targets_are_met():
         Figure("a", "x", 1, "1", "< 2", True),
         Figure("b", "y", None, "not run: no data"),
     ]
-    out = json.loads(json.dumps(bench.report(figures, counts={"people": 3})))
+    out = json.loads(json.dumps(table.report(figures, counts={"people": 3})))
     assert out["all_targets_met"] is True
     assert out["counts"] == {"people": 3}
     assert out["figures"][0] == {
@@ -227,13 +241,13 @@ def test_report_is_json_with_the_rows_and_whether_all_targets_are_met():
         "note": "",
     }
     figures.append(Figure("c", "z", 3, "3", "< 2", False))
-    assert bench.report(figures)["all_targets_met"] is False
+    assert table.report(figures)["all_targets_met"] is False
 
 
 def test_a_failed_step_is_one_line_of_the_table():
-    row = bench._failed("web", RuntimeError("boom\n  at line 3\n" + "x" * 500))
+    row = table.failed_row("web", RuntimeError("boom\n  at line 3\n" + "x" * 500))
     assert row.met is False and "\n" not in row.shown and len(row.shown) < 200
-    row = bench._failed("visits", bench.NotRunnable("no active care plans"))
+    row = table.failed_row("visits", table.NotRunnable("no active care plans"))
     assert row.met is None and row.shown == "not run: no active care plans"
 
 
@@ -241,7 +255,7 @@ def test_steps_that_cannot_run_on_an_empty_database_say_why(app, tmp_path):
     out = tmp_path / "bench.json"
     started = time.perf_counter()
     result = app.test_cli_runner().invoke(
-        args=["bench", "city", "--skip", "load,bulk", "--json-out", str(out)]
+        bench_cli, args=["city", "--skip", "load,bulk", "--json-out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert time.perf_counter() - started < 30
@@ -265,7 +279,7 @@ def test_steps_that_cannot_run_on_an_empty_database_say_why(app, tmp_path):
 
 
 def test_an_unknown_step_is_refused(app):
-    result = app.test_cli_runner().invoke(args=["bench", "city", "--skip", "load,coffee"])
+    result = app.test_cli_runner().invoke(bench_cli, args=["city", "--skip", "load,coffee"])
     assert result.exit_code == 2
     assert "coffee" in result.output
 
@@ -281,10 +295,10 @@ def test_a_user_who_cannot_sign_in_leaves_its_endpoint_out_with_the_reason(app):
 
     def sign_in(username):
         if username == "operator":
-            raise loadbench.SignInFailed("signing in as 'operator' answered 422")
+            raise load.SignInFailed("signing in as 'operator' answered 422")
         return f"session={username}"
 
-    requests, missing = bench.load_requests(sign_in, lambda user_id: f"token-{user_id}")
+    requests, missing = web.load_requests(sign_in, lambda user_id: f"token-{user_id}")
     by_name = {r.name: r for r in requests}
     assert list(by_name)[:3] == ["healthz", "vacancy search", "vacancy search, filtered"]
     assert f"region_id={county.id}" in by_name["vacancy search, filtered"].path
@@ -304,14 +318,14 @@ def test_the_generated_roster_imports_without_errors(app, fmt):
     village = build_region("610302006201", "马营东村")
     build_person(village)
     importer = build_user("county_staff", county, username="county")
-    rows = bench.roster_rows(30, bench._roster_importer())
+    rows = records.roster_rows(30, records._roster_importer())
     assert len({r[1] for r in rows}) == 30 and {r[5] for r in rows} == {village.code}
-    filename, content = bench.roster_file(rows, fmt)
+    filename, content = records.roster_file(rows, fmt)
     result = roster.import_roster(filename, content, importer)
     assert result.ok, result.errors[:3]
     assert result.created == 30
     # The numbers now registered are never drawn again.
-    again = bench.roster_rows(30, importer)
+    again = records.roster_rows(30, importer)
     assert not {r[1] for r in again} & {r[1] for r in rows}
 
 
@@ -324,7 +338,7 @@ def test_the_exports_stream_the_county_registry_and_ledger(app):
     for _ in range(12):
         build_person(village)
     build_user("county_staff", county, username="county")
-    figures, details = bench.measure_exports()
+    figures, details = records.measure_exports()
     by_key = {f.key: f for f in figures}
     assert list(by_key) == ["exports.people", "exports.ledger"]
     assert details["people"]["rows"] == 12 and details["ledger"]["rows"] == 0

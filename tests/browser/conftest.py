@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from eldercare import create_app
 from eldercare.auth.models import User
-from eldercare.demo import DEMO_PASSWORD
+from eldercare.devtools.demo.data import DEMO_PASSWORD
 from eldercare.extensions import db
 from tests.conftest import postgres_url_for_worker
 
@@ -52,7 +52,7 @@ class LiveServer:
 def live_server(tmp_path_factory, worker_id) -> Iterator[LiveServer]:
     from flask_migrate import upgrade
 
-    from eldercare.demo import load_demo
+    from eldercare.devtools.demo import load_demo
 
     url = browser_database_url(tmp_path_factory, worker_id)
     app = create_app(

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from eldercare.auth.models import User
 from eldercare.auth.passwords import hash_password
-from eldercare.demo import DEMO_PASSWORD
+from eldercare.devtools.demo.data import DEMO_PASSWORD
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import operations as ops

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from eldercare.demo import USERS
+from eldercare.devtools.demo.data import USERS
 from tests.browser.conftest import login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_transaction]

@@ -15,7 +15,7 @@ from eldercare.auth.models import User
 from eldercare.auth.passwords import hash_password
 from eldercare.core import resident_id
 from eldercare.core.db import local_today
-from eldercare.demo import DEMO_PASSWORD
+from eldercare.devtools.demo.data import DEMO_PASSWORD
 from eldercare.extensions import db
 from eldercare.people.models import Person, id_number_index
 from eldercare.regions.models import Region

@@ -180,6 +180,8 @@ def test_demo_data_is_refused_under_production(tmp_path):
             "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "prod.db"),
         }
     )
-    result = production.test_cli_runner().invoke(args=["demo"])
+    from eldercare.devtools.cli import demo  # a flask.commands entry point, not in app.cli
+
+    result = production.test_cli_runner().invoke(demo)
     assert result.exit_code != 0
     assert "production" in result.output

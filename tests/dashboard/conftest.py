@@ -12,7 +12,7 @@ from eldercare.regions.models import Region
 
 @pytest.fixture
 def demo(app):
-    from eldercare.demo import load_demo
+    from eldercare.devtools.demo import load_demo
 
     load_demo(people=300)
     if db.session.get_bind().dialect.name == "postgresql":

@@ -22,6 +22,9 @@ from eldercare.core.db import local_date, utcnow
 from eldercare.core.permissions import scope_clause
 from eldercare.dashboard.overview import county_overview
 from eldercare.daycare.models import Attendance, Member
+from eldercare.devtools.cli import demo
+from eldercare.devtools.scale import SCALES, Scale, ScaleError, load_scale
+from eldercare.devtools.scale import rating_plans as scale_ratings
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import FamilyLink, Person, id_number_index
@@ -38,8 +41,6 @@ from eldercare.ratings.models import (
     rating_assessor,
 )
 from eldercare.regions.models import Region
-from eldercare.scale import SCALES, Scale, ScaleError, load_scale
-from eldercare.scale import ratings as scale_ratings
 from eldercare.subsidies.generation import eligible_people
 from eldercare.subsidies.models import Batch, Enrolment, Payment, Program
 from eldercare.visits.coverage import coverage
@@ -593,13 +594,13 @@ def test_flask_demo_loads_a_scale_and_commits_it(tmp_path, worker_id, monkeypatc
     monkeypatch.setitem(SCALES, "small", TINY)  # the command's wiring, at the tiny scale
     with committed_app(f"scale_cli_{worker_id}", tmp_path) as app:
         runner = app.test_cli_runner()
-        result = runner.invoke(args=["demo", "--scale", "small", "--seed", "3"])
+        result = runner.invoke(demo, args=["--scale", "small", "--seed", "3"])
         assert result.exit_code == 0, result.output
         assert "people " in result.output and "total " in result.output
         with app.app_context():
             assert count(Person) == TINY.people
             assert user("county") is not None
             db.session.rollback()
-        again = runner.invoke(args=["demo", "--scale", "small"])
+        again = runner.invoke(demo, args=["--scale", "small"])
         assert again.exit_code != 0
         assert "empty" in again.output

@@ -7,8 +7,9 @@ from datetime import date
 import sqlalchemy as sa
 
 from eldercare.core.audit import AuditLog
+from eldercare.devtools.demo import subsidies as demo
 from eldercare.extensions import db
-from eldercare.subsidies import demo, reports
+from eldercare.subsidies import reports
 from eldercare.subsidies.models import Batch, Enrolment, Payment, Program
 from tests.builders import build_facility, build_person, build_region
 from tests.subsidy_files.helpers import colleague

@@ -15,7 +15,7 @@ DEMO_USERS = ("admin", "county", "township", "visitor", "operator", "daycare", "
 
 @pytest.fixture
 def demo(app):
-    from eldercare.demo import load_demo
+    from eldercare.devtools.demo import load_demo
 
     load_demo(people=200)
     if db.session.get_bind().dialect.name == "postgresql":

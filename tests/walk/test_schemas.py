@@ -16,7 +16,7 @@ import eldercare
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 #: Developer tools, not the application: never imported by a web worker.
-TOOLS = re.compile(r"^eldercare\.(bench|loadbench|demo|serve|scale)\b|\.demo$")
+TOOLS = re.compile(r"^eldercare\.(devtools|serve)\b")
 
 
 def all_schemas() -> list[type[Schema]]:

@@ -229,7 +229,7 @@ def load_demo(
     by ``township_staff`` (people of their township) and ``county_staff2`` (the others),
     approved by ``county_staff``; batches drawn up by ``county_staff`` and approved by
     ``county_staff2``. Adds and flushes; the caller commits."""
-    rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
+    rng = random.Random(seed)
     today = today or local_today()
     current = periods.month_start(today)
     older, newer = periods.add_months(current, -2), periods.add_months(current, -1)

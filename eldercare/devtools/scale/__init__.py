@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from eldercare.auth.models import User
 from eldercare.core.db import local_date, utcnow
+from eldercare.devtools.scale.base import CITY, SCALES, Build, Scale, ScaleError
+from eldercare.devtools.scale.bulk import Loader, analyze
+from eldercare.devtools.scale.crypto import Encryptor
 from eldercare.extensions import db
 from eldercare.people.models import Person
-from eldercare.scale.base import CITY, SCALES, Build, Scale, ScaleError
-from eldercare.scale.bulk import Loader, analyze
-from eldercare.scale.crypto import Encryptor
 
 __all__ = ["CITY", "SCALES", "Scale", "ScaleError", "analyze", "load_scale"]
 
@@ -30,8 +30,7 @@ def load_scale(
     """Fill an empty database with a whole city's (or a fraction's) data, as of ``now``.
     Adds and flushes; the caller commits (and then runs ``analyze``). Returns the run, with
     the rows written per table and the seconds per stage."""
-    from eldercare.ratings.operations import load_shipped_schemes
-    from eldercare.scale import (
+    from eldercare.devtools.scale import (
         bookings,
         daycare,
         facilities,
@@ -41,6 +40,7 @@ def load_scale(
         users,
         visits,
     )
+    from eldercare.ratings.operations import load_shipped_schemes
 
     if isinstance(scale, str):
         scale = SCALES[scale]

@@ -19,9 +19,9 @@ from eldercare.core.db import local_zone
 from eldercare.core.resident_id import age_on
 
 if TYPE_CHECKING:
+    from eldercare.devtools.scale.bulk import Loader
+    from eldercare.devtools.scale.crypto import Encryptor
     from eldercare.regions.models import Region
-    from eldercare.scale.bulk import Loader
-    from eldercare.scale.crypto import Encryptor
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class Build:
     def rng(self, stage: str) -> random.Random:
         """A random stream per stage, seeded by the seed and the stage's name: what one
         stage draws does not shift the numbers the next ones draw."""
-        return random.Random(f"{self.seed}:{stage}")  # noqa: S311 (synthetic data)
+        return random.Random(f"{self.seed}:{stage}")
 
     def living(self, index: int, on: date | None = None) -> bool:
         died = self.people.death.get(index)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
-from eldercare.bookings.demo import SERVICES as DEMO_SERVICES
 from eldercare.bookings.models import (
     HOLDING_STATUSES,
     HOME_SERVICES,
@@ -18,10 +17,11 @@ from eldercare.bookings.models import (
     Slot,
 )
 from eldercare.bookings.operations import slot_times
-from eldercare.demo import SURNAMES
+from eldercare.devtools.demo.bookings import SERVICES as DEMO_SERVICES
+from eldercare.devtools.demo.data import SURNAMES
+from eldercare.devtools.scale.base import Build
+from eldercare.devtools.scale.users import Accounts
 from eldercare.people.models import FamilyLink
-from eldercare.scale.base import Build
-from eldercare.scale.users import Accounts
 
 #: The demo's settings of each kind of service.
 TEMPLATES = {}

@@ -18,9 +18,9 @@ from eldercare.daycare.models import (
     Member,
     activity_participant,
 )
-from eldercare.demo import SURNAMES
-from eldercare.scale.base import Build, apportion, days_between
-from eldercare.scale.bulk import unchecked
+from eldercare.devtools.demo.data import SURNAMES
+from eldercare.devtools.scale.base import Build, apportion, days_between
+from eldercare.devtools.scale.bulk import unchecked
 
 HISTORY_DAYS = 91
 ABSENT = 0.12

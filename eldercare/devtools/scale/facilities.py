@@ -11,11 +11,11 @@ from decimal import Decimal
 from eldercare.beds.models import RISKS, Bed, Leave, Outage, Reservation, Room, Stay
 from eldercare.core import resident_id
 from eldercare.core.crypto import encrypt
-from eldercare.demo import FACILITIES as DEMO_FACILITIES
-from eldercare.demo import GIVEN_F, GIVEN_M, SURNAMES
+from eldercare.devtools.demo.data import FACILITIES as DEMO_FACILITIES
+from eldercare.devtools.demo.data import GIVEN_F, GIVEN_M, SURNAMES
+from eldercare.devtools.scale.base import Build, apportion
+from eldercare.devtools.scale.people import COUNTY_WEIGHTS
 from eldercare.facilities.models import Facility
-from eldercare.scale.base import Build, apportion
-from eldercare.scale.people import COUNTY_WEIGHTS
 
 #: Share of each kind among a city's facilities (percent), in the order quotas are filled.
 KIND_SHARES = [

@@ -12,11 +12,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from eldercare.core import resident_id
-from eldercare.demo import GIVEN_F, GIVEN_M, SURNAMES
-from eldercare.extensions import db
-from eldercare.people.models import AbilityAssessment, Person
-from eldercare.regions.models import Region
-from eldercare.scale.base import (
+from eldercare.devtools.demo.data import GIVEN_F, GIVEN_M, SURNAMES
+from eldercare.devtools.scale.base import (
     ABILITY,
     ECONOMIC,
     EMPTY_NEST,
@@ -28,8 +25,11 @@ from eldercare.scale.base import (
     Village,
     Weighted,
 )
-from eldercare.scale.bulk import unchecked
-from eldercare.scale.crypto import protect_ids
+from eldercare.devtools.scale.bulk import unchecked
+from eldercare.devtools.scale.crypto import protect_ids
+from eldercare.extensions import db
+from eldercare.people.models import AbilityAssessment, Person
+from eldercare.regions.models import Region
 
 #: Population of the county-level divisions (10,000s, 2020 census, rounded): the elderly
 #: are spread in these proportions.

@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from eldercare.auth.models import User
 from eldercare.core import resident_id
 from eldercare.core.periods import notice_ends_on
+from eldercare.devtools.demo.subsidies import AGE_ROWS, BANKS, CARE_ROWS
+from eldercare.devtools.scale.base import ABILITY, ECONOMIC, Build
+from eldercare.devtools.scale.bulk import unchecked
+from eldercare.devtools.scale.crypto import encrypt_all
+from eldercare.devtools.scale.people import COUNTY_WEIGHTS
 from eldercare.extensions import db
-from eldercare.scale.base import ABILITY, ECONOMIC, Build
-from eldercare.scale.bulk import unchecked
-from eldercare.scale.crypto import encrypt_all
-from eldercare.scale.people import COUNTY_WEIGHTS
 from eldercare.subsidies import operations as ops
 from eldercare.subsidies import periods, rules
-from eldercare.subsidies.demo import AGE_ROWS, BANKS, CARE_ROWS
 from eldercare.subsidies.models import Batch, Enrolment, Payment
 
 SERVICE_ROWS = [

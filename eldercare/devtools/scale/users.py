@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from eldercare.auth.models import User
 from eldercare.auth.passwords import hash_password
-from eldercare.demo import DEMO_PASSWORD, SURNAMES
-from eldercare.demo import USERS as DEMO_USERS
-from eldercare.scale.base import Build
-from eldercare.scale.people import COUNTY_WEIGHTS
+from eldercare.devtools.demo.data import DEMO_PASSWORD, SURNAMES
+from eldercare.devtools.demo.data import USERS as DEMO_USERS
+from eldercare.devtools.scale.base import Build
+from eldercare.devtools.scale.people import COUNTY_WEIGHTS
 
 USER_COLUMNS = (
     "id",

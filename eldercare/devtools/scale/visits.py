@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from eldercare.demo import DEMO_VISIT_NOTES, SURNAMES
-from eldercare.scale.base import ABILITY, Build, Weighted
-from eldercare.scale.bulk import unchecked
-from eldercare.scale.users import Accounts
+from eldercare.devtools.demo.data import DEMO_VISIT_NOTES, SURNAMES
+from eldercare.devtools.scale.base import ABILITY, Build, Weighted
+from eldercare.devtools.scale.bulk import unchecked
+from eldercare.devtools.scale.users import Accounts
 from eldercare.visits.models import CareAssignment, CareTarget, Visit, VisitPolicy
 from eldercare.visits.operations import categories_of, compute_tier
 

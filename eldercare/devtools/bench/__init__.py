@@ -1,0 +1,1 @@
+"""Benchmarks, kept out of the test run: ``flask bench visits``, ``subsidies`` and ``city``."""
