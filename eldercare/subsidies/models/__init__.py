@@ -1,0 +1,92 @@
+"""Subsidy programs with versioned rule tables, enrolments, monthly batches and payments.
+
+Money is integer fen. One live payment per enrolment and period is held by a partial unique
+index (a failed, returned, excluded or reversed payment is not live, so it can be re-issued).
+The tables live in submodules (programs, enrolments, batches; their codes and labels in
+enums); this package re-exports every name, so ``from eldercare.subsidies.models import ...``
+and the metadata (all tables registered on import) stay as they were.
+"""
+
+from eldercare.subsidies.models.batches import Batch, Payment
+from eldercare.subsidies.models.enrolments import Enrolment
+from eldercare.subsidies.models.enums import (
+    ACCOUNT_LABELS,
+    BACK_PAY_LABELS,
+    BASIS_LABELS,
+    BATCH_LABELS,
+    ENROLMENT_LABELS,
+    EXCEPTION_LABELS,
+    FREQUENCY_LABELS,
+    HARD_EXCEPTIONS,
+    KIND_LABELS,
+    LIVE_PAYMENT,
+    MONTHS_IN,
+    OPEN_ENROLMENT,
+    PAYMENT_KIND_LABELS,
+    PAYMENT_LABELS,
+    PERSON_KINDS,
+    RESOLUTION_LABELS,
+    STOP_LABELS,
+    SUSPEND_LABELS,
+    TIMING_LABELS,
+    UNDECIDED_PAYMENT,
+    AccountKind,
+    BackPayReason,
+    Basis,
+    BatchStatus,
+    EnrolmentStatus,
+    ExceptionCode,
+    Frequency,
+    PaymentKind,
+    PaymentStatus,
+    ProgramKind,
+    Resolution,
+    StopReason,
+    SuspendReason,
+    Timing,
+)
+from eldercare.subsidies.models.programs import Program, Rule, RuleTable, program_exclusion
+
+__all__ = [
+    "ACCOUNT_LABELS",
+    "BACK_PAY_LABELS",
+    "BASIS_LABELS",
+    "BATCH_LABELS",
+    "ENROLMENT_LABELS",
+    "EXCEPTION_LABELS",
+    "FREQUENCY_LABELS",
+    "HARD_EXCEPTIONS",
+    "KIND_LABELS",
+    "LIVE_PAYMENT",
+    "MONTHS_IN",
+    "OPEN_ENROLMENT",
+    "PAYMENT_KIND_LABELS",
+    "PAYMENT_LABELS",
+    "PERSON_KINDS",
+    "RESOLUTION_LABELS",
+    "STOP_LABELS",
+    "SUSPEND_LABELS",
+    "TIMING_LABELS",
+    "UNDECIDED_PAYMENT",
+    "AccountKind",
+    "BackPayReason",
+    "Basis",
+    "Batch",
+    "BatchStatus",
+    "Enrolment",
+    "EnrolmentStatus",
+    "ExceptionCode",
+    "Frequency",
+    "Payment",
+    "PaymentKind",
+    "PaymentStatus",
+    "Program",
+    "ProgramKind",
+    "Resolution",
+    "Rule",
+    "RuleTable",
+    "StopReason",
+    "SuspendReason",
+    "Timing",
+    "program_exclusion",
+]
