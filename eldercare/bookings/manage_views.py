@@ -11,15 +11,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from eldercare.bookings import desk
-from eldercare.bookings import operations as ops
 from eldercare.bookings.models import (
     SERVICE_LABELS,
     Blackout,
-    BookingStatus,
     Service,
     ServiceKind,
     kinds_offered_by,
 )
+from eldercare.bookings.operations import queries
+from eldercare.bookings.operations import services as service_ops
+from eldercare.bookings.operations.lifecycle import allowed_actions
 from eldercare.bookings.schemas import (
     BlackoutSchema,
     CalendarArgs,
@@ -77,18 +78,19 @@ def calendar(facility_id: int):
         flash(_("Some filters were not valid and were ignored."), "warning")
         args = {}
     monday = desk.monday_of(args.get("week") or local_today())
+    week = queries.calendar(facility, monday, 7)
+    now = utcnow()
     return render_template(
         "bookings/manage_calendar.html",
-        week=ops.calendar(facility, monday, 7),
+        week=week,
         monday=monday,
         sunday=monday + timedelta(days=6),
         previous=monday - timedelta(days=7),
         following=monday + timedelta(days=7),
-        pending=ops.pending_requests(facility),
-        now=utcnow(),
+        pending=queries.pending_requests(facility),
+        # What the operator may do with each booking of the week, by the operations' rules.
+        actions={b.id: allowed_actions(b, current_user, now) for day in week.values() for b in day},
         admission=ServiceKind.ADMISSION.value,
-        confirmed=BookingStatus.CONFIRMED.value,
-        open_statuses=(BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value),
         **_common(facility),
     )
 
@@ -99,8 +101,8 @@ def calendar(facility_id: int):
 def _services_page(facility: Facility, form=None, errors=None, status: int = 200):
     return render_template(
         "bookings/manage_services.html",
-        services=ops.services_of(facility.id, active_only=False),
-        blackouts=ops.blackouts_of(facility.id, local_today()),
+        services=service_ops.services_of(facility.id, active_only=False),
+        blackouts=service_ops.blackouts_of(facility.id, local_today()),
         form=form or {},
         errors=errors or {},
         **_common(facility),
@@ -168,7 +170,9 @@ def new_service(facility_id: int):
     facility = _facility(facility_id, act=True)
     if request.method == "GET":
         return _service_page(facility, None)
-    result = submit_form(ServiceSchema(), lambda d: ops.save_service(facility, d, current_user))
+    result = submit_form(
+        ServiceSchema(), lambda d: service_ops.save_service(facility, d, current_user)
+    )
     if not result.ok:
         return _service_page(facility, None, result.errors, result.status)
     flash(_("Service %(name)s created.", name=result.value.name), "success")
@@ -189,7 +193,9 @@ def edit_service(facility_id: int, service_id: int):
         return _service_page(facility, service)
     result = submit_form(
         ServiceUpdateSchema(),
-        lambda d: ops.save_service(facility, _without_kind(d), current_user, service=service),
+        lambda d: service_ops.save_service(
+            facility, _without_kind(d), current_user, service=service
+        ),
     )
     if not result.ok:
         return _service_page(facility, service, result.errors, result.status)
@@ -208,7 +214,9 @@ def add_blackout(facility_id: int):
             service = desk.service_of(facility, data["service_id"])
             if service is None:
                 raise Invalid(errors={"service_id": [_("Not a service of this facility.")]})
-        return ops.add_blackout(facility, data["day"], data["reason"], current_user, service)
+        return service_ops.add_blackout(
+            facility, data["day"], data["reason"], current_user, service
+        )
 
     result = submit_form(BlackoutSchema(), action)
     if not result.ok:
@@ -223,7 +231,9 @@ def remove_blackout(facility_id: int, blackout_id: int):
     facility = _facility(facility_id, act=True)
     blackout = _of(Blackout, blackout_id, facility)
     day = blackout.day
-    result = submit_form(InputSchema(), lambda d: ops.remove_blackout(blackout, current_user))
+    result = submit_form(
+        InputSchema(), lambda d: service_ops.remove_blackout(blackout, current_user)
+    )
     if result.ok:
         flash(_("%(day)s takes bookings again.", day=day.isoformat()), "info")
     result.flash_errors()

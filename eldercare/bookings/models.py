@@ -261,6 +261,10 @@ class Booking(TimestampMixin, db.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == BookingStatus.CANCELLED.value
+
     @classmethod
     def __scope__(cls, user):
         """Facility records for operators and staff; for a family member, the bookings of the

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from eldercare.bookings import operations as ops
+from eldercare.bookings.operations import sweeps
 from eldercare.extensions import db
 
 
 def expire_requests(now: datetime | None = None) -> int:
-    count = ops.expire_requests(now)
+    count = sweeps.expire_requests(now)
     db.session.commit()
     return count
 
 
 def send_reminders(now: datetime | None = None) -> int:
-    count = ops.due_reminders(now)
+    count = sweeps.due_reminders(now)
     db.session.commit()
     return count
 
 
 def cancel_for_the_deceased(now: datetime | None = None) -> int:
-    count = ops.cancel_for_the_deceased(now)
+    count = sweeps.cancel_for_the_deceased(now)
     db.session.commit()
     return count

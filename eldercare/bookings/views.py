@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -18,11 +17,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
-from eldercare.beds.models import Bed
-from eldercare.bookings import operations as ops
 from eldercare.bookings.ics import booking_ics
 from eldercare.bookings.models import Booking, BookingStatus, Service, ServiceKind
+from eldercare.bookings.operations import admission as admissions
+from eldercare.bookings.operations import lifecycle, queries, slots
+from eldercare.bookings.operations.services import bookable_service
 from eldercare.bookings.schemas import (
     BookingSchema,
     CancelSchema,
@@ -37,14 +38,12 @@ from eldercare.core.navigation import safe_next
 from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
-    is_visible,
     operates,
     role_of,
     roles_required,
 )
 from eldercare.core.schemas import PageArgs, load_form
 from eldercare.daycare.models import WEEKDAY_LABELS
-from eldercare.extensions import db
 from eldercare.people.models import Person
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
@@ -58,13 +57,6 @@ ANSWERERS = (Role.ADMIN, Role.OPERATOR)
 CANCELLERS = (Role.ADMIN, Role.OPERATOR, Role.FAMILY)
 #: Days of slots on one screen of the booking page.
 WEEK = 7
-#: A list of bookings shows each one's service, facility and relative: loaded with it.
-WITH_NAMES = (
-    sa.orm.joinedload(Booking.service),
-    sa.orm.joinedload(Booking.facility),
-    sa.orm.joinedload(Booking.person),
-)
-
 
 # --- the family's bookings ------------------------------------------------------------------
 
@@ -73,23 +65,16 @@ WITH_NAMES = (
 @roles_required(*FAMILY)
 def mine():
     now = utcnow()
-    upcoming = list(
-        db.session.scalars(
-            ops.family_bookings(current_user, upcoming=True, now=now).options(*WITH_NAMES)
-        )
-    )
+    upcoming = queries.upcoming_bookings(current_user, now=now)
     past, _args = list_page(
-        PageArgs(),
-        lambda args: ops.family_bookings(current_user, upcoming=False, now=now).options(
-            *WITH_NAMES
-        ),
+        PageArgs(), lambda args: queries.family_bookings(current_user, upcoming=False, now=now)
     )
     return render_template(
         "bookings/mine.html",
         upcoming=upcoming,
         past=past,
-        cancellable={b.id for b in upcoming if ops.can_cancel(b, current_user, now)},
-        has_relatives=bool(ops.bookable_relatives(current_user)),
+        cancellable={b.id for b in upcoming if lifecycle.can_cancel(b, current_user, now)},
+        has_relatives=bool(lifecycle.bookable_relatives(current_user)),
     )
 
 
@@ -98,7 +83,7 @@ def mine():
 
 def _service(service_id: int) -> Service:
     """A service open to booking: active, of an active facility (else 404, as if missing)."""
-    service = ops.bookable_service(service_id) if service_id <= MAX_ID else None
+    service = bookable_service(service_id) if service_id <= MAX_ID else None
     if service is None:
         abort(404)
     return service
@@ -107,10 +92,10 @@ def _service(service_id: int) -> Service:
 def _relative(person_id: int) -> Person:
     """One of the family member's verified relatives; anyone else is refused like a wrong
     choice, never saying whether that person exists."""
-    person = db.session.get(Person, person_id)
-    if person is None or not is_visible(person, current_user):
-        raise Invalid(errors={"person_id": [_("Choose one of your verified relatives.")]})
-    return person
+    try:
+        return get_visible_or_404(Person, person_id)
+    except NotFound:
+        raise Invalid(errors={"person_id": [_("Choose one of your verified relatives.")]}) from None
 
 
 def _week_start(today: date, last_day: date) -> date:
@@ -126,7 +111,7 @@ def _week_start(today: date, last_day: date) -> date:
 def _booking_page(service: Service, form, errors: dict | None = None, status: int = 200):
     now = utcnow()
     today = local_date(now)
-    _earliest, last_day = ops.window(service, now)
+    _earliest, last_day = slots.window(service, now)
     start = _week_start(today, last_day)
     previous = max(start - timedelta(days=WEEK), today) if start > today else None
     following = start + timedelta(days=WEEK)
@@ -134,12 +119,12 @@ def _booking_page(service: Service, form, errors: dict | None = None, status: in
         "bookings/new.html",
         service=service,
         facility=service.facility,
-        days=ops.availability(service, now=now, first=start, days=WEEK),
+        days=slots.availability(service, now=now, first=start, days=WEEK),
         start=start,
         today=today,
         previous=previous,
         following=following if following <= last_day else None,
-        relatives=ops.bookable_relatives(current_user),
+        relatives=lifecycle.bookable_relatives(current_user),
         form=form,
         errors=errors or {},
         is_visit=service.kind == ServiceKind.VISIT.value,
@@ -151,7 +136,7 @@ def _booking_page(service: Service, form, errors: dict | None = None, status: in
 @roles_required(*FAMILY)
 def new(service_id: int):
     service = _service(service_id)
-    relatives = ops.bookable_relatives(current_user)
+    relatives = lifecycle.bookable_relatives(current_user)
     form = {"contact_phone": current_user.phone or "", "party_size": 1}
     if len(relatives) == 1:
         form["person_id"] = relatives[0].id
@@ -168,7 +153,7 @@ def create(service_id: int):
         # Only a visit brings several people; other services are for the relative alone.
         if service.kind != ServiceKind.VISIT.value:
             data = {**data, "party_size": 1}
-        return ops.book(current_user, service, person, data["starts_at"], data)
+        return lifecycle.book(current_user, service, person, data["starts_at"], data)
 
     result = submit_form(BookingSchema(), action)
     if not result.ok:
@@ -188,11 +173,9 @@ def create(service_id: int):
 @roles_required(*VIEWERS)
 def show(booking_id: int):
     booking = get_visible_or_404(Booking, booking_id)
-    now = utcnow()
     manage = operates(current_user, booking.facility_id)
-    requested = booking.status == BookingStatus.REQUESTED.value
-    confirmed = booking.status == BookingStatus.CONFIRMED.value
-    admission = booking.service.kind == ServiceKind.ADMISSION.value
+    actions = lifecycle.allowed_actions(booking, current_user)
+    admission = admissions.is_admission(booking)
     return render_template(
         "bookings/show.html",
         booking=booking,
@@ -202,14 +185,15 @@ def show(booking_id: int):
         is_family=role_of(current_user) == Role.FAMILY,
         # The phone of whoever booked: for the facility, and for that family member.
         full_contact=manage or booking.user_id == current_user.id,
-        can_cancel=ops.can_cancel(booking, current_user, now),
-        cancel_deadline=ops.cancel_deadline(booking),
-        can_confirm=manage and requested and booking.starts_at > now,
-        free_beds=ops.free_beds_for_admission(booking.facility)
-        if manage and requested and admission
+        actions=actions,
+        can_cancel="cancel" in actions,
+        cancel_deadline=lifecycle.cancel_deadline(booking),
+        can_confirm="confirm" in actions,
+        free_beds=admissions.free_beds_for_admission(booking.facility)
+        if "decline" in actions and admission
         else [],
         admission=admission,
-        can_finish=manage and confirmed and booking.starts_at <= now,
+        can_finish="finish" in actions,
         ended_by_facility=booking.ended_by is not None
         # The role as recorded, not role_of(): an operator's account deactivated since
         # still cancelled as the facility.
@@ -244,20 +228,11 @@ def _back(booking_id: int, result: FormResult):
 def cancel(booking_id: int):
     booking = get_visible_or_404(Booking, booking_id)
     result = submit_form(
-        CancelSchema(), lambda data: ops.cancel(booking, current_user, data["reason"])
+        CancelSchema(), lambda data: lifecycle.cancel(booking, current_user, data["reason"])
     )
     if result.ok:
         flash(_("The booking is cancelled."), "success")
     return _back(booking_id, result)
-
-
-def _bed(booking: Booking, bed_id: int | None) -> Bed | None:
-    if bed_id is None:
-        return None
-    bed = db.session.get(Bed, bed_id)
-    if bed is None or bed.facility_id != booking.facility_id:
-        raise Invalid(errors={"bed_id": [_("The bed is not in this facility.")]})
-    return bed
 
 
 @bp.route("/<int:booking_id>/confirm", methods=["POST"])
@@ -268,7 +243,9 @@ def confirm(booking_id: int):
         abort(403)
     result = submit_form(
         ConfirmSchema(),
-        lambda data: ops.confirm(booking, current_user, bed=_bed(booking, data["bed_id"])),
+        lambda data: lifecycle.confirm(
+            booking, current_user, bed=admissions.bed_of(booking, data["bed_id"])
+        ),
     )
     if result.ok:
         flash(_("The booking is confirmed; the family is told."), "success")
@@ -282,7 +259,7 @@ def finish(booking_id: int):
     if not operates(current_user, booking.facility_id):
         abort(403)
     result = submit_form(
-        FinishSchema(), lambda data: ops.finish(booking, data["outcome"], current_user)
+        FinishSchema(), lambda data: lifecycle.finish(booking, data["outcome"], current_user)
     )
     if result.ok:
         flash(_("Saved."), "success")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from eldercare.beds.models import Bed, Reservation
 from eldercare.bookings import operations as ops
 from eldercare.bookings.models import Booking, Slot
+from eldercare.core.db import local_zone
 from eldercare.core.errors import AppError
 from eldercare.extensions import db
 from eldercare.notifications.models import OutboxMessage
@@ -601,7 +602,7 @@ def test_the_confirmation_gives_the_local_time_and_the_facility(world, visits):
     family = world.user("family")
     book(visits, world.person_a, family, slot_start(3))
     body = messages(family, "booking-confirmed:")[0].body
-    day = slot_start(3).astimezone(ops.local_zone()).strftime("%Y-%m-%d")
+    day = slot_start(3).astimezone(local_zone()).strftime("%Y-%m-%d")
     assert f"{day} 09:00" in body and "10:00" in body
     assert "马营镇敬老院 马营镇中街1号" in body
 
