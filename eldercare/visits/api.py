@@ -12,7 +12,7 @@ from flask_login import current_user
 from eldercare.core.api import api_blueprint, api_roles, document_errors
 from eldercare.core.db import local_today, utcnow
 from eldercare.core.permissions import Role, get_visible_or_404
-from eldercare.extensions import db
+from eldercare.core.transaction import transactional
 from eldercare.visits import operations as ops
 from eldercare.visits.models import CareTarget
 from eldercare.visits.schemas import DueItemOut, VisitOut, VisitSchema
@@ -55,6 +55,7 @@ def due():
 @blp.arguments(VisitSchema)
 @blp.response(201, VisitOut)
 @blp.alt_response(200, schema=VisitOut, description="Already recorded (same client_token)")
+@transactional
 def record(data, target_id: int):
     """Record a visit to an assigned person (staff: a person of their area). 409 when the
     person is no longer visited, the client token belongs to another visit, or the visit of
@@ -63,8 +64,6 @@ def record(data, target_id: int):
     target = get_visible_or_404(CareTarget, target_id)
     if data.get("apply_corrections"):  # after a 409 naming what differs from the saved visit
         visit = ops.correct_visit(target, data, current_user)
-        db.session.commit()
         return visit, 200
     visit, created = ops.record_visit(target, data, current_user)
-    db.session.commit()
     return visit, 201 if created else 200
