@@ -18,39 +18,25 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import fields, validate
 
 from eldercare.beds.models import RISKS
 from eldercare.core import audit
 from eldercare.core.db import local_today
 from eldercare.core.forms import load_filters
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
-from eldercare.core.schemas import InputSchema, id_field
+from eldercare.core.schemas import InputSchema
+from eldercare.core.transaction import transactional
 from eldercare.daycare import figures, reports
 from eldercare.daycare.models import DAYCARE_KINDS, MEAL_LABELS, MealType
-from eldercare.extensions import db
+from eldercare.daycare.schemas import OverviewQuery, ReportQuery
 from eldercare.facilities.models import Facility
 from eldercare.regions import areas as area
 from eldercare.regions.models import Region
-from eldercare.visits.schemas import MonthField
 
 bp = Blueprint("daycare_reports", __name__)
 READERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
 AREA_STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class ReportQuery(InputSchema):
-    month = MonthField()
-
-
-class OverviewQuery(InputSchema):
-    month = MonthField()
-    region_id = id_field()
-    idle_days = fields.Integer(
-        strict=False,
-        validate=validate.Range(min=1, max=365, error=_l("Give a number of days from 1 to 365.")),
-    )
 
 
 def _args(schema: InputSchema) -> dict:
@@ -118,6 +104,7 @@ def report(facility_id: int):
 
 @bp.route("/facilities/<int:facility_id>/daycare/report.xlsx")
 @roles_required(*READERS)
+@transactional
 def report_xlsx(facility_id: int):
     facility = _center(facility_id)
     args = _args(ReportQuery())
@@ -129,7 +116,6 @@ def report_xlsx(facility_id: int):
         facility_id=facility.id,
         note=f"{result.month:%Y-%m}",
     )
-    db.session.commit()
     return _send(path, f"daycare-report-{facility.id}-{result.month:%Y%m}.xlsx")
 
 
@@ -155,6 +141,7 @@ def overview():
 
 @bp.route("/daycare/overview.xlsx")
 @roles_required(*AREA_STAFF)
+@transactional
 def overview_xlsx():
     region, args = _overview_args()
     result = reports.county_rollup(region, args["month"], args["idle_days"], local_today())
@@ -164,5 +151,4 @@ def overview_xlsx():
         region_id=region.id,
         note=f"{region.code} {result.month:%Y-%m} {len(result.centers)}",
     )
-    db.session.commit()
     return _send(path, f"daycare-overview-{region.code}-{result.month:%Y%m}.xlsx")

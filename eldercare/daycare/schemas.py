@@ -13,6 +13,7 @@ from eldercare.beds.schemas import YuanAmount
 from eldercare.core.db import local_today
 from eldercare.core.schemas import InputSchema, choice, id_field
 from eldercare.daycare.models import WEEKDAYS, ActivityCategory, MealType, Severity
+from eldercare.visits.schemas import MonthField
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 #: How far back attendance, meals and activities may be entered (paper sheets catching up).
@@ -145,3 +146,20 @@ class IncidentSchema(InputSchema):
 
 class CloseIncidentSchema(InputSchema):
     resolution = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReportQuery(InputSchema):
+    """The month of a center's report."""
+
+    month = MonthField()
+
+
+class OverviewQuery(InputSchema):
+    """The month, area and idle threshold of the area's roll-up."""
+
+    month = MonthField()
+    region_id = id_field()
+    idle_days = fields.Integer(
+        strict=False,
+        validate=validate.Range(min=1, max=365, error=_l("Give a number of days from 1 to 365.")),
+    )

@@ -22,12 +22,10 @@ from eldercare.beds.models import RISKS
 from eldercare.beds.operations import person_by_card
 from eldercare.beds.permissions import person_by_card_limit
 from eldercare.core.db import local_today
-from eldercare.core.errors import Invalid
 from eldercare.core.forms import FormResult, load_filters, submit_form
 from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
-    is_visible,
     operates,
     roles_required,
 )
@@ -57,7 +55,6 @@ from eldercare.daycare.schemas import (
     MemberSchema,
     NewMemberSchema,
 )
-from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
 
@@ -84,19 +81,8 @@ def _of(model, record_id: int, facility: Facility):
 
 
 def _person(facility: Facility, person_id: int, field: str = "person_id") -> Person:
-    """A person the operator may name here: a current member (or resident), or someone who
-    has been checked in at this center (a walk-in)."""
-    person = db.session.get(Person, person_id)
-    if person is None or not (
-        is_visible(person, current_user)
-        or db.session.scalar(
-            db.select(Attendance.id).where(
-                Attendance.facility_id == facility.id, Attendance.person_id == person_id
-            )
-        )
-    ):
-        raise Invalid(errors={field: [_("The page or record was not found.")]})
-    return person
+    """A person the operator may name here (a member, a resident or a walk-in)."""
+    return ops.person_for(facility, person_id, current_user, field)
 
 
 def _common(facility: Facility) -> dict:
@@ -256,7 +242,7 @@ def member(facility_id: int, member_id: int):
         if result.ok:
             flash(_("Saved."), "success")
             return redirect(url_for("daycare.members", facility_id=facility.id))
-        db.session.refresh(found)
+        ops.reloaded(found)
         errors, status = result.errors, result.status
     return render_template(
         "daycare/member.html",
@@ -384,13 +370,7 @@ def _settings_page(facility: Facility, form=None, errors=None, status: int = 200
     today = local_today()
     return render_template(
         "daycare/settings.html",
-        closed=db.session.scalars(
-            db.select(ClosedDay)
-            .where(
-                ClosedDay.facility_id == facility.id, ClosedDay.day >= today - timedelta(days=62)
-            )
-            .order_by(ClosedDay.day)
-        ).all(),
+        closed=ops.recent_closed_days(facility, today),
         form=form,
         errors=errors or {},
         **_common(facility),

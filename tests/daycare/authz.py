@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+from eldercare.core.db import utcnow
 from eldercare.daycare import operations as ops
 from eldercare.daycare.models import ClosedDay
 from eldercare.extensions import db
@@ -64,7 +65,7 @@ def _member(facility):
 def _incident(facility):
     incident = ops.report_incident(
         facility,
-        {"occurred_at": ops.utcnow(), "risk": "fall", "severity": "minor", "description": "滑倒"},
+        {"occurred_at": utcnow(), "risk": "fall", "severity": "minor", "description": "滑倒"},
         None,
         admin(),
     )
