@@ -12,7 +12,7 @@ from eldercare.auth.schemas import TokenCreatedOut, TokenCreateSchema, TokenOut,
 from eldercare.core.api import api_blueprint, api_roles, document_errors
 from eldercare.core.errors import AppError
 from eldercare.core.permissions import get_visible_or_404
-from eldercare.extensions import db
+from eldercare.core.transaction import transactional
 
 blp = api_blueprint("auth", "The signed-in account and its API tokens")
 
@@ -40,12 +40,12 @@ def list_tokens():
 @document_errors(blp, 401, 403, 422)
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, TokenCreatedOut)
+@transactional
 def create_token(data):
     """Create a token; the response holds the secret, once. A token cannot mint tokens."""
     if g.get("token_auth"):
         raise AppError(403, _l("Only a signed-in person can create API tokens, not a token."))
     token, secret = ops.create_token(current_user, data["name"], data["expires_in_days"])
-    db.session.commit()
     token.token = secret
     return token
 
@@ -54,10 +54,10 @@ def create_token(data):
 @api_roles()
 @document_errors(blp, 401, 404)
 @blp.response(204)
+@transactional
 def revoke_token(token_id: int):
     """Revoke one of my tokens."""
     token = get_visible_or_404(ApiToken, token_id)
     if token.user_id != current_user.id:
         raise AppError(404)
     ops.revoke_token(token, current_user)
-    db.session.commit()

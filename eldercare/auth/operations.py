@@ -93,6 +93,16 @@ def authenticate(login: str, password: str) -> User:
     return user
 
 
+def sign_in(data: dict) -> tuple[User, bool] | LoginRefused:
+    """The sign-in form's action: the user and whether to remember them, or the refusal.
+    A refusal is returned rather than raised, so that the failure count and any lockout it
+    wrote are committed with the form, not rolled back as a refused operation's writes are."""
+    try:
+        return authenticate(data["username"], data["password"]), data.get("remember", False)
+    except LoginRefused as refused:
+        return refused
+
+
 def change_password(user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
         raise Invalid(errors={"current_password": [_l("The current password is wrong.")]})

@@ -25,8 +25,8 @@ from eldercare.core.permissions import (
     get_visible_or_404,
     roles_required,
 )
-from eldercare.core.schemas import load_form
-from eldercare.extensions import db, limiter
+from eldercare.core.schemas import InputSchema
+from eldercare.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -47,17 +47,15 @@ def login():
     form, errors = {}, {}
     if request.method == "POST":
         form = request.form
-        data, errors = load_form(LoginSchema(), request.form)
-        if not errors:
-            try:
-                user = ops.authenticate(data["username"], data["password"])
-            except ops.LoginRefused as refused:
-                db.session.commit()  # keep the failure count and any lockout
-                errors = {"_schema": [str(refused.message)]}
-            else:
-                db.session.commit()
-                login_user(user, remember=data.get("remember", False))
-                return redirect(safe_next(request.args.get("next")))
+        # A refused sign-in is committed too: it keeps the failure count and any lockout.
+        result = submit_form(LoginSchema(), ops.sign_in)
+        errors = result.errors
+        if result.ok and isinstance(result.value, ops.LoginRefused):
+            errors = {"_schema": [str(result.value.message)]}
+        elif result.ok:
+            user, remember = result.value
+            login_user(user, remember=remember)
+            return redirect(safe_next(request.args.get("next")))
     status = 200 if not errors else 422
     return render_template("auth/login.html", form=form, errors=errors), status
 
@@ -123,10 +121,13 @@ def tokens():
     form = {}
     if request.method == "POST":
         form = request.form
-        data, errors = load_form(TokenCreateSchema(), request.form)
-        if not errors:
-            _token, secret = ops.create_token(current_user, data["name"], data["expires_in_days"])
-            db.session.commit()
+        result = submit_form(
+            TokenCreateSchema(),
+            lambda d: ops.create_token(current_user, d["name"], d["expires_in_days"]),
+        )
+        errors = result.errors
+        if result.ok:
+            _token, secret = result.value
             form = {}
     return render_template(
         "auth/tokens.html",
@@ -143,8 +144,7 @@ def revoke_token(token_id: int):
     token = get_visible_or_404(ApiToken, token_id)
     if token.user_id != current_user.id and current_user.role != Role.ADMIN:
         return redirect(url_for("auth.tokens"))
-    ops.revoke_token(token, current_user)
-    db.session.commit()
+    submit_form(InputSchema(), lambda d: ops.revoke_token(token, current_user))
     flash(_("The token has been revoked."), "success")
     return redirect(url_for("auth.tokens"))
 
@@ -160,7 +160,7 @@ def users():
         "auth/users.html",
         page=page,
         q=args.get("q", ""),
-        role=args.get("role", ""),
+        role_filter=args.get("role", ""),
         role_labels=ROLE_LABELS,
     )
 
@@ -208,7 +208,6 @@ def user_edit(user_id: int):
 @roles_required(Role.ADMIN)
 def user_unlock(user_id: int):
     user = get_visible_or_404(User, user_id)
-    ops.unlock_user(user, current_user)
-    db.session.commit()
+    submit_form(InputSchema(), lambda d: ops.unlock_user(user, current_user))
     flash(_("User %(name)s unlocked.", name=user.username), "success")
     return redirect(url_for("auth.user_edit", user_id=user.id))
