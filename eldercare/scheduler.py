@@ -129,7 +129,7 @@ JOBS: list[Job] = [
     # A rating result whose public notice is over (objections all answered) is published.
     Job(
         "ratings-publish",
-        "eldercare.ratings.operations:publish_due",
+        "eldercare.ratings.tasks:publish_due",
         "daily",
         setting="RATING_PUBLISH_TIME",
     ),
@@ -154,7 +154,7 @@ JOBS: list[Job] = [
     # The county overviews people look at, recomputed before anybody has to wait for them.
     Job(
         "overview-refresh",
-        "eldercare.dashboard.snapshots:refresh",
+        "eldercare.dashboard.tasks:refresh",
         "interval",
         setting="OVERVIEW_REFRESH_SECONDS",
     ),

@@ -3,9 +3,10 @@
 A city's overview reads a million people, a year of visits and three million payments: too
 much to compute each time somebody opens the page. The result is kept in ``overview_snapshot``
 and served while it is younger than ``OVERVIEW_MAX_AGE_SECONDS`` (and taken on the right day);
-the ``overview-refresh`` job recomputes, every ``OVERVIEW_REFRESH_SECONDS``, what people opened
-in the last ``OVERVIEW_KEEP_DAYS`` days and this month's overview of every county and city, so
-nobody waits for it. The page says when its figures were computed and offers to recompute them.
+the ``overview-refresh`` job (``dashboard.tasks.refresh``) recomputes, every
+``OVERVIEW_REFRESH_SECONDS``, what people opened in the last ``OVERVIEW_KEEP_DAYS`` days and
+this month's overview of every county and city, so nobody waits for it. The page says when its
+figures were computed and offers to recompute them.
 
 A snapshot holds the figures of the whole area. The page checks that the area is inside the
 user's own before it shows one; the subsidy figures are those of the programs the user may see,
@@ -15,7 +16,6 @@ and people who may see different programs never share a snapshot.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
@@ -40,8 +40,6 @@ from eldercare.extensions import db
 from eldercare.regions.models import Level, Region
 from eldercare.subsidies import reports as subsidies
 from eldercare.subsidies.models import Program
-
-log = logging.getLogger(__name__)
 
 #: Raised whenever the payload's shape changes: older snapshots are then recomputed.
 PAYLOAD_VERSION = 2  # 2: each program's payment count
@@ -198,22 +196,9 @@ def overview_for(
     return ov
 
 
-def refresh(now: datetime | None = None) -> int:
-    """The ``overview-refresh`` job: recompute this month's overviews that people opened in
-    the last ``OVERVIEW_KEEP_DAYS`` days, and every county's and city's, before they go stale
-    (a past month is recomputed when somebody opens it); forget those nobody opened for
-    longer. Returns how many were computed."""
-    config = current_app.config
-    now = now or utcnow()
-    today = local_today()
-    this_month = today.replace(day=1)
-    idle_days = config["DAYCARE_IDLE_DAYS"]
-    keep = now - timedelta(days=config["OVERVIEW_KEEP_DAYS"])
-    # Recomputed when it would be stale before the next run (a minute's margin).
-    due = now - timedelta(
-        seconds=config["OVERVIEW_MAX_AGE_SECONDS"] - config["OVERVIEW_REFRESH_SECONDS"] - 60
-    )
-
+def forget_unopened(keep: datetime, this_month: date) -> None:
+    """Forget the snapshots nobody opened since ``keep``, and the unopened ones of past
+    months (those of this month are kept ready by the job)."""
     db.session.execute(
         sa.delete(OverviewSnapshot).where(
             sa.or_(
@@ -222,9 +207,11 @@ def refresh(now: datetime | None = None) -> int:
             )
         )
     )
-    db.session.commit()
 
-    # (region id, programs key) -> program ids, for this month.
+
+def wanted_this_month(keep: datetime, this_month: date) -> dict[tuple[int, str], list[int]]:
+    """(region id, programs key) -> program ids of the overviews to keep ready this month:
+    every city's and county's with its related programs, and those opened since ``keep``."""
     wanted: dict[tuple[int, str], list[int]] = {}
     for region in db.session.scalars(
         sa.select(Region)
@@ -239,21 +226,21 @@ def refresh(now: datetime | None = None) -> int:
         )
     ):
         wanted.setdefault((snap.region_id, snap.programs), snap.payload.get("program_ids"))
-    db.session.commit()
-
-    done = 0
-    for (region_id, key), ids in wanted.items():
-        try:
-            if _refresh_one(region_id, key, ids, this_month, today, idle_days, now, due):
-                done += 1
-            db.session.commit()
-        except Exception:  # one area's failure must not keep the others stale
-            db.session.rollback()
-            log.exception("overview of region %s for %s not refreshed", region_id, this_month)
-    return done
+    return wanted
 
 
-def _refresh_one(region_id, key, ids, month, today, idle_days, now, due) -> bool:
+def refresh_one(
+    region_id: int,
+    key: str,
+    ids: list[int] | None,
+    month: date,
+    today: date,
+    idle_days: int,
+    now: datetime,
+    due: datetime,
+) -> bool:
+    """Recompute one kept overview unless it was computed after ``due``; forget it if its
+    area or one of its programs is gone. True when it was computed."""
     region = db.session.get(Region, region_id)
     snap = _find(region, month, key) if region is not None else None
     day = month_days(month, today)[-1][1]

@@ -24,12 +24,13 @@ from eldercare.beds.models import CARE_TYPE_LABELS
 from eldercare.core.db import local_today
 from eldercare.core.permissions import Role, roles_required
 from eldercare.core.schemas import load_form
+from eldercare.core.transaction import transactional
 from eldercare.dashboard import figures
 from eldercare.dashboard.export import overview_workbook
 from eldercare.dashboard.indicators import bed_indicators
 from eldercare.dashboard.schemas import IndicatorQuery, OverviewQuery
 from eldercare.dashboard.snapshots import overview_for
-from eldercare.extensions import db, limiter
+from eldercare.extensions import limiter
 from eldercare.people.permissions import per_account
 from eldercare.regions import areas
 from eldercare.subsidies.reports import programs_for
@@ -92,14 +93,14 @@ def _overview_args():
 
 def _overview(region, month, fresh=False):
     # The region is inside the user's area (_area_and_filters); the subsidy figures are
-    # those of the programs the user may see. What was computed is kept (see snapshots).
-    result = overview_for(region, month, programs_for(region, current_user), fresh=fresh)
-    db.session.commit()
-    return result
+    # those of the programs the user may see. What was computed is kept (see snapshots):
+    # the routes calling this are @transactional, which commits the kept snapshot.
+    return overview_for(region, month, programs_for(region, current_user), fresh=fresh)
 
 
 @bp.route("/overview")
 @roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+@transactional
 def overview():
     region, month = _overview_args()
     result = _overview(region, month)
@@ -123,6 +124,7 @@ def overview():
 @bp.route("/overview", methods=["POST"])
 @roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
 @recompute_limit
+@transactional
 def recompute_overview():
     """Compute the figures anew now (they are otherwise kept for a while)."""
     region, args = _area_and_filters(OverviewQuery())
@@ -136,6 +138,7 @@ def recompute_overview():
 
 @bp.route("/overview.xlsx")
 @roles_required(Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
+@transactional
 def overview_xlsx():
     region, month = _overview_args()
     path = overview_workbook(_overview(region, month))

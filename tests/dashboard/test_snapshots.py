@@ -13,7 +13,7 @@ from flask_babel import force_locale
 
 from eldercare.auth.models import User
 from eldercare.core.db import local_today, local_zone, utcnow
-from eldercare.dashboard import snapshots
+from eldercare.dashboard import snapshots, tasks
 from eldercare.dashboard.models import OverviewSnapshot
 from eldercare.dashboard.overview import county_overview
 from eldercare.extensions import db
@@ -196,10 +196,10 @@ def test_the_job_keeps_counties_ready_and_what_people_open_fresh(app, demo, comp
             )
         )
     )
-    assert snapshots.refresh() == len(prepared)
+    assert tasks.refresh() == len(prepared)
     assert sorted(computed) == sorted(r.id for r in prepared)
     # Just computed: not again.
-    assert snapshots.refresh() == 0
+    assert tasks.refresh() == 0
 
     township = db.session.scalar(
         sa.select(Region).where(Region.level == "township", Region.code.startswith("610302"))
@@ -212,11 +212,11 @@ def test_the_job_keeps_counties_ready_and_what_people_open_fresh(app, demo, comp
     for snap in _snapshots():
         _age(snap, minutes=10)
     computed.clear()
-    assert snapshots.refresh() == 0
+    assert tasks.refresh() == 0
     # It would go stale before the run after (30 min max age, 10 min runs): recomputed.
     for snap in _snapshots():
         _age(snap, minutes=10)
-    assert snapshots.refresh() == len(prepared) + 1
+    assert tasks.refresh() == len(prepared) + 1
     assert township.id in computed
     # A past month someone opened is recomputed when opened again, not by the job.
     last_month = (month - timedelta(days=1)).replace(day=1)
@@ -224,14 +224,14 @@ def test_the_job_keeps_counties_ready_and_what_people_open_fresh(app, demo, comp
     db.session.commit()
     _age(_snapshots(township)[-1], minutes=25)
     computed.clear()
-    snapshots.refresh()
+    tasks.refresh()
     assert township.id not in computed
 
     # Nobody opened it for longer than OVERVIEW_KEEP_DAYS: forgotten.
     for opened in _snapshots(township):
         opened.viewed_at = utcnow() - timedelta(days=app.config["OVERVIEW_KEEP_DAYS"], hours=1)
     db.session.commit()
-    snapshots.refresh()
+    tasks.refresh()
     assert _snapshots(township) == []
     assert _snapshots(county)  # the counties stay ready
 
