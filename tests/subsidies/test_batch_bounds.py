@@ -13,8 +13,9 @@ from eldercare.core.audit import AuditLog
 from eldercare.core.errors import AppError
 from eldercare.extensions import db
 from eldercare.regions.models import CountySettings
-from eldercare.subsidies import generation, queries, reports
 from eldercare.subsidies import operations as ops
+from eldercare.subsidies import queries, reports
+from eldercare.subsidies.generation import draw
 from eldercare.subsidies.models import Batch, Payment, PaymentKind, PaymentStatus
 from eldercare.subsidies.operations import batches, enrolment_changes, enrolments
 from tests.subsidies.helpers import county_staff, enrol, make_program, person_aged
@@ -27,7 +28,7 @@ JANUARY = date(2027, 1, 1)
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     """Monday 7 December 2026, Beijing time, wherever the operations ask."""
-    for module in (batches, enrolment_changes, enrolments, generation):
+    for module in (batches, enrolment_changes, enrolments, draw):
         monkeypatch.setattr(module, "local_today", lambda: TODAY)
     return TODAY
 
