@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import datetime
 
 import plotly
 from flask import (
@@ -20,20 +19,26 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import ValidationError, fields
 
 from eldercare.core import audit
 from eldercare.core.db import local_today, utcnow
-from eldercare.core.errors import AppError, keep_refusal_on_record
+from eldercare.core.errors import Invalid
 from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
-from eldercare.core.schemas import InputSchema, choice, id_field, load_form
+from eldercare.core.schemas import load_form
 from eldercare.core.spreadsheets import SpreadsheetError
-from eldercare.extensions import db
+from eldercare.core.transaction import transactional
 from eldercare.regions import areas as area
-from eldercare.subsidies import bankfile, figures, periods, reconciliation, reports
+from eldercare.subsidies import (
+    actions,
+    bankfile,
+    figures,
+    periods,
+    queries,
+    reconciliation,
+    reports,
+)
 from eldercare.subsidies import operations as ops
 from eldercare.subsidies.models import (
     PAYMENT_LABELS,
@@ -45,50 +50,14 @@ from eldercare.subsidies.models import (
     PaymentStatus,
     Program,
     Resolution,
-    StopReason,
-    SuspendReason,
 )
+from eldercare.subsidies.schemas import EmptySchema, ReportQuery, ResolveForm, ReverseForm
 
 bp = Blueprint("subsidy_files", __name__, url_prefix="/subsidies")
 COUNTY = (Role.ADMIN, Role.COUNTY_STAFF)
 XLSX = bankfile.MIMETYPES["xlsx"]
 #: Lines of each detail list shown on the report page (the export has them all).
 PAGE_LINES = 200
-ENROLMENT_ACTIONS = ("stop", "suspend")
-
-
-class PeriodField(fields.String):
-    """A month written YYYY-MM, from 2000 up to a year ahead (batches are drawn up ahead)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            month = datetime.strptime(text, "%Y-%m").date()
-        except ValueError:
-            raise ValidationError(_l("Give a month as YYYY-MM.")) from None
-        if month.year < 2000 or month > periods.add_months(local_today(), 12):
-            raise ValidationError(_l("Choose a month up to a year ahead."))
-        return month
-
-
-class ReportQuery(InputSchema):
-    program_id = id_field()
-    period = PeriodField()
-    region_id = id_field()
-
-
-class ResolveForm(InputSchema):
-    resolution = choice([r.value for r in Resolution], required=True)
-    note = fields.String(load_default="")
-    enrolment_action = choice(ENROLMENT_ACTIONS)
-    stop_reason = choice([r.value for r in StopReason])
-    suspend_reason = choice([r.value for r in SuspendReason])
-    from_month = PeriodField()
-
-
-class ReverseForm(InputSchema):
-    reason = fields.String(required=True)
-    repay = fields.Boolean(load_default=False)
 
 
 @bp.after_request
@@ -113,10 +82,10 @@ def _send(path: str, name: str, mimetype: str):
 
 @bp.route("/batches/<int:id>/bank-file.<any(xlsx, csv):fmt>")
 @roles_required(*COUNTY)
+@transactional
 def export_batch(id: int, fmt: str):
     batch = get_visible_or_404(Batch, id)
     file = bankfile.export(batch, fmt, current_user)
-    db.session.commit()
     return _send(file.path, file.filename, file.mimetype)
 
 
@@ -125,10 +94,8 @@ def _return_page(batch: Batch, result=None, error=None, status: int = 200):
     reference = request.args.get("ref", "").strip()
     found = None
     if reference.isascii() and reference.isdigit() and len(reference) < 10:
-        found = db.session.scalar(
-            # The batch's own payments only: the lookup never reaches another batch.
-            db.select(Payment).where(Payment.batch_id == batch.id, Payment.id == int(reference))
-        )
+        # The batch's own payments only: the lookup never reaches another batch.
+        found = queries.payment_in(batch, int(reference))
     return render_template(
         "subsidies/files/bank_return.html",
         batch=batch,
@@ -137,6 +104,8 @@ def _return_page(batch: Batch, result=None, error=None, status: int = 200):
         failed_count=reconciliation.not_arrived_count(batch),
         reference=reference,
         found=found,
+        actions=actions.return_actions(batch),
+        found_actions=actions.reversal_actions(found),
         result=result,
         error=error,
         # The Chinese headings; the English ones are accepted too, the page need not say.
@@ -162,19 +131,28 @@ def import_return(id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _return_page(batch, error=_("Choose a file to upload."), status=422)
-    try:
-        result = reconciliation.import_return(batch, upload.filename, upload.read(), current_user)
-    except SpreadsheetError as exc:
-        db.session.rollback()
-        return _return_page(batch, error=str(exc), status=422)
-    except AppError as err:
-        db.session.rollback()
-        keep_refusal_on_record(err)
-        return _return_page(batch, error=str(err.message or err.description), status=err.code)
-    if not result.ok:
-        db.session.rollback()
-        return _return_page(batch, result=result, status=422)
-    db.session.commit()
+    checked: dict = {}
+
+    def act(_data: dict) -> reconciliation.ReturnResult:
+        try:
+            result = reconciliation.import_return(
+                batch, upload.filename, upload.read(), current_user
+            )
+        except SpreadsheetError as exc:
+            raise Invalid(str(exc)) from exc
+        if not result.ok:
+            # A row is wrong: nothing is settled, the page lists every row's errors.
+            checked["result"] = result
+            raise Invalid()
+        return result
+
+    done = submit_form(EmptySchema(), act)
+    if not done.ok:
+        if "result" in checked:
+            return _return_page(batch, result=checked["result"], status=422)
+        message = " ".join(str(m) for messages in done.errors.values() for m in messages)
+        return _return_page(batch, error=message, status=done.status)
+    result = done.value
     flash(
         _(
             "Bank return imported: %(paid)s paid, %(failed)s failed, %(returned)s returned,"
@@ -298,6 +276,7 @@ def report():
 
 @bp.route("/reports.xlsx")
 @roles_required(*COUNTY)
+@transactional
 def report_export():
     _programs, result = _report(None)
     if result is None:
@@ -309,7 +288,6 @@ def report_export():
         region_id=result.area.id,
         note=f"{result.area.code} {result.program.code} {result.period_label}",
     )
-    db.session.commit()
     return _send(
         path,
         f"subsidy-report-{result.program.code}-{result.period_label}.xlsx",

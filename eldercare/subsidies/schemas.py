@@ -1,10 +1,11 @@
 """Input schemas of the subsidy pages: programs, rule tables, applications, the enrolment
-actions, batches. Money is typed in yuan and kept as integer fen, converted exactly."""
+actions, batches, the bank's return and the reports. Money is typed in yuan and kept as
+integer fen, converted exactly."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
@@ -15,6 +16,7 @@ from eldercare.core.i18n import plain_messages
 from eldercare.core.schemas import InputSchema, Money, PageArgs, choice, id_field
 from eldercare.people.models import AbilityLevel, EconomicStatus
 from eldercare.people.schemas import check_id_number
+from eldercare.subsidies import periods
 from eldercare.subsidies.bankfile import COLUMNS as BANK_COLUMNS
 from eldercare.subsidies.bankfile import REQUIRED_COLUMNS
 from eldercare.subsidies.models import (
@@ -26,6 +28,7 @@ from eldercare.subsidies.models import (
     PaymentKind,
     PaymentStatus,
     ProgramKind,
+    Resolution,
     StopReason,
     SuspendReason,
     Timing,
@@ -225,6 +228,24 @@ class RuleTableSchema(InputSchema):
             "rules": rows,
         }
 
+    @staticmethod
+    def typed_grid(form: MultiDict) -> list[dict]:
+        """The grid as it was typed, every line (at least ``GRID_ROWS``), to show a refused
+        form again with what was typed."""
+        rows = []
+        count = sum(1 for key in form if key.startswith("rules-") and key.endswith("-amount"))
+        for n in range(max(count, GRID_ROWS)):
+            prefix = f"rules-{n}-"
+            rows.append(
+                {
+                    name: form.getlist(prefix + name)
+                    if name in RULE_LIST_FIELDS
+                    else form.get(prefix + name, "")
+                    for name in RULE_FIELDS
+                }
+            )
+        return rows
+
 
 class ExclusionsSchema(InputSchema):
     other_ids = fields.List(id_field(), load_default=list, validate=validate.Length(max=100))
@@ -370,3 +391,43 @@ class BatchQuery(PageArgs):
         load_default=1,
         validate=validate.Range(min=1, max=100000, error=_l("Page must be between 1 and 100000.")),
     )
+
+
+# --- bank files, the bank's return and reports -----------------------------------------------
+
+#: What a failed or returned payment's resolution may also do to the enrolment.
+ENROLMENT_ACTIONS = ("stop", "suspend")
+
+
+class PeriodField(fields.String):
+    """A month written YYYY-MM, from 2000 up to a year ahead (batches are drawn up ahead)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            month = datetime.strptime(text, "%Y-%m").date()
+        except ValueError:
+            raise ValidationError(_l("Give a month as YYYY-MM.")) from None
+        if month.year < 2000 or month > periods.add_months(local_today(), 12):
+            raise ValidationError(_l("Choose a month up to a year ahead."))
+        return month
+
+
+class ReportQuery(InputSchema):
+    program_id = id_field()
+    period = PeriodField()
+    region_id = id_field()
+
+
+class ResolveForm(InputSchema):
+    resolution = choice([r.value for r in Resolution], required=True)
+    note = fields.String(load_default="")
+    enrolment_action = choice(ENROLMENT_ACTIONS)
+    stop_reason = choice([r.value for r in StopReason])
+    suspend_reason = choice([r.value for r in SuspendReason])
+    from_month = PeriodField()
+
+
+class ReverseForm(InputSchema):
+    reason = fields.String(required=True)
+    repay = fields.Boolean(load_default=False)
