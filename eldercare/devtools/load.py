@@ -23,6 +23,8 @@ from eldercare.devtools.loadclient import CLIENT_TIMEOUT_S, SERVER_TIMEOUT_S, Re
 #: How long to wait for gunicorn to answer /healthz after it is started.
 BOOT_TIMEOUT_S = 90.0
 LOAD_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "loadclient.py")
+#: Where wsgi.py is (gunicorn's working directory): eldercare/devtools/load.py is two below.
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def load_in_process(
@@ -186,7 +188,7 @@ class Gunicorn:
     def __init__(self, env: dict[str, str], workers: int = 2, cwd: str | None = None):
         self.env = env
         self.workers = workers
-        self.cwd = cwd or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.cwd = cwd or PROJECT_ROOT
         self.host = "127.0.0.1"
         self.port = 0
         self.proc: subprocess.Popen | None = None

@@ -344,3 +344,22 @@ def test_the_exports_stream_the_county_registry_and_ledger(app):
     assert details["people"]["rows"] == 12 and details["ledger"]["rows"] == 0
     assert "12 rows" in by_key["exports.people"].shown
     assert all(f.met for f in figures) and all(d["peak_mib"] < 64 for d in details.values())
+
+
+@pytest.mark.slow
+def test_gunicorn_on_loopback_under_load_and_its_workers_memory(tmp_path):
+    env = {
+        **os.environ,
+        "ELDERCARE_CONFIG": "development",
+        "DATABASE_URL": "sqlite:///" + str(tmp_path / "gunicorn.db"),
+        "ELDERCARE_INSTANCE": str(tmp_path),
+    }
+    with load.Gunicorn(env, workers=1) as server:  # started from the project's root
+        assert os.path.isfile(os.path.join(server.cwd, "wsgi.py"))
+        result = run_load(
+            server.host, server.port, Request("healthz", "/healthz"), duration=0.5, concurrency=2
+        )
+        memory = server.memory()
+    assert result["ok"] > 0 and result["errors"] == 0
+    assert [w["pid"] for w in memory["workers"]] and memory["peak_worker_mib"] > 0
+    assert server.proc.poll() is not None  # stopped
