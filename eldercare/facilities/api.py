@@ -7,7 +7,7 @@ from flask_login import current_user
 from eldercare.core.api import api_blueprint, api_roles, document_errors, paged
 from eldercare.core.errors import AppError
 from eldercare.core.permissions import Role, get_visible_or_404
-from eldercare.extensions import db
+from eldercare.core.transaction import transactional
 from eldercare.facilities import operations as ops
 from eldercare.facilities.models import Facility
 from eldercare.facilities.schemas import FacilityOut, FacilityQuery, FacilitySchema
@@ -31,10 +31,10 @@ def list_facilities(args):
 @document_errors(blp, 401, 403, 422)
 @blp.arguments(FacilitySchema)
 @blp.response(201, FacilityOut)
+@transactional
 def create_facility(data):
     """Register a facility in the caller's county."""
     facility = ops.create_facility(data, current_user)
-    db.session.commit()
     return facility
 
 
@@ -52,11 +52,11 @@ def get_facility(facility_id: int):
 @document_errors(blp, 401, 403, 404, 422)
 @blp.arguments(FacilitySchema)
 @blp.response(200, FacilityOut)
+@transactional
 def update_facility(data, facility_id: int):
     """Replace a facility's details (operators cannot move or reclassify it)."""
     facility = get_visible_or_404(Facility, facility_id)
     if not ops.can_edit(current_user, facility):
         raise AppError(403)
     ops.update_facility(facility, data, current_user)
-    db.session.commit()
     return facility

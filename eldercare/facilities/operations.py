@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from eldercare.core import audit
 from eldercare.core.errors import Invalid
@@ -26,6 +27,16 @@ FIELDS = (
     "description",
     "active",
 )
+
+
+#: What only the registry (county staff, admins) changes: an operator may not move its
+#: facility, change its kind or switch it off.
+REGISTRY_FIELDS = ("region_id", "kind", "ownership", "active", "licence_no")
+
+
+def registry_fields_locked(user) -> bool:
+    """Whether ``user`` edits a facility without its REGISTRY_FIELDS (an operator does)."""
+    return role_of(user) == Role.OPERATOR
 
 
 def can_edit(user, facility: Facility | None = None) -> bool:
@@ -65,9 +76,8 @@ def create_facility(data: dict, by) -> Facility:
 
 def update_facility(facility: Facility, data: dict, by) -> Facility:
     before = snapshot(facility)
-    if role_of(by) == Role.OPERATOR:
-        # An operator may not move its facility, change its kind or switch it off.
-        for locked in ("region_id", "kind", "ownership", "active", "licence_no"):
+    if registry_fields_locked(by):
+        for locked in REGISTRY_FIELDS:
             data[locked] = getattr(facility, locked)
     else:
         _region_in_scope(data["region_id"], by)
@@ -97,6 +107,11 @@ def search_facilities(user, args: dict) -> sa.Select:
             return stmt.where(sa.false())
         stmt = stmt.where(Facility.region_id.in_(Region.subtree_ids(region)))
     return stmt
+
+
+def facility_list(user, args: dict) -> sa.Select:
+    """The facility list page's query: ``search_facilities`` with each facility's area."""
+    return search_facilities(user, args).options(selectinload(Facility.region))
 
 
 def regions_for_choice(user) -> list[Region]:

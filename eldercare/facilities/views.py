@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from eldercare.core.db import local_today
 from eldercare.core.forms import list_page, submit_form
@@ -28,24 +27,20 @@ def _form_page(form, facility: Facility | None, errors: dict, status: int = 200)
         form=form,
         facility=facility,
         errors=errors,
+        locked=ops.registry_fields_locked(current_user),
     ), status
 
 
 @bp.route("/")
 @roles_required(*VIEWERS)
 def index():
-    page, _args = list_page(
-        FacilityQuery(),
-        lambda args: ops.search_facilities(current_user, args).options(
-            selectinload(Facility.region)
-        ),
-    )
+    page, _args = list_page(FacilityQuery(), lambda args: ops.facility_list(current_user, args))
     return render_template(
         "facilities/index.html",
         page=page,
         kinds=KIND_LABELS,
         args=request.args,
-        can_create=current_user.role in (Role.ADMIN, Role.COUNTY_STAFF),
+        can_create=ops.can_edit(current_user),
     )
 
 
