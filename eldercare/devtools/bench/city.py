@@ -188,7 +188,7 @@ def run_bench(
         f"city benchmark on {details['database']['dialect']}: {counts['people']:,} people, "
         f"{counts['beds']:,} beds, {counts['care_targets_active']:,} care plans, "
         f"{counts['enrolments_active']:,} enrolments; {workers} gunicorn workers, "
-        f"{concurrency} client threads, {duration:g} s per endpoint; "
+        f"{concurrency} locust users, {duration:g} s per endpoint; "
         f"{time.perf_counter() - started:.0f} s in all"
     )
     click.echo(render_table(figures))
