@@ -11,12 +11,11 @@ from flask_babel import gettext as _
 
 from eldercare.core.db import MAX_ID, local_today
 from eldercare.core.forms import submit_form
-from eldercare.core.schemas import InputSchema, id_field, load_form
-from eldercare.extensions import db, limiter
+from eldercare.core.schemas import load_form
+from eldercare.extensions import limiter
 from eldercare.ratings import operations as ops
 from eldercare.ratings.models import Application
-from eldercare.ratings.schemas import PublicObjectionSchema
-from eldercare.regions.models import Region
+from eldercare.ratings.schemas import NoticeQuery, PublicObjectionSchema
 
 bp = Blueprint("ratings_public", __name__, url_prefix="/public/ratings")
 
@@ -29,17 +28,13 @@ bp.add_app_template_global(ops.notice_of_facility, "rating_notice_of")
 bp.add_app_template_global(ops.notice_starts, "rating_notice_starts")
 
 
-class NoticeQuery(InputSchema):
-    county_id = id_field()
-
-
 @bp.route("/notices")
 def notices():
     args, errors = load_form(NoticeQuery(), request.args)
     county = None
     if not errors and args.get("county_id"):
-        county = db.session.get(Region, args["county_id"])
-        if county is None or county.level != "county":
+        county = ops.county_by_id(args["county_id"])
+        if county is None:
             abort(404)
     found = ops.public_notices(county=county)
     return render_template(
@@ -55,8 +50,8 @@ def _in_notice(application_id: int) -> Application:
     applications that are not public)."""
     if application_id > MAX_ID:
         abort(404)
-    found = db.session.get(Application, application_id)
-    if found is None or not ops.in_public_notice(found):
+    found = ops.in_notice(application_id)
+    if found is None:
         abort(404)
     return found
 

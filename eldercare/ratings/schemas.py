@@ -1,18 +1,21 @@
-"""Input schemas of the ratings pages: schemes, rounds, scores, evidence files, withdrawal."""
+"""Input schemas of the ratings pages: schemes, rounds, scores, evidence files, withdrawal,
+the public notice's objections."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
 from eldercare.core.db import local_today
-from eldercare.core.schemas import CONTROL_CHARACTERS, InputSchema, id_field
+from eldercare.core.errors import Invalid
+from eldercare.core.schemas import CONTROL_CHARACTERS, InputSchema, id_field, load_form
 from eldercare.ratings.models import sniff_type
 
 
@@ -86,6 +89,12 @@ class ObjectionSchema(InputSchema):
     resolution = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
+class NoticeQuery(InputSchema):
+    """The public list of notices, of every county or of one."""
+
+    county_id = id_field()
+
+
 class PublicObjectionSchema(InputSchema):
     """An objection lodged on the public notice page, without signing in: who (a name and a
     phone, so that county staff can call back) and what."""
@@ -96,8 +105,70 @@ class PublicObjectionSchema(InputSchema):
 
 
 class ScoresSchema(InputSchema):
-    """The scoring form's fields are named per item (score-<id>, met-<id>, note-<id>) and read
-    by ``operations.entries_from_form``; the engine and the operation check them."""
+    """The scoring form of one application, its fields named per item of the scheme:
+    ``score-<item>`` (points, empty = not scored yet), ``met-<item>`` ("1" met, "0" not met,
+    anything else = not decided), ``note-<item>``. Loads as ``{"entries": {item id:
+    {"points"|"met", "note"}}}``, every item of the scheme present; whether the points suit
+    the item is the operation's check (``save_scores``)."""
+
+    items: tuple = ()
+
+    @classmethod
+    def of(cls, application) -> ScoresSchema:
+        """The schema of the scoring form of ``application``'s scheme."""
+        items = tuple(i for s in application.round.scheme.sections for i in s.items)
+        declared = {}
+        for item in items:
+            declared[f"{'met' if item.must_have else 'score'}-{item.id}"] = fields.String()
+            declared[f"note-{item.id}"] = fields.String()
+        schema = cls.from_dict(declared, name="ScoresFormSchema")()
+        schema.items = items
+        return schema
+
+    @validates_schema
+    def _numbers(self, data, **kwargs):
+        errors = {
+            f"item-{item.id}": [_l("Not a valid number.")]
+            for item in self.items
+            if not item.must_have and _points(data.get(f"score-{item.id}")) is _NOT_A_NUMBER
+        }
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _entries(self, data, **kwargs):
+        entries: dict[int, dict] = {}
+        for item in self.items:
+            note = (data.get(f"note-{item.id}") or "")[:500]
+            if item.must_have:
+                met = {"1": True, "0": False}.get(data.get(f"met-{item.id}", ""))
+                entries[item.id] = {"met": met, "note": note}
+            else:
+                entries[item.id] = {"points": _points(data.get(f"score-{item.id}")), "note": note}
+        return {"entries": entries}
+
+
+_NOT_A_NUMBER = object()
+
+
+def _points(raw: str | None):
+    """Typed points as a Decimal; None when left empty; ``_NOT_A_NUMBER`` otherwise."""
+    if not raw:
+        return None
+    try:
+        points = Decimal(raw)
+    except ArithmeticError:
+        return _NOT_A_NUMBER
+    return points if points.is_finite() else _NOT_A_NUMBER
+
+
+def scores_of(formdata, application) -> dict:
+    """The entries of a scoring form sent along with another action (attaching or removing
+    a file keeps the page's scores): refused as a whole (422) when a number is not one."""
+    data, errors = load_form(ScoresSchema.of(application), formdata)
+    if errors:
+        raise Invalid(errors=errors)
+    return data["entries"]
 
 
 class AnswerSchema(InputSchema):

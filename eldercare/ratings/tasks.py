@@ -1,5 +1,6 @@
-"""Scheduled work of the ratings feature: county staff hear of grades about to run out.
-Idempotent (outbox keys), set-based, takes the time it runs for and commits its own work."""
+"""Scheduled work of the ratings feature: results whose public notice is over are published,
+and county staff hear of grades about to run out. Idempotent (a published result is not in
+notice any more; outbox keys), takes the time it runs for and commits its own work."""
 
 from __future__ import annotations
 
@@ -9,18 +10,41 @@ import sqlalchemy as sa
 from flask import current_app
 
 from eldercare.auth.models import User
-from eldercare.core.db import local_date, utcnow
+from eldercare.core.db import local_date, local_today, utcnow
+from eldercare.core.errors import Conflict
 from eldercare.core.permissions import Role
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.notifications.operations import notify_many
 from eldercare.ratings import notices
 from eldercare.ratings.grades import in_force_on
-from eldercare.ratings.models import Grade, Round
+from eldercare.ratings.models import Application, ApplicationStatus, Grade, Round
 from eldercare.ratings.notices import ExpiringGrade
+from eldercare.ratings.operations.decisions import publish
 from eldercare.regions.models import PREFIX_LENGTH, Level, Region
 
 COUNTY_DIGITS = PREFIX_LENGTH[Level.COUNTY]
+
+
+def publish_due(now: datetime | None = None) -> int:
+    """Publish every result whose notice is over and whose objections are all answered
+    (others wait for their answers); returns how many were published."""
+    today = local_date(now) if now else local_today()
+    count = 0
+    for application in db.session.scalars(
+        sa.select(Application).where(
+            Application.status == ApplicationStatus.IN_NOTICE.value,
+            Application.notice_until < today,
+        )
+    ):
+        try:
+            with db.session.begin_nested():
+                publish(application, None, today)
+            count += 1
+        except (Conflict, sa.exc.IntegrityError):  # waiting for an answer, or published already
+            continue
+    db.session.commit()
+    return count
 
 
 def _county_staff() -> dict[str, list[tuple[int, str | None]]]:

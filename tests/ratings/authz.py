@@ -9,8 +9,8 @@ import io
 import sqlalchemy as sa
 
 from eldercare.extensions import db
-from eldercare.ratings import evidence as files
 from eldercare.ratings import operations as ops
+from eldercare.ratings import storage as files
 from eldercare.ratings.models import (
     Application,
     Assessment,

@@ -12,7 +12,8 @@ from eldercare.core.db import local_today
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.ratings import operations as ops
-from eldercare.ratings.models import Grade, Scheme
+from eldercare.ratings.models import Grade, Objection, Scheme
+from eldercare.ratings.operations.decisions import _years_later
 from tests.builders import build_user
 
 TODAY = local_today()
@@ -73,7 +74,7 @@ def test_from_self_assessment_to_published_stars(world, rnd):
     later = TODAY + timedelta(days=8)
     with pytest.raises(Conflict):
         ops.publish(application, None, later)  # an objection is unanswered
-    application_objection = db.session.scalars(sa.select(ops.Objection)).one()
+    application_objection = db.session.scalars(sa.select(Objection)).one()
     application_objection.resolution = "已核实，收费公示齐全"
     grade = ops.publish(application, None, later)
     assert grade.level == 5 and grade.valid_from == later
@@ -214,4 +215,4 @@ def test_an_assessor_sees_the_others_only_after_handing_in(world, rnd):
 def test_a_grade_published_on_29_february_runs_three_full_years():
     from datetime import date
 
-    assert ops._years_later(date(2028, 2, 29), 3) == date(2031, 3, 1)
+    assert _years_later(date(2028, 2, 29), 3) == date(2031, 3, 1)
