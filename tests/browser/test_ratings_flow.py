@@ -15,6 +15,7 @@ from eldercare.devtools.demo.data import DEMO_PASSWORD
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.ratings import operations as ops
+from eldercare.ratings import tasks as rating_tasks
 from eldercare.ratings.models import Application
 from eldercare.regions.models import Region
 from tests.browser.conftest import login, screenshot
@@ -107,7 +108,7 @@ def test_from_round_to_public_stars(pages, live_server):
         application = db.session.get(Application, application_id)
         application.notice_until = application.notice_until - timedelta(days=8)
         db.session.commit()
-        return ops.publish_due(datetime.now(UTC))
+        return rating_tasks.publish_due(datetime.now(UTC))
 
     assert live_server.query(notice_over) == 1
     facility_id = live_server.query(
