@@ -7,7 +7,7 @@ from flask_login import current_user
 from eldercare.core.api import api_blueprint, api_roles, document_errors, paged
 from eldercare.core.errors import AppError
 from eldercare.core.permissions import Role, get_visible_or_404, is_visible
-from eldercare.extensions import db
+from eldercare.core.transaction import transactional
 from eldercare.people import operations as ops
 from eldercare.people.models import Person
 from eldercare.people.permissions import registration_limit, reveal_limit
@@ -44,10 +44,10 @@ def list_people(args):
 @document_errors(blp, 401, 403, 409, 422)
 @blp.arguments(PersonSchema)
 @blp.response(201, PersonOut)
+@transactional
 def register_person(data):
     """Register a person; 409 if the ID number is already registered."""
     person = ops.register_person(data, current_user)
-    db.session.commit()
     return person
 
 
@@ -87,11 +87,11 @@ def get_person(person_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(PersonUpdateSchema())
 @blp.response(200, PersonOut)
+@transactional
 def update_person(data, person_id: int):
     """Correct a person's entry (an ID number given replaces the stored one)."""
     person = get_visible_or_404(Person, person_id)
     ops.update_person(person, data, current_user)
-    db.session.commit()
     return person
 
 
@@ -100,11 +100,11 @@ def update_person(data, person_id: int):
 @reveal_limit
 @document_errors(blp, 401, 403, 404, 429)
 @blp.response(200, RevealedId)
+@transactional
 def reveal_id(person_id: int):
     """The full ID number; every call is written to the audit log."""
     person = get_visible_or_404(Person, person_id)
     number = ops.reveal_id_number(person, current_user)
-    db.session.commit()
     return {"id_number": number}
 
 
@@ -122,9 +122,9 @@ def list_assessments(person_id: int):
 @document_errors(blp, 401, 403, 404, 422)
 @blp.arguments(AssessmentSchema)
 @blp.response(201, AssessmentOut)
+@transactional
 def add_assessment(data, person_id: int):
     """Record a GB/T 42195 ability assessment."""
     person = get_visible_or_404(Person, person_id)
     assessment = ops.add_assessment(person, data, current_user)
-    db.session.commit()
     return assessment

@@ -20,6 +20,8 @@ RELATION_LABELS = {
     "sibling": _l("Brother or sister"),
     "other": _l("Other relative"),
 }
+#: The badge colour of a family link's status where it is shown (any other: "secondary").
+LINK_BADGES = {LinkStatus.VERIFIED.value: "success"}
 
 
 def check_id_number(value: str) -> None:

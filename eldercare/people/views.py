@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from eldercare.core import audit
 from eldercare.core.db import local_today
@@ -33,9 +32,9 @@ from eldercare.core.permissions import (
 )
 from eldercare.core.schemas import load_form
 from eldercare.core.spreadsheets import ExportHeader, SpreadsheetError
-from eldercare.extensions import db
+from eldercare.core.transaction import transactional
 from eldercare.people import operations as ops
-from eldercare.people import roster
+from eldercare.people import queries, roster
 from eldercare.people.models import (
     ABILITY_LABELS,
     ECONOMIC_LABELS,
@@ -48,6 +47,7 @@ from eldercare.people.models import (
 )
 from eldercare.people.permissions import link_request_limit, registration_limit, reveal_limit
 from eldercare.people.schemas import (
+    LINK_BADGES,
     RELATION_LABELS,
     AssessmentSchema,
     LinkDecisionSchema,
@@ -58,7 +58,6 @@ from eldercare.people.schemas import (
     PersonSchema,
     PersonUpdateSchema,
 )
-from eldercare.regions.models import Region
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 STAFF = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF)
@@ -83,9 +82,7 @@ def _form_page(form, errors, person=None, status=None):
 @roles_required(*STAFF)
 def index():
     page, _args = list_page(
-        PersonQuery(),
-        lambda args: ops.search_people(current_user, args).options(selectinload(Person.region)),
-        EXPORT_FILTERS,
+        PersonQuery(), lambda args: queries.person_list(current_user, args), EXPORT_FILTERS
     )
     return render_template(
         "people/index.html",
@@ -120,7 +117,7 @@ def _filters_note(args: dict) -> str:
             if value in (None, False, ""):
                 continue
             if key == "region_id":
-                region = db.session.get(Region, value)
+                region = queries.region_named(value)
                 value = region.full_name if region is not None else value
             elif key == "flag":
                 value = LIVING_FLAGS.get(value, value)
@@ -146,13 +143,13 @@ def lookup():
 
 @bp.route("/export.xlsx")
 @roles_required(*STAFF)
+@transactional
 def export():
     args, errors = load_form(PersonQuery(), request.args)
     if errors:
         abort(422)
     note = _filters_note(args)
-    region = db.session.get(Region, args["region_id"]) if args.get("region_id") else None
-    area = region or current_user.region
+    area = queries.region_named(args.get("region_id")) or current_user.region
     header = ExportHeader.of(
         "老年人信息台账",
         area.full_name if area is not None else "全部地区",
@@ -173,7 +170,6 @@ def export():
         region_id=current_user.region_id,
         note=note,
     )
-    db.session.commit()
     return send_file(
         path,
         as_attachment=True,
@@ -210,6 +206,7 @@ def show(person_id: int):
         links=links,
         ability=ABILITY_LABELS,
         relations=RELATION_LABELS,
+        link_badges=LINK_BADGES,
         form={"assessed_on": local_today().isoformat()},
         errors={},
     )
@@ -233,10 +230,10 @@ def edit(person_id: int):
 @bp.route("/<int:person_id>/reveal-id", methods=["POST"])
 @roles_required(*STAFF)
 @reveal_limit
+@transactional
 def reveal_id(person_id: int):
     person = get_visible_or_404(Person, person_id)
     number = ops.reveal_id_number(person, current_user)
-    db.session.commit()
     return render_template("people/revealed.html", person=person, number=number)
 
 
@@ -257,6 +254,7 @@ def add_assessment(person_id: int):
         links=links,
         ability=ABILITY_LABELS,
         relations=RELATION_LABELS,
+        link_badges=LINK_BADGES,
         form=request.form,
         errors=result.errors,
     ), result.status
@@ -272,14 +270,12 @@ def import_roster():
             error = _("Choose a file to upload.")
         else:
             try:
-                result = roster.import_roster(upload.filename, upload.read(), current_user)
-            except SpreadsheetError as exc:
-                error = str(exc)
-            if result is not None and result.ok:
-                db.session.commit()
+                result = _import_upload(upload)
+            except _RosterRefused as refused:
+                result, error = refused.result, refused.error
+            else:
                 flash(_("%(n)s people imported.", n=result.created), "success")
                 return redirect(url_for("people.index"))
-            db.session.rollback()
     status = 422 if (error or (result and not result.ok)) else 200
     return render_template(
         "people/import.html",
@@ -288,6 +284,26 @@ def import_roster():
         columns=roster.HEADERS,
         required=roster.REQUIRED_COLUMNS,
     ), status
+
+
+class _RosterRefused(Exception):
+    """A roster not imported: the file unreadable (``error``) or rows refused (``result``)."""
+
+    def __init__(self, result=None, error: str | None = None):
+        super().__init__(error)
+        self.result, self.error = result, error
+
+
+@transactional
+def _import_upload(upload):
+    """Import the uploaded roster, all of it or (refused, rolled back) nothing."""
+    try:
+        result = roster.import_roster(upload.filename, upload.read(), current_user)
+    except SpreadsheetError as exc:
+        raise _RosterRefused(error=str(exc)) from exc
+    if not result.ok:
+        raise _RosterRefused(result=result)
+    return result
 
 
 # --- family links ------------------------------------------------------------------------
@@ -300,9 +316,10 @@ def _links_page(failed: dict | None = None, status: int = 200):
     return render_template(
         "people/links.html",
         page=page,
-        status=args["status"],
+        shown=args["status"],
         statuses=LINK_LABELS,
         relations=RELATION_LABELS,
+        actions={link.id: queries.link_actions(current_user, link) for link in page.items},
         failed=failed or {},
     ), status
 
