@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from eldercare.auth.models import User
 from eldercare.core import resident_id
 from eldercare.core.db import local_today
-from eldercare.core.permissions import STAFF_ROLES, Role, role_of, scope_clause
+from eldercare.core.permissions import ROLE_LABELS, STAFF_ROLES, Role, role_of, scope_clause
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.people.models import FamilyLink, LinkStatus, Person
@@ -66,9 +66,12 @@ def summary_for(user) -> dict:
         )
         out["by_region"] = people_by_subregion(user) if role in STAFF_ROLES else []
     if role == Role.ADMIN:
-        out["users"] = db.session.execute(
-            sa.select(User.role, sa.func.count()).group_by(User.role).order_by(User.role)
-        ).all()
+        out["users"] = [
+            (ROLE_LABELS.get(role, role), n)
+            for role, n in db.session.execute(
+                sa.select(User.role, sa.func.count()).group_by(User.role).order_by(User.role)
+            )
+        ]
     if role == Role.VISITOR or role in STAFF_ROLES:
         out["visits"] = _visits_today(user)
     if role == Role.OPERATOR:
@@ -105,3 +108,15 @@ def _open_assignments(user) -> int:
     from eldercare.ratings.models import UNDECIDED, Application
 
     return _count(Application, user, Application.status.in_([s.value for s in UNDECIDED]))
+
+
+def remember_locale(user, code: str) -> None:
+    """Keep the interface language ``code`` on a signed-in account (a no-op if it is kept)."""
+    if user.is_authenticated and user.locale != code:
+        user.locale = code
+
+
+def database_answers() -> bool:
+    """The health check's question to the database (it raises if the database is away)."""
+    db.session.execute(sa.text("SELECT 1"))
+    return True

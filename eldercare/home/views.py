@@ -6,12 +6,15 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from eldercare.core.forms import submit_form
 from eldercare.core.navigation import safe_next
-from eldercare.extensions import db
-from eldercare.home.operations import summary_for
-from eldercare.people.schemas import RELATION_LABELS
+from eldercare.core.schemas import InputSchema
+from eldercare.home import operations as ops
+from eldercare.people import queries
+from eldercare.people.schemas import LINK_BADGES, RELATION_LABELS
 
 bp = Blueprint("home", __name__)
 
@@ -20,7 +23,11 @@ bp = Blueprint("home", __name__)
 @login_required
 def index():
     return render_template(
-        "home/index.html", summary=summary_for(current_user), relation_labels=RELATION_LABELS
+        "home/index.html",
+        summary=ops.summary_for(current_user),
+        relation_labels=RELATION_LABELS,
+        link_badges=LINK_BADGES,
+        link_actions=lambda link: queries.link_actions(current_user, link),
     )
 
 
@@ -30,9 +37,8 @@ def set_language():
     code = request.form.get("code", "")
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-        if current_user.is_authenticated and current_user.locale != code:
-            current_user.locale = code
-            db.session.commit()
+        # Nothing of the form to validate (the code is checked above): commit the change.
+        submit_form(InputSchema(), lambda d: ops.remember_locale(current_user, code), MultiDict())
     return redirect(_opens_with_get(safe_next(request.form.get("next"))))
 
 
@@ -50,7 +56,5 @@ def _opens_with_get(target: str) -> str:
 
 @bp.route("/healthz")
 def healthz():
-    from sqlalchemy import text
-
-    db.session.execute(text("SELECT 1"))
+    ops.database_answers()
     return {"status": "ok"}
