@@ -12,8 +12,10 @@ from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
 from eldercare.beds import inventory
-from eldercare.beds import operations as ops
 from eldercare.beds.models import Bed, Stay
+from eldercare.beds.operations import reservations as holds
+from eldercare.beds.operations import rooms as room_ops
+from eldercare.beds.operations import state, stays
 from eldercare.beds.permissions import person_by_card_limit
 from eldercare.beds.schemas import (
     AdmitSchema,
@@ -38,7 +40,7 @@ from eldercare.beds.schemas import (
 from eldercare.core.api import api_blueprint, api_roles, document_errors, paged
 from eldercare.core.errors import Conflict, Invalid
 from eldercare.core.permissions import Role, get_visible_or_404
-from eldercare.extensions import db
+from eldercare.core.transaction import transactional
 from eldercare.facilities.models import Facility
 
 blp = api_blueprint("beds", "Beds and stays of a facility")
@@ -51,7 +53,7 @@ def _bed(bed_id: int) -> Bed:
 
 
 def _open_stay(bed: Bed) -> Stay:
-    stay = ops.open_stay(bed.id)
+    stay = state.open_stay(bed.id)
     if stay is None:
         raise Conflict(_l("Nobody is staying in this bed."))
     return stay
@@ -66,8 +68,6 @@ def list_beds(args):
     """A facility's beds by floor and room, paged with page/per_page; filters: status,
     care_type, floor. 404 for a facility outside the caller's scope."""
     facility = get_visible_or_404(Facility, args["facility_id"])
-    if ops.expire_reservations(facility_id=facility.id):
-        db.session.commit()  # no stale "reserved" in the answer
     return paged(inventory.search_beds(facility, current_user, args), args)
 
 
@@ -81,10 +81,14 @@ def bulk_update(data):
     (with reason and date) or back in service. Errors are keyed by the item's index:
     ``{"errors": {"items": {"3": {"monthly_price": [...]}}}}``; 422 for invalid items or
     beds not found, 409 for beds whose state forbids the change. Nothing is written then."""
-    beds = inventory.bulk_update(data["items"], current_user)
-    bed_ids = [bed.id for bed in beds]
-    db.session.commit()
-    return {"beds": inventory.load_beds(bed_ids)}
+    return {"beds": inventory.load_beds(_bulk_update(data["items"]))}
+
+
+@transactional
+def _bulk_update(items: list[dict]) -> list[int]:
+    """The ids of the beds changed, committed: the answer reads them afresh (with their rooms,
+    in two queries) rather than reloading each expired bed while it is serialised."""
+    return [bed.id for bed in inventory.bulk_update(items, current_user)]
 
 
 @blp.route("/<int:bed_id>")
@@ -93,11 +97,8 @@ def bulk_update(data):
 @blp.response(200, BedDetailOut)
 def get_bed(bed_id: int):
     """One bed, with its current stay while it is occupied or held."""
-    bed = _bed(bed_id)
-    if ops.expire_reservations(facility_id=bed.facility_id):
-        db.session.commit()
-        db.session.refresh(bed)
-    return {"bed": bed, "stay": ops.open_stay(bed.id)}
+    bed = state.bed_now(_bed(bed_id))
+    return {"bed": bed, "stay": state.open_stay(bed.id)}
 
 
 @blp.route("/<int:bed_id>", methods=["PATCH"])
@@ -105,10 +106,10 @@ def get_bed(bed_id: int):
 @document_errors(blp, 401, 403, 404, 422)
 @blp.arguments(BedUpdateSchema)
 @blp.response(200, BedOut)
+@transactional
 def update_bed(data, bed_id: int):
     """Change a bed's care type or monthly price (its code and place never change)."""
-    bed = ops.update_bed(_bed(bed_id), data, current_user)
-    db.session.commit()
+    bed = room_ops.update_bed(_bed(bed_id), data, current_user)
     return bed
 
 
@@ -118,15 +119,15 @@ def update_bed(data, bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(AdmitSchema)
 @blp.response(201, StayOut)
+@transactional
 def admit(data, bed_id: int):
     """Admit a registered person (ID number and name must match the registry) to a vacant
     bed, or to the bed reserved for them; 409 if the bed is taken or the person has a bed."""
     bed = _bed(bed_id)
-    person = ops.person_by_card(data["id_number"], data["name"])
-    stay = ops.admit(
+    person = stays.person_by_card(data["id_number"], data["name"])
+    stay = stays.admit(
         bed, person, data["admitted_on"], data["risks"], current_user, note=data["note"]
     )
-    db.session.commit()
     return stay
 
 
@@ -135,11 +136,11 @@ def admit(data, bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(DischargeSchema)
 @blp.response(200, StayOut)
+@transactional
 def discharge(data, bed_id: int):
     """End the stay in this bed; the bed is free again. 409 if nobody is in it."""
     stay = _open_stay(_bed(bed_id))
-    ops.discharge(stay, data["discharged_on"], data["reason"], current_user, note=data["note"])
-    db.session.commit()
+    stays.discharge(stay, data["discharged_on"], data["reason"], current_user, note=data["note"])
     return stay
 
 
@@ -148,6 +149,7 @@ def discharge(data, bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(TransferSchema)
 @blp.response(201, StayOut)
+@transactional
 def transfer(data, bed_id: int):
     """Move the resident of this bed to another bed of the facility; answers the new stay."""
     stay = _open_stay(_bed(bed_id))
@@ -155,8 +157,7 @@ def transfer(data, bed_id: int):
         target = get_visible_or_404(Bed, data["bed_id"])
     except NotFound:  # a bed named in the body: invalid input, not a missing page
         raise Invalid(errors={"bed_id": [inventory.NOT_FOUND]}) from None
-    new_stay = ops.transfer(stay, target, data["on"], current_user)
-    db.session.commit()
+    new_stay = stays.transfer(stay, target, data["on"], current_user)
     return new_stay
 
 
@@ -165,11 +166,11 @@ def transfer(data, bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(LeaveSchema)
 @blp.response(201, LeaveOut)
+@transactional
 def start_leave(data, bed_id: int):
     """The resident goes on leave; the bed is held for them."""
     stay = _open_stay(_bed(bed_id))
-    leave = ops.start_leave(stay, data["start_on"], data["reason"], current_user)
-    db.session.commit()
+    leave = stays.start_leave(stay, data["start_on"], data["reason"], current_user)
     return leave
 
 
@@ -178,11 +179,11 @@ def start_leave(data, bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(LeaveEndSchema)
 @blp.response(200, LeaveOut)
+@transactional
 def end_leave(data, bed_id: int):
     """The resident is back from leave."""
     stay = _open_stay(_bed(bed_id))
-    leave = ops.end_leave(stay, data["end_on"], current_user)
-    db.session.commit()
+    leave = stays.end_leave(stay, data["end_on"], current_user)
     return leave
 
 
@@ -192,13 +193,15 @@ def end_leave(data, bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(ReserveSchema)
 @blp.response(201, ReservationOut)
+@transactional
 def reserve(data, bed_id: int):
     """Keep a vacant bed for someone until ``expires_at``."""
-    person = ops.person_by_card(data["id_number"], data["name"]) if data.get("id_number") else None
-    reservation = ops.reserve(
+    person = (
+        stays.person_by_card(data["id_number"], data["name"]) if data.get("id_number") else None
+    )
+    reservation = holds.reserve(
         _bed(bed_id), data["holder_name"], data["expires_at"], current_user, person=person
     )
-    db.session.commit()
     return reservation
 
 
@@ -206,10 +209,10 @@ def reserve(data, bed_id: int):
 @api_roles(*ACTORS)
 @document_errors(blp, 401, 403, 404, 409)
 @blp.response(204)
+@transactional
 def release_reservation(bed_id: int):
     """Release the bed's reservation; 409 if it has none."""
-    ops.release_reservation(_bed(bed_id), current_user)
-    db.session.commit()
+    holds.release_reservation(_bed(bed_id), current_user)
 
 
 @blp.route("/<int:bed_id>/out-of-service", methods=["POST"])
@@ -217,10 +220,10 @@ def release_reservation(bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(OutOfServiceSchema)
 @blp.response(201, OutageOut)
+@transactional
 def take_out_of_service(data, bed_id: int):
     """Take a free bed out of service (repairs, infection control...)."""
-    outage = ops.take_out_of_service(_bed(bed_id), data["reason"], data["start_on"], current_user)
-    db.session.commit()
+    outage = holds.take_out_of_service(_bed(bed_id), data["reason"], data["start_on"], current_user)
     return outage
 
 
@@ -229,8 +232,8 @@ def take_out_of_service(data, bed_id: int):
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(BackInServiceSchema)
 @blp.response(200, OutageOut)
+@transactional
 def back_in_service(data, bed_id: int):
     """Put a bed back in service; 409 if it is in service."""
-    outage = ops.return_to_service(_bed(bed_id), data["on"], current_user)
-    db.session.commit()
+    outage = holds.return_to_service(_bed(bed_id), data["on"], current_user)
     return outage

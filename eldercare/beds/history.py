@@ -9,7 +9,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from eldercare.beds.models import Bed, BedStatus, Leave, Outage, Reservation, Room, Stay
+from eldercare.beds.models import (
+    Bed,
+    Leave,
+    Outage,
+    Reservation,
+    Room,
+    Stay,
+    free_bed,
+    status_now,
+)
+from eldercare.core.db import utcnow
 from eldercare.core.permissions import scope_clause, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -91,7 +101,7 @@ def _board_statements() -> dict[str, sa.Select]:
     drawn often and for hundreds of beds, so it reads plain columns (never whole rows: the
     residents' encrypted ID numbers and risk assessments are not shown, so not read) and
     does not build its statements anew for each request. Each caller adds the user's scope."""
-    facility_id = sa.bindparam("facility_id")
+    facility_id, now = sa.bindparam("facility_id"), sa.bindparam("now")
     return {
         # Every room of the facility with its beds (a room without beds too).
         "beds": sa.select(
@@ -104,7 +114,7 @@ def _board_statements() -> dict[str, sa.Select]:
             Bed.label,
             Bed.care_type,
             Bed.monthly_price_fen,
-            Bed.status,
+            status_now(now),
         )
         .outerjoin(Bed, Bed.room_id == Room.id)
         .where(Room.facility_id == facility_id)
@@ -115,7 +125,11 @@ def _board_statements() -> dict[str, sa.Select]:
         .where(Stay.facility_id == facility_id, Stay.discharged_on.is_(None)),
         "reservations": sa.select(
             Reservation.bed_id, Reservation.holder_name, Reservation.expires_at
-        ).where(Reservation.facility_id == facility_id, Reservation.ended_at.is_(None)),
+        ).where(
+            Reservation.facility_id == facility_id,
+            Reservation.ended_at.is_(None),
+            Reservation.expires_at > now,
+        ),
     }
 
 
@@ -126,7 +140,7 @@ def board_floors(facility: Facility, user) -> Floors:
     floors: dict[int, list[tuple[BoardRoom, list[BoardBed]]]] = {}
     room_id = None
     beds: list[BoardBed] = []
-    for row in db.session.execute(stmt, {"facility_id": facility.id}):
+    for row in db.session.execute(stmt, {"facility_id": facility.id, "now": utcnow()}):
         if row[0] != room_id:
             room_id, beds = row[0], []
             floors.setdefault(row[2], []).append((BoardRoom(*row[:4]), beds))
@@ -147,17 +161,17 @@ def open_reservations(facility: Facility, user) -> dict[int, BoardReservation]:
     return {
         bed_id: BoardReservation(holder_name, expires_at)
         for bed_id, holder_name, expires_at in db.session.execute(
-            stmt, {"facility_id": facility.id}
+            stmt, {"facility_id": facility.id, "now": utcnow()}
         )
     }
 
 
 def vacant_beds(facility: Facility, user, exclude: int | None = None) -> list[Bed]:
-    """The facility's free beds, for the transfer form."""
+    """The facility's free beds, for the transfer form (a run-out reservation frees one)."""
     stmt = (
         visible(Bed, user)
         .join(Room, Room.id == Bed.room_id)
-        .where(Bed.facility_id == facility.id, Bed.status == BedStatus.VACANT.value)
+        .where(Bed.facility_id == facility.id, free_bed(utcnow()))
         .options(selectinload(Bed.room))
         .order_by(Room.floor, Room.building, Room.number, Bed.label)
     )

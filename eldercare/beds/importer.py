@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from eldercare.beds import operations as ops
 from eldercare.beds.models import Bed, CareType, Room
+from eldercare.beds.operations.rooms import create_bed, create_room, price_refusal
+from eldercare.beds.operations.state import _require_operator
 from eldercare.beds.schemas import BedSchema, RoomSchema
 from eldercare.core import audit
 from eldercare.core.i18n import plain_messages
@@ -63,7 +64,7 @@ def _schema_errors(err: ValidationError, row: int) -> list[RowError]:
 
 def import_beds(facility: Facility, filename: str, content: bytes, by) -> ImportResult:
     """Check every row; create the missing rooms and every bed, or nothing (never commits)."""
-    ops._require_operator(by, facility.id)
+    _require_operator(by, facility.id)
     if not filename.lower().endswith(".xlsx"):
         raise SpreadsheetError(_("Upload an .xlsx file."))
     table = read_table(filename, content)
@@ -117,7 +118,7 @@ def import_beds(facility: Facility, filename: str, content: bytes, by) -> Import
             reported = {e.column for e in row_errors}
             row_errors.extend(e for e in _schema_errors(err, row) if e.column not in reported)
         if bed_data is not None:
-            refusal = ops.price_refusal(settings, bed_data["monthly_price_fen"])
+            refusal = price_refusal(settings, bed_data["monthly_price_fen"])
             if refusal is not None:
                 row_errors.append(RowError(row, COLUMN_LABEL["monthly_price"], str(refusal)))
         if room_data is not None and bed_data is not None and not row_errors:
@@ -162,9 +163,9 @@ def import_beds(facility: Facility, filename: str, content: bytes, by) -> Import
     for room_data, bed_data in valid:
         key = (room_data["building"], room_data["number"])
         if key not in rooms:
-            rooms[key] = ops.create_room(facility, room_data, by)
+            rooms[key] = create_room(facility, room_data, by)
             result.rooms += 1
-        ops.create_bed(rooms[key], bed_data, by)
+        create_bed(rooms[key], bed_data, by)
         result.created += 1
     audit.record(
         "bed.imported",

@@ -8,10 +8,20 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, with_expression
 
-from eldercare.beds import operations as ops
-from eldercare.beds.models import STATUS_LABELS, Bed, BedStatus, Outage, Reservation, Room, Stay
+from eldercare.beds.models import (
+    STATUS_LABELS,
+    Bed,
+    BedStatus,
+    Outage,
+    Reservation,
+    Room,
+    Stay,
+    status_now,
+)
+from eldercare.beds.operations.rooms import price_refusal
+from eldercare.beds.operations.state import refresh_status
 from eldercare.core import audit
 from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
@@ -24,16 +34,18 @@ NOT_FOUND = _l("The page or record was not found.")
 
 
 def search_beds(facility: Facility, user, args: dict) -> sa.Select:
-    """The facility's beds the user may see, by floor, room and bed (rooms loaded with them)."""
+    """The facility's beds the user may see, by floor, room and bed (rooms loaded with them),
+    each with its status as of now (a run-out reservation: vacant, nothing written)."""
+    shown = status_now(utcnow())
     stmt = (
         visible(Bed, user)
         .join(Room, Bed.room_id == Room.id)
         .where(Bed.facility_id == facility.id)
-        .options(selectinload(Bed.room))
+        .options(selectinload(Bed.room), with_expression(Bed.status_now, shown))
         .order_by(Room.floor, Room.building, Room.number, Bed.label, Bed.id)
     )
     if args.get("status"):
-        stmt = stmt.where(Bed.status == args["status"])
+        stmt = stmt.where(shown == args["status"])
     if args.get("care_type"):
         stmt = stmt.where(Bed.care_type == args["care_type"])
     if args.get("floor") is not None:
@@ -81,7 +93,7 @@ class _State:
         }
 
     def status(self, bed: Bed, now, *, ignore_outage: bool = False) -> BedStatus:
-        """What ``ops.refresh_status`` would derive; an expired reservation is ended by it."""
+        """What ``refresh_status`` would derive; an expired reservation is ended by it."""
         if not ignore_outage and bed.id in self.outages:
             return BedStatus.OUT_OF_SERVICE
         stay = self.stays.get(bed.id)
@@ -89,7 +101,7 @@ class _State:
             return BedStatus.HELD if stay.current_leave is not None else BedStatus.OCCUPIED
         reservation = self.reservations.get(bed.id)
         if reservation is not None and reservation.expires_at <= now:
-            ops.refresh_status(bed, now)  # rare: ends it, with its audit entry
+            refresh_status(bed, now)  # rare: ends it, with its audit entry
             del self.reservations[bed.id]
             reservation = None
         return BedStatus.RESERVED if reservation is not None else BedStatus.VACANT
@@ -139,7 +151,7 @@ def bulk_update(items: list[dict], by) -> list[Bed]:
             continue
         price = item.get("monthly_price_fen", bed.monthly_price_fen)
         if price != bed.monthly_price_fen:
-            refusal = ops.price_refusal(settings[bed.facility_id], price)
+            refusal = price_refusal(settings[bed.facility_id], price)
             if refusal is not None:
                 invalid[index] = {"monthly_price": [refusal]}
                 continue

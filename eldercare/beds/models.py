@@ -15,10 +15,10 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from eldercare.core.crypto import EncryptedString
-from eldercare.core.db import TimestampMixin, UTCDateTime, one_of
+from eldercare.core.db import TimestampMixin, UTCDateTime, one_of, utcnow
 from eldercare.core.errors import CONSTRAINT_MESSAGES
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of
 from eldercare.extensions import db
@@ -151,6 +151,10 @@ class Bed(TimestampMixin, db.Model):
     care_type: Mapped[str] = mapped_column(sa.String(16), index=True)
     monthly_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
     status: Mapped[str] = mapped_column(sa.String(16), default=BedStatus.VACANT.value, index=True)
+    #: The status as of now, when a read asks for it (``with_expression(Bed.status_now,
+    #: status_now(now))``): a bed whose reservation has run out is shown vacant, without
+    #: writing, until the scheduled job ends the reservation. None when not asked for.
+    status_now: Mapped[str | None] = query_expression()
 
     room: Mapped[Room] = relationship(back_populates="beds")
     facility: Mapped[Facility] = relationship()
@@ -183,6 +187,15 @@ class Bed(TimestampMixin, db.Model):
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS[BedStatus(self.status)])
+
+    @property
+    def shown_status(self) -> str:
+        """The status a page or an answer shows: as of now when the read asked for it."""
+        return self.status_now or self.status
+
+    @property
+    def shown_status_label(self) -> str:
+        return str(STATUS_LABELS[BedStatus(self.shown_status)])
 
     @property
     def monthly_price_yuan(self) -> str:
@@ -318,6 +331,14 @@ class Reservation(TimestampMixin, db.Model):
 
     bed: Mapped[Bed] = relationship()
 
+    @property
+    def shown_end(self) -> datetime | None:
+        """When it ended, as pages show it: its end, or its expiry once that has passed (the
+        scheduled job records that end a few minutes later, at the expiry time)."""
+        if self.ended_at is None and self.expires_at <= utcnow():
+            return self.expires_at
+        return self.ended_at
+
     __table_args__ = (
         sa.Index(
             "uq_bed_reservation_open",
@@ -368,9 +389,10 @@ CONSTRAINT_MESSAGES.update(
 )
 
 
-def free_bed(now: datetime):
-    """SQL condition on ``Bed``: free to admit someone now."""
-    expired = (
+def _run_out(now):
+    """SQL condition on ``Bed``: its open reservation has run out by ``now`` (the scheduled
+    job ends it; until then the bed is free to whoever reads it)."""
+    return (
         sa.select(Reservation.id)
         .where(
             Reservation.bed_id == Bed.id,
@@ -379,12 +401,28 @@ def free_bed(now: datetime):
         )
         .exists()
     )
+
+
+def free_bed(now: datetime):
+    """SQL condition on ``Bed``: free to admit someone now."""
     # The IN lets an index on (facility, status, ...) skip the occupied beds of a facility
     # before the OR is looked at.
     return sa.and_(
         Bed.status.in_((BedStatus.VACANT.value, BedStatus.RESERVED.value)),
         sa.or_(
             Bed.status == BedStatus.VACANT.value,
-            sa.and_(Bed.status == BedStatus.RESERVED.value, expired),
+            sa.and_(Bed.status == BedStatus.RESERVED.value, _run_out(now)),
         ),
+    )
+
+
+def status_now(now):
+    """SQL expression: the bed's status as of ``now``, a run-out reservation read as vacant
+    (what ``refresh_status`` will record when the job ends it)."""
+    return sa.case(
+        (
+            sa.and_(Bed.status == BedStatus.RESERVED.value, _run_out(now)),
+            BedStatus.VACANT.value,
+        ),
+        else_=Bed.status,
     )

@@ -188,7 +188,10 @@ class BedOut(Schema):
     title = fields.String()
     care_type = fields.String()
     monthly_price = YuanAmount(attribute="monthly_price_fen")
-    status = fields.String(validate=validate.OneOf([s.value for s in BedStatus]))
+    #: As of now when the read asked for it: a run-out reservation leaves the bed vacant.
+    status = fields.String(
+        attribute="shown_status", validate=validate.OneOf([s.value for s in BedStatus])
+    )
 
 
 class StayOut(Schema):

@@ -8,9 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
 from eldercare.beds import history, importer
-from eldercare.beds import operations as ops
 from eldercare.beds.models import (
     CARE_TYPE_LABELS,
     DISCHARGE_LABELS,
@@ -22,6 +22,9 @@ from eldercare.beds.models import (
     DischargeReason,
     Room,
 )
+from eldercare.beds.operations import occupancy, state, stays
+from eldercare.beds.operations import reservations as holds
+from eldercare.beds.operations import rooms as room_ops
 from eldercare.beds.permissions import person_by_card_limit
 from eldercare.beds.schemas import (
     AdmitFormSchema,
@@ -41,13 +44,11 @@ from eldercare.core.forms import submit_form
 from eldercare.core.permissions import (
     Role,
     get_visible_or_404,
-    is_visible,
     operates,
     roles_required,
 )
 from eldercare.core.schemas import InputSchema, load_form
 from eldercare.core.spreadsheets import SpreadsheetError
-from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 
 bp = Blueprint("beds", __name__, url_prefix="/facilities/<int:facility_id>/beds")
@@ -87,19 +88,22 @@ def _bed(facility_id: int, bed_id: int, act: bool = False) -> tuple[Facility, Be
 
 def _holder(data: dict):
     """The registered person a reservation is for, when the form names one."""
-    return ops.person_by_card(data["id_number"], data["name"]) if data.get("id_number") else None
+    return stays.person_by_card(data["id_number"], data["name"]) if data.get("id_number") else None
 
 
 def _resident_stay(bed: Bed):
-    stay = ops.open_stay(bed.id)
+    stay = state.open_stay(bed.id)
     if stay is None:
         raise Conflict(_l("Nobody is in this bed."))
     return stay
 
 
 def _target_bed(facility: Facility, bed_id: int) -> Bed:
-    target = db.session.get(Bed, bed_id)
-    if target is None or target.facility_id != facility.id or not is_visible(target, current_user):
+    try:
+        target = get_visible_or_404(Bed, bed_id)
+    except NotFound:  # a bed named in the form: a wrong choice, not a missing page
+        target = None
+    if target is None or target.facility_id != facility.id:
         raise Invalid(errors={"bed_id": [_l("Choose a bed of the same facility.")]})
     return target
 
@@ -108,7 +112,7 @@ def _target_bed(facility: Facility, bed_id: int) -> Bed:
 
 
 def _board_page(facility: Facility, form=None, errors=None, failed: str = "", status: int = 200):
-    floors = ops.board(facility, current_user)
+    floors = occupancy.board(facility, current_user)
     beds = [bed for _floor, rooms in floors for _room, room_beds in rooms for bed in room_beds]
     counts = Counter(bed.status for bed in beds)
     floor_names = {floor: _("Floor %(n)s", n=floor) for floor, _rooms in floors}
@@ -139,6 +143,9 @@ def _board_page(facility: Facility, form=None, errors=None, failed: str = "", st
 
 
 def _bed_page(facility: Facility, bed: Bed, form=None, errors=None, failed="", status=200):
+    """The bed as of now: a reservation that has run out shows the bed free (the scheduled
+    job ends it; the page writes nothing)."""
+    bed = state.bed_now(bed)
     today = local_today()
     on_errors = {}
     asked_on = None
@@ -147,15 +154,15 @@ def _bed_page(facility: Facility, bed: Bed, form=None, errors=None, failed="", s
         asked, on_errors = load_form(BackInServiceSchema(), request.args)
         if not on_errors:
             asked_on = asked["on"]
-            who = ops.resident_on(bed.id, asked_on)
-    stay = ops.open_stay(bed.id)
+            who = occupancy.resident_on(bed.id, asked_on)
+    stay = state.open_stay(bed.id)
     return render_template(
         "beds/show.html",
         facility=facility,
         bed=bed,
         stay=stay,
-        reservation=ops.open_reservation(bed.id),
-        outage=ops.open_outage(bed.id),
+        reservation=state.current_reservation(bed.id),
+        outage=state.open_outage(bed.id),
         history=history.bed_history(bed, current_user),
         transfer_choices=[
             (b.id, f"{b.title} · {b.care_type_label}")
@@ -179,19 +186,13 @@ def _bed_page(facility: Facility, bed: Bed, form=None, errors=None, failed="", s
 @bp.route("")
 @roles_required(*VIEWERS)
 def board(facility_id: int):
-    facility = _facility(facility_id)
-    page = _board_page(facility)
-    db.session.commit()  # expired reservations ended while drawing the board
-    return page
+    return _board_page(_facility(facility_id))
 
 
 @bp.route("/<int:bed_id>")
 @roles_required(*VIEWERS)
 def show(facility_id: int, bed_id: int):
     facility, bed = _bed(facility_id, bed_id)
-    if ops.expire_reservations(facility_id=facility.id):
-        db.session.commit()  # a reservation that ran out is ended before the page shows it
-        db.session.refresh(bed)
     return _bed_page(facility, bed)
 
 
@@ -201,7 +202,6 @@ def _act(facility_id: int, bed_id: int, name: str, schema, action, done: str):
     facility, bed = _bed(facility_id, bed_id, act=True)
     result = submit_form(schema, lambda data: action(facility, bed, data))
     if not result.ok:
-        db.session.refresh(bed)
         if "risks" in result.errors and not all(isinstance(m, str) for m in result.errors["risks"]):
             result.errors["risks"] = [str(RISKS_MESSAGE)]
         return _bed_page(facility, bed, request.form, result.errors, name, result.status)
@@ -218,9 +218,9 @@ def admit(facility_id: int, bed_id: int):
         bed_id,
         "admit",
         AdmitFormSchema(),
-        lambda f, bed, d: ops.admit(
+        lambda f, bed, d: stays.admit(
             bed,
-            ops.person_by_card(d["id_number"], d["name"]),
+            stays.person_by_card(d["id_number"], d["name"]),
             d["admitted_on"],
             d["risks"],
             current_user,
@@ -238,7 +238,7 @@ def discharge(facility_id: int, bed_id: int):
         bed_id,
         "discharge",
         DischargeSchema(),
-        lambda f, bed, d: ops.discharge(
+        lambda f, bed, d: stays.discharge(
             _resident_stay(bed), d["discharged_on"], d["reason"], current_user, note=d["note"]
         ),
         _("Discharged; the bed is free."),
@@ -253,7 +253,7 @@ def transfer(facility_id: int, bed_id: int):
         bed_id,
         "transfer",
         TransferSchema(),
-        lambda f, bed, d: ops.transfer(
+        lambda f, bed, d: stays.transfer(
             _resident_stay(bed), _target_bed(f, d["bed_id"]), d["on"], current_user
         ),
         _("Moved to the other bed."),
@@ -268,7 +268,7 @@ def start_leave(facility_id: int, bed_id: int):
         bed_id,
         "leave",
         LeaveSchema(),
-        lambda f, bed, d: ops.start_leave(
+        lambda f, bed, d: stays.start_leave(
             _resident_stay(bed), d["start_on"], d["reason"], current_user
         ),
         _("Leave recorded; the bed is held."),
@@ -283,7 +283,7 @@ def end_leave(facility_id: int, bed_id: int):
         bed_id,
         "end_leave",
         LeaveEndSchema(),
-        lambda f, bed, d: ops.end_leave(_resident_stay(bed), d["end_on"], current_user),
+        lambda f, bed, d: stays.end_leave(_resident_stay(bed), d["end_on"], current_user),
         _("The resident is back."),
     )
 
@@ -297,7 +297,7 @@ def reserve(facility_id: int, bed_id: int):
         bed_id,
         "reserve",
         ReserveSchema(),
-        lambda f, bed, d: ops.reserve(
+        lambda f, bed, d: holds.reserve(
             bed, d["holder_name"], d["expires_at"], current_user, person=_holder(d)
         ),
         _("Bed reserved."),
@@ -312,7 +312,7 @@ def release(facility_id: int, bed_id: int):
         bed_id,
         "release",
         InputSchema(),
-        lambda f, bed, d: ops.release_reservation(bed, current_user),
+        lambda f, bed, d: holds.release_reservation(bed, current_user),
         _("Reservation released."),
     )
 
@@ -325,7 +325,7 @@ def out_of_service(facility_id: int, bed_id: int):
         bed_id,
         "out_of_service",
         OutOfServiceSchema(),
-        lambda f, bed, d: ops.take_out_of_service(bed, d["reason"], d["start_on"], current_user),
+        lambda f, bed, d: holds.take_out_of_service(bed, d["reason"], d["start_on"], current_user),
         _("Bed taken out of service."),
     )
 
@@ -338,7 +338,7 @@ def back_in_service(facility_id: int, bed_id: int):
         bed_id,
         "back_in_service",
         BackInServiceSchema(),
-        lambda f, bed, d: ops.return_to_service(bed, d["on"], current_user),
+        lambda f, bed, d: holds.return_to_service(bed, d["on"], current_user),
         _("Bed back in service."),
     )
 
@@ -350,7 +350,9 @@ def back_in_service(facility_id: int, bed_id: int):
 @roles_required(*ACTORS)
 def add_room(facility_id: int):
     facility = _facility(facility_id, act=True)
-    result = submit_form(RoomSchema(), lambda data: ops.create_room(facility, data, current_user))
+    result = submit_form(
+        RoomSchema(), lambda data: room_ops.create_room(facility, data, current_user)
+    )
     if not result.ok:
         return _board_page(facility, request.form, result.errors, "room", result.status)
     flash(_("Room %(room)s added.", room=result.value.title), "success")
@@ -358,8 +360,11 @@ def add_room(facility_id: int):
 
 
 def _room_of(facility: Facility, room_id: int) -> Room:
-    room = db.session.get(Room, room_id)
-    if room is None or room.facility_id != facility.id or not is_visible(room, current_user):
+    try:
+        room = get_visible_or_404(Room, room_id)
+    except NotFound:
+        room = None
+    if room is None or room.facility_id != facility.id:
         raise Invalid(errors={"room_id": [_l("Choose a room of this facility.")]})
     return room
 
@@ -370,7 +375,7 @@ def add_bed(facility_id: int):
     facility = _facility(facility_id, act=True)
     result = submit_form(
         NewBedFormSchema(),
-        lambda data: ops.create_bed(_room_of(facility, data["room_id"]), data, current_user),
+        lambda data: room_ops.create_bed(_room_of(facility, data["room_id"]), data, current_user),
     )
     if not result.ok:
         return _board_page(facility, request.form, result.errors, "bed", result.status)
@@ -380,34 +385,44 @@ def add_bed(facility_id: int):
     )
 
 
+def _import(facility: Facility, outcome: dict) -> importer.ImportResult:
+    """Import the uploaded sheet, all or nothing: a sheet with any error is refused (the
+    page lists the errors kept in ``outcome``) and nothing of it is written."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        outcome["error"] = _("Choose a file to upload.")
+    else:
+        try:
+            outcome["result"] = importer.import_beds(
+                facility, upload.filename, upload.read(), current_user
+            )
+        except SpreadsheetError as exc:
+            outcome["error"] = str(exc)
+    result = outcome.get("result")
+    if result is None or not result.ok:
+        raise Invalid()
+    return result
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(*ACTORS)
 def import_beds(facility_id: int):
     facility = _facility(facility_id, act=True)
     result, error = None, None
     if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            error = _("Choose a file to upload.")
-        else:
-            try:
-                result = importer.import_beds(
-                    facility, upload.filename, upload.read(), current_user
-                )
-            except SpreadsheetError as exc:
-                error = str(exc)
-            if result is not None and result.ok:
-                db.session.commit()
-                flash(
-                    _(
-                        "%(rooms)s rooms and %(beds)s beds imported.",
-                        rooms=result.rooms,
-                        beds=result.created,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("beds.board", facility_id=facility.id))
-            db.session.rollback()
+        outcome: dict = {}
+        done = submit_form(InputSchema(), lambda data: _import(facility, outcome))
+        if done.ok:
+            flash(
+                _(
+                    "%(rooms)s rooms and %(beds)s beds imported.",
+                    rooms=done.value.rooms,
+                    beds=done.value.created,
+                ),
+                "success",
+            )
+            return redirect(url_for("beds.board", facility_id=facility.id))
+        result, error = outcome.get("result"), outcome.get("error")
     status = 422 if (error or (result and not result.ok)) else 200
     return render_template(
         "beds/import.html",

@@ -16,6 +16,7 @@ from eldercare.beds import operations as ops
 from eldercare.beds.models import Bed, Reservation, Stay
 from eldercare.beds.schemas import EVENT_YEARS_BACK, RESERVATION_MAX_DAYS
 from eldercare.core.db import local_today, utcnow
+from eldercare.core.errors import Invalid
 from eldercare.extensions import db
 from eldercare.regions.models import CountySettings
 from tests.builders import LOW_RISKS, build_person
@@ -140,7 +141,7 @@ def test_the_api_shares_the_bounds(client, world, beds, api_headers):
 
 
 def test_the_operation_refuses_a_far_back_day_without_a_schema(world, beds):
-    with pytest.raises(ops.Invalid) as refused:
+    with pytest.raises(Invalid) as refused:
         ops.take_out_of_service(beds[0], "维修", TODAY.replace(year=1950), world.user("admin"))
     assert "admitted_on" not in refused.value.errors and "start_on" in refused.value.errors
 
@@ -180,7 +181,7 @@ def test_a_reservation_to_2099_is_refused_on_the_page_and_in_the_api(
 
 
 def test_the_reserve_operation_refuses_the_far_future_too(world, beds):
-    with pytest.raises(ops.Invalid):
+    with pytest.raises(Invalid):
         ops.reserve(
             beds[0],
             "王大爷",

@@ -281,3 +281,53 @@ def test_add_room_and_bed_from_the_board(client, auth, world):
     assert response.status_code == 302
     html = client.get(url(world)).get_data(as_text=True)
     assert "3200.50" in html
+
+
+def test_a_run_out_reservation_shows_the_bed_free_and_no_page_writes(client, auth, world, beds):
+    """GET never writes: the board, the bed page and the API show a bed whose reservation
+    has run out as vacant, as after the job; only the job ends the reservation."""
+    import sqlalchemy as sa
+
+    from eldercare.auth.operations import create_token
+    from eldercare.beds import tasks
+    from eldercare.beds.models import Bed, Reservation
+    from eldercare.core.audit import AuditLog as AuditEntry
+
+    operator = world.user("operator")
+    ops.admit(beds[1], world.person_a, TODAY, LOW_RISKS, operator)
+    ops.reserve(beds[0], "王先生", utcnow() + timedelta(hours=1), operator)
+    reservation = db.session.scalar(sa.select(Reservation).where(Reservation.bed_id == beds[0].id))
+    reservation.expires_at = utcnow() - timedelta(minutes=5)
+    token = {"Authorization": f"Bearer {create_token(operator, 'test', 1)[1]}"}
+    db.session.commit()
+    audits = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+
+    auth.login_as(operator)
+    board = client.get(url(world)).get_data(as_text=True)
+    assert tile(board, beds[0]) == "vacant"
+    assert "王先生 · " not in board  # no holder on the tile
+    page = client.get(url(world, beds[0])).get_data(as_text=True)
+    assert 'id="bed-status">空闲' in page or 'id="bed-status">Vacant' in page
+    assert 'id="reserve"' in page and 'id="admit-reserved"' not in page
+    # The bed is offered as a transfer target from the other bed's page.
+    assert f'value="{beds[0].id}"' in client.get(url(world, beds[1])).get_data(as_text=True)
+    assert client.get(f"/api/v1/beds/{beds[0].id}", headers=token).json["bed"]["status"] == (
+        "vacant"
+    )
+    listed = client.get(
+        f"/api/v1/beds/?facility_id={world.facility_a.id}&status=vacant", headers=token
+    ).json
+    assert beds[0].id in {bed["id"] for bed in listed}
+    reserved = f"/api/v1/beds/?facility_id={world.facility_a.id}&status=reserved"
+    assert client.get(reserved, headers=token).json == []
+
+    db.session.expire_all()
+    assert db.session.get(Reservation, reservation.id).ended_at is None
+    assert db.session.get(Bed, beds[0].id).status == "reserved"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == audits
+
+    # The job ends it, at the time it ran out.
+    assert tasks.expire_reservations() == 1
+    db.session.expire_all()
+    assert db.session.get(Reservation, reservation.id).ended_at == reservation.expires_at
+    assert db.session.get(Bed, beds[0].id).status == "vacant"
