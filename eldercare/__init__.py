@@ -15,6 +15,7 @@ from eldercare.core.i18n import install_marshmallow_messages, install_template_g
 install_marshmallow_messages()  # before any schema class is defined
 
 from config import CONFIGS  # noqa: E402
+from eldercare import events  # noqa: E402
 from eldercare.extensions import (  # noqa: E402
     api,
     babel,
@@ -45,6 +46,7 @@ def create_app(config: Any = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
+    events.connect_all()
     register_errorhandlers(app)
     register_commands(app)
     _register_request_hooks(app)

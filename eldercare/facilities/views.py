@@ -6,13 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from eldercare.core.db import local_today
 from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
 from eldercare.facilities import operations as ops
+from eldercare.facilities import signals
 from eldercare.facilities.models import KIND_LABELS, OWNERSHIP_LABELS, Facility
 from eldercare.facilities.schemas import FacilityQuery, FacilitySchema
-from eldercare.ratings import grades
 
 bp = Blueprint("facilities", __name__, url_prefix="/facilities")
 VIEWERS = (Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF, Role.OPERATOR)
@@ -64,8 +63,7 @@ def show(facility_id: int):
         "facilities/show.html",
         facility=facility,
         can_edit=ops.can_edit(current_user, facility),
-        grade=grades.grades_on([facility.id], local_today()).get(facility.id),
-        grade_history=grades.history(facility),
+        **signals.page_sections(facility),
     )
 
 

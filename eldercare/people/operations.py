@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
@@ -16,7 +13,8 @@ from eldercare.core.masking import mask_phone
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of, visible
 from eldercare.extensions import db
 from eldercare.notifications.operations import notify_many
-from eldercare.people import notices
+from eldercare.people import notices, signals
+from eldercare.people.family import family_view as family_view
 from eldercare.people.models import (
     AbilityAssessment,
     FamilyLink,
@@ -125,17 +123,10 @@ def update_person(person: Person, data: dict, by) -> Person:
     death = data.get("death_date")
     if death is not None and death < born:
         raise Invalid(errors={"death_date": [_l("The death date is before the birth date.")]})
-    if death is not None and person.death_date is None and _lives_in_a_facility(person.id):
-        raise Conflict(
-            errors={
-                "death_date": [
-                    _l(
-                        "This person lives in a care facility: the facility records the death "
-                        "when it discharges them, which also frees the bed."
-                    )
-                ]
-            }
-        )
+    if death is not None and person.death_date is None:
+        refusals = signals.answers(signals.death_refusals, person)
+        if refusals:
+            raise Conflict(errors={"death_date": refusals[:1]})
     if replace_number:
         person.set_id_number(number)
     for key in EDITABLE:
@@ -147,29 +138,8 @@ def update_person(person: Person, data: dict, by) -> Person:
         # Two masked numbers can look alike; the correction itself must always show.
         changes["id_number"] = [before["id_number"], person.id_number_masked]
     audit.record("person.updated", person, actor=by, changes=changes)
-    _tell_visit_plan(person, by)
+    signals.person_changed.send(person, by=by, changes=changes)
     return person
-
-
-def _tell_visit_plan(person: Person, by) -> None:
-    """A change of living situation, ability or death changes the visit tier or ends the
-    visits at once (imported here: the visit feature builds on the registry)."""
-    from eldercare.visits.operations import person_changed
-
-    person_changed(person, by)
-
-
-def _lives_in_a_facility(person_id: int) -> bool:
-    # The beds feature's stay table, named as a plain table: the registry does not import it.
-    stay = sa.table("stay", sa.column("person_id"), sa.column("discharged_on"))
-    return (
-        db.session.scalar(
-            sa.select(sa.literal(1))
-            .select_from(stay)
-            .where(stay.c.person_id == person_id, stay.c.discharged_on.is_(None))
-        )
-        is not None
-    )
 
 
 def reveal_id_number(person: Person, by) -> str:
@@ -186,17 +156,13 @@ def add_assessment(person: Person, data: dict, by) -> AbilityAssessment:
     assessment = AbilityAssessment(person=person, recorded_by_id=by.id, **data)
     db.session.add(assessment)
     db.session.flush()
-    audit.record(
-        "person.assessed",
-        person,
-        actor=by,
-        changes={
-            "ability_level": [None, assessment.level],
-            "assessed_on": [None, assessment.assessed_on],
-        },
-    )
+    changes = {
+        "ability_level": [None, assessment.level],
+        "assessed_on": [None, assessment.assessed_on],
+    }
+    audit.record("person.assessed", person, actor=by, changes=changes)
     db.session.flush()
-    _tell_visit_plan(person, by)
+    signals.person_changed.send(person, by=by, changes=changes)
     return assessment
 
 
@@ -291,10 +257,7 @@ def decide_link(link: FamilyLink, decision: str, note: str, by) -> FamilyLink:
     db.session.flush()
     notify_many(notices.decided(link, entry.id))
     if decision == LinkStatus.REVOKED.value:
-        # Imported here: the registry does not depend on the features built on it.
-        from eldercare.bookings.operations import cancel_for_revoked_link
-
-        cancel_for_revoked_link(link.user_id, link.person_id, by)
+        signals.link_revoked.send(link, by=by)
     return link
 
 
@@ -351,168 +314,3 @@ def search_links(user, status: str) -> sa.Select:
 def relatives_of(user) -> list[Person]:
     """The people a family account is verified for (the scope says which)."""
     return list(db.session.scalars(visible(Person, user).order_by(Person.id)))
-
-
-# --- what a family member sees of a verified relative -------------------------------------
-
-
-@dataclass(frozen=True)
-class StayLine:
-    facility_name: str
-    admitted_on: date
-    care_type_label: str
-
-
-@dataclass(frozen=True)
-class VisitLine:
-    visited_at: datetime
-    method_label: str
-    summary: str
-
-
-@dataclass(frozen=True)
-class PaymentLine:
-    period: date
-    amount_fen: int
-    status_label: str
-
-
-@dataclass(frozen=True)
-class SubsidyLine:
-    program_name: str
-    status_label: str
-    account_masked: str
-    payments: list[PaymentLine] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class BookingLine:
-    booking_id: int
-    starts_at: datetime
-    ends_at: datetime
-    service_name: str
-    facility_name: str
-    status: str
-    status_label: str
-
-
-@dataclass(frozen=True)
-class FamilyView:
-    """Only what a relative may know: copied out field by field, so no health data, full ID
-    or account number can reach the page by accident."""
-
-    stay: StayLine | None
-    visits: list[VisitLine]
-    subsidies: list[SubsidyLine]
-    bookings: list[BookingLine] = field(default_factory=list)
-
-
-#: How far back a family member sees visits.
-FAMILY_VISIT_DAYS = 365
-#: Payments shown per subsidy.
-FAMILY_PAYMENTS = 6
-#: Payment states a family member sees: decided by the county (a draft batch is not).
-FAMILY_PAYMENT_STATES = ("approved", "exported", "paid", "failed", "returned", "reversed")
-
-
-def family_view(person: Person) -> FamilyView:
-    """The current stay, last year's visits, open subsidies and bookings of a verified
-    relative. The caller has checked that the relative is in the family member's scope."""
-    # The features that build on the registry, imported here so the registry does not
-    # depend on them at import time.
-    from eldercare.beds.models import Bed, Stay
-    from eldercare.bookings.operations import bookings_of_person
-    from eldercare.subsidies.models import OPEN_ENROLMENT, Enrolment
-    from eldercare.visits.models import CareTarget, Visit
-
-    stay = db.session.scalar(
-        sa.select(Stay)
-        .where(Stay.person_id == person.id, Stay.discharged_on.is_(None))
-        .join(Bed, Bed.id == Stay.bed_id)
-        .order_by(Stay.admitted_on.desc(), Stay.id.desc())
-    )
-    stay_line = (
-        StayLine(stay.bed.facility.name, stay.first_admitted_on, stay.bed.care_type_label)
-        if stay is not None
-        else None
-    )
-
-    visits = db.session.scalars(
-        sa.select(Visit)
-        .join(CareTarget, CareTarget.id == Visit.target_id)
-        .where(
-            CareTarget.person_id == person.id,
-            Visit.visited_at >= utcnow() - timedelta(days=FAMILY_VISIT_DAYS),
-        )
-        .order_by(Visit.visited_at.desc(), Visit.id.desc())
-    )
-    visit_lines = [VisitLine(v.visited_at, v.method_label, v.summary) for v in visits]
-
-    enrolments = db.session.scalars(
-        sa.select(Enrolment)
-        .where(
-            Enrolment.person_id == person.id,
-            Enrolment.status.in_([s.value for s in OPEN_ENROLMENT]),
-        )
-        .options(joinedload(Enrolment.program))
-        .order_by(Enrolment.id)
-    ).all()
-    payments = _latest_payments([e.id for e in enrolments], FAMILY_PAYMENTS)
-    subsidies = [
-        SubsidyLine(
-            program_name=enrolment.program.name,
-            status_label=enrolment.status_label,
-            account_masked=enrolment.account_masked,
-            payments=[
-                PaymentLine(p.period, p.amount_fen, p.status_label)
-                for p in payments.get(enrolment.id, [])
-            ],
-        )
-        for enrolment in enrolments
-    ]
-    bookings = [
-        BookingLine(
-            booking_id=b.id,
-            starts_at=b.starts_at,
-            ends_at=b.ends_at,
-            service_name=b.service.name,
-            facility_name=b.facility.name,
-            status=b.status,
-            status_label=b.status_label,
-        )
-        for b in bookings_of_person(person)
-    ]
-    return FamilyView(stay=stay_line, visits=visit_lines, subsidies=subsidies, bookings=bookings)
-
-
-def _latest_payments(enrolment_ids: list[int], limit: int) -> dict[int, list]:
-    """{enrolment id: its latest ``limit`` payments a family member sees, newest first}, for
-    all the enrolments in one query (payments numbered newest first within each)."""
-    from eldercare.subsidies.models import Payment, PaymentKind
-
-    if not enrolment_ids:
-        return {}
-    newest_first = (Payment.period.desc(), Payment.id.desc())
-    ranked = (
-        sa.select(
-            Payment.id,
-            sa.func.row_number()
-            .over(partition_by=Payment.enrolment_id, order_by=newest_first)
-            .label("number"),
-        )
-        .where(
-            Payment.enrolment_id.in_(enrolment_ids),
-            Payment.kind != PaymentKind.REVERSAL.value,
-            Payment.status.in_(FAMILY_PAYMENT_STATES),
-        )
-        .subquery()
-    )
-    found: dict[int, list] = {}
-    for payment in db.session.scalars(
-        sa.select(Payment)
-        .join(ranked, ranked.c.id == Payment.id)
-        .where(ranked.c.number <= limit)
-        .order_by(*newest_first)
-    ):
-        found.setdefault(payment.enrolment_id, []).append(payment)
-    return found

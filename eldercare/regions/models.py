@@ -157,6 +157,9 @@ class CountySettings(DefaultsMixin, db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     region: Mapped[Region] = relationship()
+    #: Who saved them last (the account model is named, not imported: accounts build on
+    #: regions, not the other way round).
+    updated_by = relationship("User", foreign_keys=[updated_by_id])
 
     __table_args__ = (
         sa.CheckConstraint("subsidy_periods_ahead BETWEEN 0 AND 12", name="periods_ahead_range"),

@@ -6,11 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from eldercare.auth.models import User
 from eldercare.core.forms import submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
 from eldercare.core.templating import yuan
-from eldercare.extensions import db
 from eldercare.regions.models import Region
 from eldercare.regions.operations import (
     can_edit_county_settings,
@@ -87,12 +85,11 @@ def settings(region_id: int):
             return redirect(url_for("regions.settings", region_id=region.id))
         form, errors, status = request.form, result.errors, result.status
     current = county_settings_for(region)
-    updated_by = db.session.get(User, current.updated_by_id) if current.updated_by_id else None
     return render_template(
         "regions/settings.html",
         region=region,
         current=current,
-        updated_by=updated_by,
+        updated_by=current.updated_by if current.updated_by_id else None,
         form=form or _settings_form(current),
         errors=errors,
     ), status

@@ -1,0 +1,32 @@
+"""How the bookings feature answers the registry's events (see people.signals)."""
+
+from __future__ import annotations
+
+from eldercare.bookings import operations as ops
+from eldercare.people import signals
+from eldercare.people.family import BookingLine
+from eldercare.people.models import Person
+
+
+@signals.link_revoked.connect
+def _bookings_end_with_the_link(link, by=None, **_kwargs):
+    """A family member whose link is revoked no longer books for that person."""
+    ops.cancel_for_revoked_link(link.user_id, link.person_id, by)
+
+
+@signals.family_sections.connect
+def _bookings_for_family(person: Person, **_kwargs):
+    return {
+        "bookings": [
+            BookingLine(
+                booking_id=b.id,
+                starts_at=b.starts_at,
+                ends_at=b.ends_at,
+                service_name=b.service.name,
+                facility_name=b.facility.name,
+                status=b.status,
+                status_label=b.status_label,
+            )
+            for b in ops.bookings_of_person(person)
+        ]
+    }
