@@ -119,6 +119,16 @@ class OutboxMessage(db.Model):
     def is_unread(self) -> bool:
         return self.channel == Channel.INAPP and self.read_at is None
 
+    @property
+    def is_pending(self) -> bool:
+        """Still to be sent: the dispatcher tries it (again) at ``next_attempt_at``."""
+        return self.status == OutboxStatus.PENDING
+
+    @property
+    def can_retry(self) -> bool:
+        """An administrator may send it again now: anything not sent yet (``ops.retry``)."""
+        return self.status != OutboxStatus.SENT
+
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.channel} {self.status}>"
 

@@ -306,7 +306,7 @@ def retry(message: OutboxMessage, by) -> OutboxMessage:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
-    if locked.status == OutboxStatus.SENT:
+    if not locked.can_retry:
         raise Conflict(_l("This message was already sent."))
     before = {"status": locked.status, "attempts": locked.attempts}
     locked.status = OutboxStatus.PENDING.value

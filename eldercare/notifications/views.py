@@ -133,7 +133,7 @@ def outbox_message(message_id: int):
         "notifications/message.html",
         message=message,
         colours=STATUS_COLOURS,
-        can_retry=message.status != OutboxStatus.SENT,
+        can_retry=message.can_retry,
     )
 
 
