@@ -16,9 +16,33 @@ TEMPLATES = ROOT / "templates"
 BASE = {"core", "translations", "devtools"}
 
 
+#: The features from the bottom up, as README's Layout names them: each imports only features
+#: before it in this list.
+LAYERS = (
+    "regions",
+    "facilities",
+    "auth",
+    "notifications",
+    "people",
+    "beds",
+    "ratings",
+    "visits",
+    "daycare",
+    "subsidies",
+    "bookings",
+    "public",
+    "audit",
+    "dashboard",
+    "home",
+    "scheduler",
+)
+
+
 def features() -> list[str]:
     return sorted(
-        p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name not in BASE and any(p.glob("*.py"))
+        path.name
+        for path in PACKAGE.iterdir()
+        if path.is_dir() and path.name not in BASE and any(path.glob("*.py"))
     )
 
 
