@@ -17,6 +17,7 @@ from eldercare.ratings import storage as files
 from eldercare.ratings.models import Application, Assessment, AssessmentKind, Evidence, Item
 from eldercare.ratings.operations.assessments import open_assessment
 from eldercare.ratings.operations.common import audit_application, value_key
+from eldercare.ratings.operations.queries import item_of
 
 
 def attach_evidence(application: Application, kind: str, item_id: int, upload, by) -> Evidence:
@@ -24,8 +25,8 @@ def attach_evidence(application: Application, kind: str, item_id: int, upload, b
     assessment while it can still change. The file is written only now, after every check,
     and removed again if the row cannot be stored or the transaction does not commit."""
     assessment = open_assessment(application, kind, by)
-    item = db.session.get(Item, item_id)
-    if item is None or item.section.scheme_id != application.round.scheme_id:
+    item = item_of(application.round.scheme, item_id)
+    if item is None:
         raise Invalid(errors={"item_id": [_l("Not an item of this scheme.")]})
     evidence = Evidence(
         assessment_id=assessment.id,

@@ -10,7 +10,7 @@ from eldercare.auth.models import User
 from eldercare.core.permissions import visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
-from eldercare.ratings.models import Application, Item, Objection, Round, Scheme
+from eldercare.ratings.models import Application, Item, Objection, Round, Scheme, Section
 from eldercare.regions.models import Region
 
 
@@ -46,8 +46,11 @@ def objections_of(application: Application) -> list[Objection]:
 
 def item_of(scheme: Scheme, item_id: int) -> Item | None:
     """The item of ``scheme`` with this id; None for none, or an item of another scheme."""
-    item = db.session.get(Item, item_id)
-    return item if item is not None and item.section.scheme_id == scheme.id else None
+    return db.session.scalar(
+        sa.select(Item)
+        .join(Section, Section.id == Item.section_id)
+        .where(Item.id == item_id, Section.scheme_id == scheme.id)
+    )
 
 
 def county_by_id(region_id: int | None) -> Region | None:
