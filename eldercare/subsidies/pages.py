@@ -5,6 +5,8 @@ page can say so in its own way (a field's message, a 404)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from eldercare.core.db import MAX_ID
 from eldercare.core.permissions import visible
 from eldercare.extensions import db
@@ -24,9 +26,13 @@ def region(region_id: int | None) -> Region | None:
 
 
 def rule_table_of(program: Program, table_id: int) -> RuleTable | None:
-    """A rule table of ``program`` (the table of another program is not found)."""
-    table = db.session.get(RuleTable, table_id) if _valid(table_id) else None
-    return table if table is not None and table.program_id == program.id else None
+    """A rule table of ``program``, loaded as one of its tables (one query): the program
+    was loaded through its scope, and the table of another program is not found."""
+    if not _valid(table_id):
+        return None
+    return db.session.scalar(
+        sa.select(RuleTable).where(RuleTable.id == table_id, RuleTable.program_id == program.id)
+    )
 
 
 def person_in_reach(person_id: int | None, user) -> Person | None:
