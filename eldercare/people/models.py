@@ -56,6 +56,13 @@ class LinkStatus(StrEnum):
     REVOKED = "revoked"
 
 
+#: The decisions a link in each state takes (the page offers them, decide_link accepts them).
+LINK_DECISIONS = {
+    LinkStatus.PENDING.value: frozenset({LinkStatus.VERIFIED.value, LinkStatus.REJECTED.value}),
+    LinkStatus.VERIFIED.value: frozenset({LinkStatus.REVOKED.value}),
+}
+
+
 SEX_LABELS = {Sex.MALE: _l("Male"), Sex.FEMALE: _l("Female")}
 ECONOMIC_LABELS = {
     EconomicStatus.NONE: _l("None"),

@@ -16,6 +16,7 @@ from eldercare.notifications.operations import notify_many
 from eldercare.people import notices, signals
 from eldercare.people.family import family_view as family_view
 from eldercare.people.models import (
+    LINK_DECISIONS,
     AbilityAssessment,
     FamilyLink,
     LinkStatus,
@@ -230,11 +231,7 @@ def request_link(user, name: str, number: str, relation: str) -> FamilyLink:
 
 
 def decide_link(link: FamilyLink, decision: str, note: str, by) -> FamilyLink:
-    allowed = {
-        LinkStatus.PENDING.value: {LinkStatus.VERIFIED.value, LinkStatus.REJECTED.value},
-        LinkStatus.VERIFIED.value: {LinkStatus.REVOKED.value},
-    }
-    if decision not in allowed.get(link.status, set()):
+    if decision not in LINK_DECISIONS.get(link.status, ()):
         raise Conflict(_l("This request has already been decided."))
     if role_of(by) == Role.OPERATOR and decision == LinkStatus.REVOKED.value:
         # A facility answers requests about the people it cares for; withdrawing a verified

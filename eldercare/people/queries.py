@@ -8,14 +8,9 @@ from sqlalchemy.orm import selectinload
 from eldercare.core.permissions import Role, role_of
 from eldercare.extensions import db
 from eldercare.people import operations as ops
-from eldercare.people.models import LinkStatus, Person
+from eldercare.people.models import LINK_DECISIONS, LinkStatus, Person
 from eldercare.regions.models import Region
 
-#: The decisions ``operations.decide_link`` accepts of a link in each status.
-LINK_DECISIONS = {
-    LinkStatus.PENDING.value: frozenset({LinkStatus.VERIFIED.value, LinkStatus.REJECTED.value}),
-    LinkStatus.VERIFIED.value: frozenset({LinkStatus.REVOKED.value}),
-}
 #: Who opens a person's registry page from a list of links (people.show's staff roles).
 OPENS_PEOPLE = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWNSHIP_STAFF})
 
