@@ -59,6 +59,6 @@ def authenticate_bearer() -> None:
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
-        db.session.commit()
+        g.access_noted = True  # committed by the API's boundary (core.api.api_roles)
     g._login_user = token.user  # Flask-Login's per-request user; the session is ignored
     g.token_auth = True

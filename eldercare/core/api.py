@@ -50,6 +50,10 @@ def api_roles(*roles: Role):
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
                 raise AppError(401)
+            # imported here: the extensions module builds this module's Api first
+            from eldercare.core.transaction import commit_noted_access
+
+            commit_noted_access()
             if role_of(current_user) not in allowed:
                 raise AppError(403)
             return view(*args, **kwargs)

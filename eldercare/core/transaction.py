@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import functools
 
+from flask import g
+
 from eldercare.extensions import db
 
 
@@ -32,3 +34,11 @@ def transactional(view):
         return result
 
     return wrapper
+
+
+def commit_noted_access() -> None:
+    """Commit what the request's authentication noted (a token's last use), before the route
+    runs: a small transaction of its own, kept whatever the route then does, and never
+    carrying the route's writes. Called by the API's one entry, ``core.api.api_roles``."""
+    if g.pop("access_noted", False):
+        db.session.commit()
