@@ -41,6 +41,17 @@ class BedStatus(StrEnum):
     OUT_OF_SERVICE = "out_of_service"
 
 
+#: What the bed page offers for a bed in each status it shows; the operations refuse the
+#: same actions in any other status.
+BED_ACTIONS = {
+    BedStatus.VACANT.value: frozenset({"admit", "reserve", "out_of_service"}),
+    BedStatus.RESERVED.value: frozenset({"admit", "release"}),
+    BedStatus.OCCUPIED.value: frozenset({"discharge", "transfer", "leave"}),
+    BedStatus.HELD.value: frozenset({"discharge", "transfer", "end_leave"}),
+    BedStatus.OUT_OF_SERVICE.value: frozenset({"back_in_service"}),
+}
+
+
 class DischargeReason(StrEnum):
     HOME = "home"
     HOSPITAL = "hospital"
@@ -192,6 +203,15 @@ class Bed(TimestampMixin, db.Model):
     def shown_status(self) -> str:
         """The status a page or an answer shows: as of now when the read asked for it."""
         return self.status_now or self.status
+
+    @property
+    def actions(self) -> frozenset[str]:
+        """What may be done to the bed as it shows now (see BED_ACTIONS)."""
+        return BED_ACTIONS.get(self.shown_status, frozenset())
+
+    @property
+    def is_vacant_now(self) -> bool:
+        return self.shown_status == BedStatus.VACANT.value
 
     @property
     def shown_status_label(self) -> str:

@@ -98,6 +98,8 @@ _TEMPLATE_DECISION = re.compile(
     r"|\broles?\b\s*\)"
     r"|\bstatus\s*(==|!=|\bin\b|\bnot\s+in\b)"
     r"|\bis_admin\b|\brole_of\b"
+    # a status kept under another name to be compared later
+    r"|\bset\s+\w+\s*=\s*[\w.]*(status|role)\s*-?%\}"
 )
 
 
