@@ -14,12 +14,3 @@ details_shown = _signals.signal(
 
     sender: the Facility.""",
 )
-
-
-def page_sections(facility) -> dict:
-    """Everything the receivers of ``details_shown`` give the facility's page, merged."""
-    sections: dict = {}
-    for _receiver, value in details_shown.send(facility):
-        if value:
-            sections.update(value)
-    return sections

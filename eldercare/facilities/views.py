@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
+from eldercare.core.signals import merged
 from eldercare.facilities import operations as ops
 from eldercare.facilities import signals
 from eldercare.facilities.models import KIND_LABELS, OWNERSHIP_LABELS, Facility
@@ -63,7 +64,7 @@ def show(facility_id: int):
         "facilities/show.html",
         facility=facility,
         can_edit=ops.can_edit(current_user, facility),
-        **signals.page_sections(facility),
+        **merged(signals.details_shown, facility),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from eldercare.core.signals import merged
 from eldercare.people import signals
 from eldercare.people.models import Person
 
@@ -75,9 +76,7 @@ FAMILY_PAYMENT_STATES = ("approved", "exported", "paid", "failed", "returned", "
 def family_view(person: Person) -> FamilyView:
     """The current stay, last year's visits, open subsidies and bookings of a verified
     relative. The caller has checked that the relative is in the family member's scope."""
-    sections: dict = {}
-    for answer in signals.answers(signals.family_sections, person):
-        sections.update(answer)
+    sections = merged(signals.family_sections, person)
     return FamilyView(
         stay=sections.get("stay"),
         visits=sections.get("visits", []),

@@ -11,6 +11,7 @@ from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.masking import mask_phone
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of, visible
+from eldercare.core.signals import answers
 from eldercare.extensions import db
 from eldercare.notifications.operations import notify_many
 from eldercare.people import notices, signals
@@ -125,7 +126,7 @@ def update_person(person: Person, data: dict, by) -> Person:
     if death is not None and death < born:
         raise Invalid(errors={"death_date": [_l("The death date is before the birth date.")]})
     if death is not None and person.death_date is None:
-        refusals = signals.answers(signals.death_refusals, person)
+        refusals = answers(signals.death_refusals, person)
         if refusals:
             raise Conflict(errors={"death_date": refusals[:1]})
     if replace_number:

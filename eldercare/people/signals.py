@@ -42,8 +42,3 @@ family_sections = _signals.signal(
 
     sender: the Person.""",
 )
-
-
-def answers(signal, sender, **kwargs) -> list:
-    """The non-empty values the receivers of ``signal`` returned, in connection order."""
-    return [value for _receiver, value in signal.send(sender, **kwargs) if value is not None]

@@ -49,9 +49,3 @@ def region_in_scope(user, region_id: int) -> Region | None:
 def county_choices(user) -> list[Region]:
     """Counties whose settings ``user`` may open."""
     return [r for r in region_choices(user) if r.level == Level.COUNTY.value]
-
-
-def county_of(region: Region | None) -> Region | None:
-    """The county ``region`` lies in (itself for a county); None for no region, or one above
-    county level."""
-    return region.county if region is not None else None
