@@ -49,6 +49,24 @@ class AbilityLevel(StrEnum):
     TOTAL = "total"
 
 
+class LifeEventKind(StrEnum):
+    """What the registry learns of a person that every feature must act on at once."""
+
+    DEATH = "death"
+    MOVED_OUT = "moved_out"  # household registration moved out of the county
+    STATUS_LOST = "status_lost"  # no longer on 低保 / 特困
+    ABILITY_CHANGED = "ability_changed"  # a new assessment gave another level
+
+
+class LifeEventSource(StrEnum):
+    """How the registry learned of it."""
+
+    REGISTRY = "registry"  # typed on the person's page
+    DISCHARGE = "discharge"  # a facility discharged a resident who died
+    FEED = "feed"  # a funeral-service or household-register list
+    ASSESSMENT = "assessment"  # an ability assessment
+
+
 class LinkStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
@@ -79,6 +97,26 @@ ABILITY_LABELS = {
     AbilityLevel.SEVERE: _l("Severely disabled"),
     AbilityLevel.TOTAL: _l("Completely disabled"),
 }
+LIFE_EVENT_LABELS = {
+    LifeEventKind.DEATH: _l("Death"),
+    LifeEventKind.MOVED_OUT: _l("Moved out of the county"),
+    LifeEventKind.STATUS_LOST: _l("Lost dibao / extreme-poverty status"),
+    LifeEventKind.ABILITY_CHANGED: _l("New ability level"),
+}
+LIFE_SOURCE_LABELS = {
+    LifeEventSource.REGISTRY: _l("Registry page"),
+    LifeEventSource.DISCHARGE: _l("Discharge from a facility"),
+    LifeEventSource.FEED: _l("Data feed"),
+    LifeEventSource.ASSESSMENT: _l("Ability assessment"),
+}
+#: The economic statuses programs pay more for; leaving them is a life event.
+SUPPORTED_STATUSES = frozenset(
+    {
+        EconomicStatus.DIBAO.value,
+        EconomicStatus.TEKUN_CONCENTRATED.value,
+        EconomicStatus.TEKUN_DISPERSED.value,
+    }
+)
 LINK_LABELS = {
     LinkStatus.PENDING: _l("Awaiting verification"),
     LinkStatus.VERIFIED: _l("Verified"),
@@ -118,6 +156,9 @@ class Person(TimestampMixin, db.Model):
     special_family: Mapped[bool] = mapped_column(default=False)
     economic_status: Mapped[str] = mapped_column(sa.String(24), default=EconomicStatus.NONE.value)
     death_date: Mapped[date | None]
+    #: The household registration moved out of the county on this day (see LifeEvent).
+    moved_out_on: Mapped[date | None]
+    moved_out_to: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
 
     region: Mapped[Region] = relationship()
     assessments: Mapped[list[AbilityAssessment]] = relationship(
@@ -155,6 +196,11 @@ class Person(TimestampMixin, db.Model):
     @property
     def is_deceased(self) -> bool:
         return self.death_date is not None
+
+    @property
+    def has_left(self) -> bool:
+        """Died or moved out of the county: no feature serves the person any more."""
+        return self.death_date is not None or self.moved_out_on is not None
 
     @property
     def current_ability(self) -> AbilityAssessment | None:
@@ -255,6 +301,61 @@ class AbilityAssessment(TimestampMixin, db.Model):
         return str(ABILITY_LABELS[AbilityLevel(self.level)])
 
 
+class LifeEvent(TimestampMixin, db.Model):
+    """One fact of a person's life recorded once (``people.life_events``), which every
+    feature acted on in the same transaction. A death is recorded once per person."""
+
+    __tablename__ = "life_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    occurred_on: Mapped[date]
+    source: Mapped[str] = mapped_column(sa.String(16))
+    #: Where the source says it comes from: the feed import and row, the stay discharged...
+    source_ref: Mapped[str] = mapped_column(sa.String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    #: The facility that recorded it (a discharge), told of nothing it did itself.
+    facility_id: Mapped[int | None] = mapped_column(sa.ForeignKey("facility.id"))
+    note: Mapped[str] = mapped_column(sa.String(255), default="")
+    #: The change itself, {field: [before, after]} (economic status, ability level).
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: What each feature did, as shown to the recorder: [[feature, text], ...] (the
+    #: receivers' answers, kept in the recorder's language).
+    effects: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+    person: Mapped[Person] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        one_of("kind", LifeEventKind, "kind_known"),
+        one_of("source", LifeEventSource, "source_known"),
+        # Two officers recording the same death at once: one wins, the other is told.
+        sa.Index(
+            "uq_life_event_one_death",
+            "person_id",
+            unique=True,
+            sqlite_where=sa.text("kind = 'death'"),
+            postgresql_where=sa.text("kind = 'death'"),
+        ),
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return str(LIFE_EVENT_LABELS[LifeEventKind(self.kind)])
+
+    @property
+    def source_label(self) -> str:
+        return str(LIFE_SOURCE_LABELS[LifeEventSource(self.source)])
+
+    @classmethod
+    def __scope__(cls, user):
+        people = Person.__scope__(user)
+        if people is None:
+            return None
+        return cls.person_id.in_(sa.select(Person.id).where(people))
+
+
 class FamilyLink(TimestampMixin, db.Model):
     """A family account's claim to be a relative of a person, verified by staff."""
 
@@ -305,5 +406,6 @@ CONSTRAINT_MESSAGES.update(
     {
         "uq_person_id_number_index": _l("This ID number is already registered."),
         "person.id_number_index": _l("This ID number is already registered."),
+        "uq_life_event_one_death": _l("This death has just been recorded by someone else."),
     }
 )

@@ -11,10 +11,9 @@ from eldercare.core.db import local_today, utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.masking import mask_phone
 from eldercare.core.permissions import STAFF_ROLES, Role, role_of, visible
-from eldercare.core.signals import answers
 from eldercare.extensions import db
 from eldercare.notifications.operations import notify_many
-from eldercare.people import notices, signals
+from eldercare.people import life_events, notices, signals
 from eldercare.people.family import family_view as family_view
 from eldercare.people.models import (
     LINK_DECISIONS,
@@ -38,8 +37,9 @@ EDITABLE = (
     "left_behind",
     "special_family",
     "economic_status",
-    "death_date",
 )
+#: In the audit view beside EDITABLE, written only through ``people.life_events``.
+LIFE_FIELDS = ("death_date", "moved_out_on")
 DUPLICATE_MESSAGE = _l(
     "This ID number is already registered, possibly in another area. If the person has "
     "moved here, ask the county civil-affairs bureau to transfer the record."
@@ -64,7 +64,7 @@ def home_region_in_scope(region_id: int, user) -> Region:
 
 def snapshot(person: Person) -> dict:
     """Audit view of a person: identifiers masked, no health data."""
-    data = {k: getattr(person, k) for k in EDITABLE}
+    data = {k: getattr(person, k) for k in (*EDITABLE, *LIFE_FIELDS)}
     data["phone"] = mask_phone(person.phone)
     data["id_number"] = person.id_number_masked
     return data
@@ -125,10 +125,18 @@ def update_person(person: Person, data: dict, by) -> Person:
     death = data.get("death_date")
     if death is not None and death < born:
         raise Invalid(errors={"death_date": [_l("The death date is before the birth date.")]})
-    if death is not None and person.death_date is None:
-        refusals = answers(signals.death_refusals, person)
-        if refusals:
-            raise Conflict(errors={"death_date": refusals[:1]})
+    if "death_date" in data and death is None and person.death_date is not None:
+        raise Conflict(
+            errors={
+                "death_date": [
+                    _l(
+                        "A recorded death is not removed here: the county civil-affairs "
+                        "bureau corrects it."
+                    )
+                ]
+            }
+        )
+    status_before = person.economic_status
     if replace_number:
         person.set_id_number(number)
     for key in EDITABLE:
@@ -141,6 +149,11 @@ def update_person(person: Person, data: dict, by) -> Person:
         changes["id_number"] = [before["id_number"], person.id_number_masked]
     audit.record("person.updated", person, actor=by, changes=changes)
     signals.person_changed.send(person, by=by, changes=changes)
+    # The life events last, each its one writer, so that every feature sees the person as
+    # corrected above.
+    life_events.status_changed(person, status_before, by)
+    if death is not None:
+        life_events.record_death(person, death, by)
     return person
 
 
@@ -155,6 +168,8 @@ def reveal_id_number(person: Person, by) -> str:
 def add_assessment(person: Person, data: dict, by) -> AbilityAssessment:
     if data["assessed_on"] < person.birth_date:
         raise Invalid(errors={"assessed_on": [_l("The assessment date is before the birth date.")]})
+    current = person.current_ability
+    level_before = current.level if current is not None else None
     assessment = AbilityAssessment(person=person, recorded_by_id=by.id, **data)
     db.session.add(assessment)
     db.session.flush()
@@ -165,6 +180,11 @@ def add_assessment(person: Person, data: dict, by) -> AbilityAssessment:
     audit.record("person.assessed", person, actor=by, changes=changes)
     db.session.flush()
     signals.person_changed.send(person, by=by, changes=changes)
+    db.session.refresh(person, ["assessments"])
+    if person.current_ability is assessment:  # an older assessment entered late changes nothing
+        life_events.ability_changed(
+            person, level_before, assessment.level, assessment.assessed_on, by
+        )
     return assessment
 
 
@@ -187,7 +207,7 @@ def search_people(user, args: dict) -> sa.Select:
     if args.get("max_age") is not None:
         stmt = stmt.where(Person.birth_date > resident_id.years_before(today, args["max_age"] + 1))
     if not args.get("include_deceased"):
-        stmt = stmt.where(Person.death_date.is_(None))
+        stmt = stmt.where(Person.death_date.is_(None), Person.moved_out_on.is_(None))
     return stmt.order_by(Person.region_id, Person.name, Person.id)
 
 

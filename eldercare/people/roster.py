@@ -36,7 +36,7 @@ from eldercare.people.models import (
     Person,
     id_number_index,
 )
-from eldercare.people.operations import EDITABLE
+from eldercare.people.operations import EDITABLE, LIFE_FIELDS
 from eldercare.people.schemas import PersonSchema
 from eldercare.regions.models import PREFIX_LENGTH, Level, Region
 
@@ -114,12 +114,12 @@ def _convert(raw: dict[str, str], errors: list[RowError], row: int) -> dict:
 
 # Columns a roster row may leave out, with what the model would store (PersonSchema fills
 # in the other optional fields itself).
-_PERSON_DEFAULTS = {"phone": None, "death_date": None}
+_PERSON_DEFAULTS = {"phone": None, "death_date": None, "moved_out_on": None, "moved_out_to": ""}
 # The audit view of a new person as operations.snapshot gives it (the masked ID number under
 # "id_number"), in changes_between's order: (key, column of the person row).
 _SNAPSHOT_SOURCES = tuple(
     (key, "id_number_masked" if key == "id_number" else key)
-    for key in sorted((*EDITABLE, "id_number"))
+    for key in sorted((*EDITABLE, *LIFE_FIELDS, "id_number"))
 )
 
 

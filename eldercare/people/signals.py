@@ -8,6 +8,8 @@ Receivers are connected when the application is built (``eldercare.events.connec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from blinker import Namespace
 
 _signals = Namespace()
@@ -20,13 +22,29 @@ person_changed = _signals.signal(
     (the audit changes, {field: [before, after]}).""",
 )
 
-death_refusals = _signals.signal(
-    "death-refusals",
-    doc="""Asked before a death is typed into the registry: a receiver returns a reason
-    (a message) the registry must refuse it for, or None.
+life_event = _signals.signal(
+    "life-event",
+    doc="""A death, a move out of the county, the loss of 低保/特困 status or a new ability
+    level was recorded (``people.life_events``, the one writer of each). Every feature
+    acts on it here, in the recorder's transaction: a receiver that raises undoes it all.
+    A receiver returns the list of ``Effect``s it had (or None), shown to the recorder
+    and told to the relatives.
 
-    sender: the Person.""",
+    sender: the LifeEvent (flushed; ``event.person`` is updated). kwargs: ``by`` (the
+    user, None for a job), ``facility_id`` (the facility that recorded it, if any).""",
 )
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a feature did about a life event. ``text`` is for staff (the recorder's page,
+    the event's record); ``family`` is what a verified relative is told, or None. Both are
+    lazy strings, rendered in each reader's language."""
+
+    feature: str
+    text: object
+    family: object | None = None
+
 
 link_revoked = _signals.signal(
     "family-link-revoked",

@@ -86,6 +86,8 @@ PERSON_COLUMNS = (
     "special_family",
     "economic_status",
     "death_date",
+    "moved_out_on",
+    "moved_out_to",
     "created_at",
     "updated_at",
 )
@@ -282,6 +284,8 @@ def load_people(build: Build) -> None:
             bool(flags & SPECIAL_FAMILY),
             ECONOMIC[economic],
             death,
+            None,
+            "",
             registered,
             registered,
         )
