@@ -34,6 +34,17 @@ life_event = _signals.signal(
     user, None for a job), ``facility_id`` (the facility that recorded it, if any).""",
 )
 
+event_doubts = _signals.signal(
+    "life-event-doubts",
+    doc="""Asked before a data feed applies a life event by itself: each receiver returns a
+    reason (a lazy string) why an officer should look at it first, or None; a row with a
+    reason goes to the feed's review queue instead (e.g. payments already sent for periods
+    after the death date). The registry page and a discharge do not ask: their officer is
+    the one who looks.
+
+    sender: the Person. kwargs: ``kind`` (a LifeEventKind value), ``on`` (the date).""",
+)
+
 
 @dataclass(frozen=True)
 class Effect:
