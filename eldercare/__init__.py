@@ -164,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.daycare.report_views import bp as daycare_reports_bp
     from eldercare.daycare.views import bp as daycare_bp
     from eldercare.facilities.api import blp as facilities_api
+    from eldercare.feeds.views import bp as feeds_bp
     from eldercare.facilities.views import bp as facilities_bp
     from eldercare.home.views import bp as home_bp
     from eldercare.notifications.views import bp as notifications_bp
@@ -175,6 +176,8 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.ratings.views import bp as ratings_bp
     from eldercare.regions.api import blp as regions_api
     from eldercare.regions.views import bp as regions_bp
+    from eldercare.scheduler.views import bp as jobs_bp
+    from eldercare.subsidies.existence.views import bp as existence_bp
     from eldercare.subsidies.report_views import bp as subsidy_files_bp
     from eldercare.subsidies.views import bp as subsidies_bp
     from eldercare.visits.api import blp as visits_api
@@ -202,6 +205,9 @@ def register_blueprints(app: Flask) -> None:
         subsidy_files_bp,
         audit_bp,
         notifications_bp,
+        feeds_bp,
+        existence_bp,
+        jobs_bp,
         api_docs_bp,
     ):
         app.register_blueprint(bp)

@@ -24,6 +24,7 @@ LAYERS = (
     "auth",
     "notifications",
     "people",
+    "feeds",
     "beds",
     "ratings",
     "visits",
