@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from eldercare.core.permissions import Role, role_of
 from eldercare.extensions import db
 from eldercare.people import operations as ops
-from eldercare.people.models import LINK_DECISIONS, LinkStatus, Person
+from eldercare.people.models import LINK_DECISIONS, LifeEvent, LinkStatus, Person
 from eldercare.regions.models import Region
 
 #: Who opens a person's registry page from a list of links (people.show's staff roles).
@@ -39,3 +39,15 @@ def link_actions(user, link) -> frozenset[str]:
     if role in OPENS_PEOPLE:
         actions.add("open")
     return frozenset(actions)
+
+
+def life_events_of(person: Person) -> list[LifeEvent]:
+    """The person's life events, newest first, with who recorded each (the page names them)."""
+    return list(
+        db.session.scalars(
+            sa.select(LifeEvent)
+            .where(LifeEvent.person_id == person.id)
+            .options(selectinload(LifeEvent.recorded_by))
+            .order_by(LifeEvent.created_at.desc(), LifeEvent.id.desc())
+        )
+    )

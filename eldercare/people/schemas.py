@@ -100,6 +100,22 @@ class AssessmentSchema(InputSchema):
             raise ValidationError(_l("The assessment date is in the future."))
 
 
+class DeathSchema(InputSchema):
+    """A death typed on the registry page (people.life_events.record_death checks the date
+    against today and the birth date)."""
+
+    death_date = fields.Date(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class MoveOutSchema(InputSchema):
+    """A move of the household registration out of the county."""
+
+    moved_out_on = fields.Date(required=True)
+    moved_out_to = fields.String(load_default="", validate=validate.Length(max=100))
+    note = fields.String(load_default="", validate=validate.Length(max=255))
+
+
 class PersonQuery(PageArgs):
     # No ID-number filter here: a query string ends up in URLs, browser history and access
     # logs. Finding a person by ID number is a POST (LookupSchema).

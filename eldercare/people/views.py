@@ -33,8 +33,8 @@ from eldercare.core.permissions import (
 from eldercare.core.schemas import load_form
 from eldercare.core.spreadsheets import ExportHeader, SpreadsheetError
 from eldercare.core.transaction import transactional
+from eldercare.people import life_events, queries, roster
 from eldercare.people import operations as ops
-from eldercare.people import queries, roster
 from eldercare.people.models import (
     ABILITY_LABELS,
     ECONOMIC_LABELS,
@@ -50,10 +50,12 @@ from eldercare.people.schemas import (
     LINK_BADGES,
     RELATION_LABELS,
     AssessmentSchema,
+    DeathSchema,
     LinkDecisionSchema,
     LinkQuery,
     LinkRequestSchema,
     LookupSchema,
+    MoveOutSchema,
     PersonQuery,
     PersonSchema,
     PersonUpdateSchema,
@@ -199,17 +201,28 @@ def show(person_id: int):
         return render_template(
             "people/family_view.html", person=person, view=ops.family_view(person)
         )
-    links = ops.family_links_of(person)
+    return _show_page(person)
+
+
+def _show_page(person, form=None, errors=None, life_form=None, life_errors=None, status=200):
+    """A person's page for staff; ``form``/``errors`` are the assessment form's, ``life_*``
+    the death or move-out form's (a refused one shown again with what was typed)."""
+    today = local_today().isoformat()
     return render_template(
         "people/show.html",
         person=person,
-        links=links,
+        links=ops.family_links_of(person),
+        events=queries.life_events_of(person),
+        may_record=life_events.may_record(current_user, person),
         ability=ABILITY_LABELS,
         relations=RELATION_LABELS,
         link_badges=LINK_BADGES,
-        form={"assessed_on": local_today().isoformat()},
-        errors={},
-    )
+        form=form if form is not None else {"assessed_on": today},
+        errors=errors or {},
+        life_form=life_form if life_form is not None else {},
+        life_errors=life_errors or {},
+        today=today,
+    ), status
 
 
 @bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
@@ -217,7 +230,8 @@ def show(person_id: int):
 def edit(person_id: int):
     person = get_visible_or_404(Person, person_id)
     if request.method == "GET":
-        return _form_page({k: getattr(person, k) for k in ops.EDITABLE}, {}, person=person)
+        shown = (*ops.EDITABLE, "death_date")
+        return _form_page({k: getattr(person, k) for k in shown}, {}, person=person)
     result = submit_form(
         PersonUpdateSchema(), lambda data: ops.update_person(person, data, current_user)
     )
@@ -247,17 +261,51 @@ def add_assessment(person_id: int):
     if result.ok:
         flash(_("Assessment recorded."), "success")
         return redirect(url_for("people.show", person_id=person.id))
-    links = ops.family_links_of(person)
-    return render_template(
-        "people/show.html",
-        person=person,
-        links=links,
-        ability=ABILITY_LABELS,
-        relations=RELATION_LABELS,
-        link_badges=LINK_BADGES,
-        form=request.form,
-        errors=result.errors,
-    ), result.status
+    return _show_page(person, form=request.form, errors=result.errors, status=result.status)
+
+
+@bp.route("/<int:person_id>/death", methods=["POST"])
+@roles_required(*STAFF)
+def record_death(person_id: int):
+    """A death learned of by the office (a relative, the village): every feature follows in
+    the same transaction, and the page lists what each did."""
+    person = get_visible_or_404(Person, person_id)
+    result = submit_form(
+        DeathSchema(),
+        lambda data: life_events.record_death(
+            person, data["death_date"], current_user, note=data["note"]
+        ),
+    )
+    return _life_event_answer(person, result, _("The death is recorded."))
+
+
+@bp.route("/<int:person_id>/move-out", methods=["POST"])
+@roles_required(*STAFF)
+def record_move_out(person_id: int):
+    person = get_visible_or_404(Person, person_id)
+    result = submit_form(
+        MoveOutSchema(),
+        lambda data: life_events.record_move_out(
+            person,
+            data["moved_out_on"],
+            current_user,
+            destination=data["moved_out_to"],
+            note=data["note"],
+        ),
+    )
+    return _life_event_answer(person, result, _("The move out of the county is recorded."))
+
+
+def _life_event_answer(person, result, done: str):
+    if not result.ok:
+        return _show_page(
+            person, life_form=request.form, life_errors=result.errors, status=result.status
+        )
+    if result.value.already_known:
+        flash(_("The registry already held this: nothing was changed."), "info")
+    else:
+        flash(done, "success")
+    return redirect(url_for("people.show", person_id=person.id, _anchor="life-events"))
 
 
 @bp.route("/import", methods=["GET", "POST"])
