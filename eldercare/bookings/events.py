@@ -5,7 +5,21 @@ from __future__ import annotations
 from eldercare.bookings import operations as ops
 from eldercare.people import signals
 from eldercare.people.family import BookingLine
-from eldercare.people.models import Person
+from eldercare.people.models import LifeEventKind, Person
+
+#: The events after which the person books nothing more.
+DEPARTURES = (LifeEventKind.DEATH.value, LifeEventKind.MOVED_OUT.value)
+
+
+@signals.life_event.connect
+def _bookings_end_with_the_person(event, by=None, **_kwargs):
+    """A death or a move out of the county: the person's open bookings that have not ended
+    are cancelled, places given back, the facilities told; the relatives read the list in
+    the registry's one notice (the Effect's ``family``)."""
+    if event.kind not in DEPARTURES:
+        return None
+    effect = ops.departure_effect(ops.cancel_for_departure(event.person, by))
+    return [effect] if effect else None
 
 
 @signals.link_revoked.connect

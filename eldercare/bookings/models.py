@@ -77,6 +77,14 @@ STATUS_LABELS = {
 LAPSED_REASON = "not_answered"
 #: The reason of a booking cancelled because its booker's family link was revoked.
 LINK_REVOKED_REASON = "link_revoked"
+#: The reasons of a booking cancelled because the registry records the person's death, or
+#: a move out of the county.
+DECEASED_REASON = "deceased"
+MOVED_OUT_REASON = "moved_out"
+DEPARTURE_NOTES = {
+    DECEASED_REASON: _l("Cancelled when the person's death was recorded."),
+    MOVED_OUT_REASON: _l("Cancelled when the person's move out of the county was recorded."),
+}
 #: Bookings that are still to happen: one relative may hold only one of these at a time.
 OPEN_STATUSES = (BookingStatus.REQUESTED.value, BookingStatus.CONFIRMED.value)
 #: Bookings counted in their slot's ``booked``: confirmed, and what confirmed ones became.
@@ -256,6 +264,13 @@ class Booking(TimestampMixin, db.Model):
             and self.ended_by_id is None
             and self.reason == LAPSED_REASON
         )
+
+    @property
+    def departure_note(self):
+        """Why a booking the registry's event cancelled ended, or None."""
+        if self.status != BookingStatus.CANCELLED.value:
+            return None
+        return DEPARTURE_NOTES.get(self.reason)
 
     @property
     def is_open(self) -> bool:

@@ -184,3 +184,22 @@ def cancelled_by_relative(booking: Booking, by: User) -> list[Notice]:
                 when=_when(booking),
             ),
         )
+
+
+def cancelled_for_departure(booking: Booking, operators: list[User]) -> list[Notice]:
+    """The facility hears that the registry's record of a death or a move out of the county
+    cancelled a booking (the family hears of it in the registry's own notice)."""
+    return _to_operators(
+        booking,
+        operators,
+        "booking-cancelled",
+        lambda: _("Booking cancelled: %(service)s", service=booking.service.name),
+        lambda: _(
+            "The booking of %(name)s, %(service)s, %(when)s, is cancelled: %(why)s The place "
+            "is free again.",
+            name=booking.person.name,
+            service=booking.service.name,
+            when=_when(booking),
+            why=booking.departure_note,
+        ),
+    )

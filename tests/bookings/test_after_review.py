@@ -135,29 +135,3 @@ def test_no_reminder_for_a_relative_who_died_or_a_revoked_link(world):
     _link(world).status = "verified"
     db.session.flush()
     assert ops.due_reminders(morning()) > 0
-
-
-def test_the_bookings_of_someone_who_died_are_cancelled_and_the_bed_released(world):
-    from eldercare.beds.models import Bed
-    from eldercare.bookings import tasks
-    from tests.builders import build_bed, build_room
-
-    visit = make_service(world.facility_a, capacity=1)
-    admission = make_service(
-        world.facility_a, kind="admission", name="入住申请", slot_minutes=1440, auto_confirm=False
-    )
-    family = world.user("family")
-    booked = book(visit, world.person_a, family, slot_start(3))
-    applied = book(admission, world.person_a, family, slot_start(5))
-    bed = build_bed(build_room(world.facility_a))
-    ops.confirm(applied, world.user("operator"), bed=bed, now=morning())
-    world.person_a.death_date = date.today()
-    db.session.flush()
-    assert tasks.cancel_for_the_deceased(morning()) == 2
-    assert (booked.status, applied.status) == ("cancelled", "cancelled")
-    assert booked.reason == ops.DECEASED_REASON
-    assert counts_agree(booked) and counts_agree(applied)
-    assert db.session.get(Bed, bed.id).status == "vacant"
-    assert messages(world.user("operator"), "booking-cancelled")
-    assert not messages(family, "booking-cancelled")
-    assert tasks.cancel_for_the_deceased(morning()) == 0

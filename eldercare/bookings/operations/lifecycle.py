@@ -41,10 +41,13 @@ from eldercare.people.models import Person
 
 
 def bookable_relatives(user) -> list[Person]:
-    """The verified relatives a family member may book for (the living)."""
+    """The verified relatives a family member may book for (the living, still in the
+    county)."""
     return list(
         db.session.scalars(
-            visible(Person, user).where(Person.death_date.is_(None)).order_by(Person.id)
+            visible(Person, user)
+            .where(Person.death_date.is_(None), Person.moved_out_on.is_(None))
+            .order_by(Person.id)
         )
     )
 
@@ -71,6 +74,8 @@ def book(
     person = _lock_person(person.id)
     if person.is_deceased:
         raise Invalid(errors={"person_id": [_l("This person is recorded as deceased.")]})
+    if person.has_left:
+        raise Invalid(errors={"person_id": [_l("This person has moved out of the county.")]})
     overlapping = db.session.scalar(
         sa.select(Booking)
         .where(
@@ -246,9 +251,10 @@ def cancel_for_revoked_link(user_id: int, person_id: int, by) -> int:
     return len(bookings)
 
 
-def _cancelled(booking: Booking, by, reason: str, now: datetime) -> str:
+def _cancelled(booking: Booking, by, reason: str, now: datetime, note: str | None = None) -> str:
     """Cancel an open booking (locked by the caller): a confirmed one gives its place back and
-    an admission's bed reservation ends; audited. The status it had."""
+    an admission's bed reservation ends; audited (with ``note``, else the reason). The status
+    it had."""
     before = booking.status
     if before == BookingStatus.CONFIRMED.value:
         _give_back_place(booking.slot_id)
@@ -263,7 +269,7 @@ def _cancelled(booking: Booking, by, reason: str, now: datetime) -> str:
         booking,
         actor=by,
         changes={"status": [before, booking.status]},
-        note=reason,
+        note=reason if note is None else note,
     )
     return before
 

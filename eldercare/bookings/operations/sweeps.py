@@ -1,5 +1,5 @@
 """What the scheduled jobs do (``bookings.tasks`` commits): unanswered requests lapse,
-reminders the day before, bookings of the deceased end."""
+reminders the day before (the bookings of the dead and the moved out: ``departures``)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from sqlalchemy.orm import joinedload
 from eldercare.bookings import notices
 from eldercare.bookings.models import (
     LAPSED_REASON,
-    OPEN_STATUSES,
     Booking,
     BookingStatus,
 )
-from eldercare.bookings.operations.lifecycle import _cancelled, _operators
 from eldercare.core import audit
 from eldercare.core.db import local_date, local_zone, utcnow
 from eldercare.extensions import db
@@ -67,9 +65,10 @@ def due_reminders(now: datetime | None = None) -> int:
             Booking.status == BookingStatus.CONFIRMED.value,
             Booking.starts_at >= datetime.combine(tomorrow, time(0), zone),
             Booking.starts_at < datetime.combine(tomorrow + timedelta(days=1), time(0), zone),
-            # Nobody is reminded of a booking for someone who has died, nor by a relative
-            # whose link is no longer verified.
+            # Nobody is reminded of a booking for someone who has died or moved away, nor by
+            # a relative whose link is no longer verified.
             Person.death_date.is_(None),
+            Person.moved_out_on.is_(None),
             sa.exists().where(
                 FamilyLink.user_id == Booking.user_id,
                 FamilyLink.person_id == Booking.person_id,
@@ -85,27 +84,3 @@ def due_reminders(now: datetime | None = None) -> int:
         .order_by(Booking.id)
     )
     return notify_many(n for booking in bookings for n in notices.reminder(booking))
-
-
-#: The reason of a booking cancelled because the relative's death was recorded.
-DECEASED_REASON = "deceased"
-
-
-def cancel_for_the_deceased(now: datetime | None = None) -> int:
-    """Open bookings of people whose death is recorded are cancelled (their places given
-    back, an admission's bed released) and the facility told; the family is not sent booking
-    notices about a parent who has died."""
-    now = now or utcnow()
-    bookings = list(
-        db.session.scalars(
-            sa.select(Booking)
-            .join(Person, Person.id == Booking.person_id)
-            .where(Booking.status.in_(OPEN_STATUSES), Person.death_date.is_not(None))
-            .order_by(Booking.id)
-            .with_for_update(of=Booking, skip_locked=True)
-        )
-    )
-    for booking in bookings:
-        _cancelled(booking, None, DECEASED_REASON, now)
-        notify_many(notices.cancelled_by_family(booking, _operators(booking.facility_id)))
-    return len(bookings)
