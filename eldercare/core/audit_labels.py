@@ -120,6 +120,8 @@ ACTION_LABELS = {
     "subsidies.enrolment_resumed": _l("Subsidy resumed"),
     "subsidies.enrolment_stopped": _l("Subsidy stopped"),
     "subsidies.enrolment_review_recorded": _l("Yearly subsidy review recorded"),
+    "subsidies.existence_checked": _l("Existence check recorded"),
+    "subsidies.existence_policy_saved": _l("Existence check setting saved"),
     "subsidies.account_changed": _l("Payment account changed"),
     "subsidies.account_revealed": _l("Full account number viewed"),
     "subsidies.batch_created": _l("Subsidy batch created"),

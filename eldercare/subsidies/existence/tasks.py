@@ -1,0 +1,77 @@
+"""The daily existence-check job (scheduler job "subsidies-existence"): township staff hear of
+checks coming due (30 days ahead) and overdue, and an enrolment whose grace period is over
+is suspended. People who died or moved away are left out: their enrolments stop through the
+life event. It may be repeated: notices go through outbox keys, only an active enrolment is
+suspended."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from eldercare.auth.models import User
+from eldercare.core.db import local_date, utcnow
+from eldercare.core.permissions import Role
+from eldercare.extensions import db
+from eldercare.notifications.operations import notify_many
+from eldercare.regions.models import PREFIX_LENGTH, Level, Region
+from eldercare.subsidies.existence import notices, operations, queries
+from eldercare.subsidies.existence.models import NOTICE_DAYS
+from eldercare.subsidies.models import Enrolment, EnrolmentStatus
+
+TOWNSHIP = PREFIX_LENGTH[Level.TOWNSHIP]
+COUNTY = PREFIX_LENGTH[Level.COUNTY]
+
+
+def _staff() -> tuple[dict[str, list], dict[str, list]]:
+    """Active township staff by township prefix, county staff by county prefix: (id, locale)."""
+    rows = db.session.execute(
+        sa.select(User.id, User.locale, User.role, Region.code, Region.level)
+        .join(Region, Region.id == User.region_id)
+        .where(
+            User.active.is_(True),
+            User.role.in_([Role.TOWNSHIP_STAFF.value, Role.COUNTY_STAFF.value]),
+        )
+        .order_by(User.id)
+    ).all()
+    townships: dict[str, list] = {}
+    counties: dict[str, list] = {}
+    for user_id, locale, role, code, level in rows:
+        if role == Role.TOWNSHIP_STAFF.value and level == Level.TOWNSHIP.value:
+            townships.setdefault(code[:TOWNSHIP], []).append((user_id, locale))
+        elif role == Role.COUNTY_STAFF.value and level == Level.COUNTY.value:
+            counties.setdefault(code[:COUNTY], []).append((user_id, locale))
+    return townships, counties
+
+
+def _suspend(item: queries.DueCheck, today: date) -> bool:
+    enrolment = db.session.get(Enrolment, item.enrolment_id, with_for_update=True)
+    if enrolment is None or enrolment.status != EnrolmentStatus.ACTIVE.value:
+        return False  # changed since it was read
+    operations.suspend_unchecked(enrolment, item.due_on, today)
+    return True
+
+
+def run_checks(now: datetime | None = None) -> int:
+    """Notices of checks due and overdue, suspensions past the grace period; the notices
+    newly enqueued plus the enrolments suspended."""
+    now = (now or utcnow()).astimezone(UTC)
+    today = local_date(now)
+    townships, counties = _staff()
+    pairs, locales, suspended = [], {}, 0
+    for item in queries.checks_due(today, horizon=NOTICE_DAYS):
+        stages = [notices.OVERDUE if item.overdue else notices.DUE]
+        if item.active and today > item.grace_ends_on and _suspend(item, today):
+            suspended += 1
+            stages.append(notices.SUSPENDED)
+        staff = townships.get(item.region_code[:TOWNSHIP]) or counties.get(
+            item.region_code[:COUNTY], []
+        )
+        for user_id, locale in staff:
+            locales[user_id] = locale
+            pairs.extend((user_id, stage, item) for stage in stages)
+    db.session.flush()
+    sent = notify_many(notices.notices(locales, pairs, today))
+    db.session.commit()
+    return sent + suspended
