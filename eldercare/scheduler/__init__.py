@@ -6,13 +6,15 @@ or on SQLite an flock on a file beside the database) and runs the jobs; the othe
 hot standbys and take over when the leader's process ends.
 
 ``jobs`` is the registry (what runs when), ``leadership`` the lock, ``runner`` the runs and the
-leader's loop, ``cli`` the commands. The names the app and its tests use are exported here.
+leader's loop, ``models`` the record of each run (``JobRun``), ``queries`` and ``views`` the
+administrators' page of it, ``cli`` the commands. The names the app and its tests use are
+exported here.
 """
 
 from __future__ import annotations
 
-from eldercare.scheduler.cli import scheduler_cli
-from eldercare.scheduler.jobs import JOBS, Job, configured_jobs
+from eldercare.scheduler.cli import scheduler_cli, sweeps
+from eldercare.scheduler.jobs import JOBS, Job, configured_jobs, repair_jobs
 from eldercare.scheduler.leadership import LOCK_KEY, AdvisoryLeaderLock, FileLeaderLock
 from eldercare.scheduler.runner import catch_up_time, execute, lead, run_scheduled
 
@@ -26,6 +28,8 @@ __all__ = [
     "configured_jobs",
     "execute",
     "lead",
+    "repair_jobs",
     "run_scheduled",
     "scheduler_cli",
+    "sweeps",
 ]

@@ -1,4 +1,5 @@
-"""The commands: ``flask scheduler run``, ``run-job`` and ``jobs``."""
+"""The commands: ``flask scheduler run``, ``run-job`` and ``jobs``; ``flask sweeps`` (every
+repair sweep once, now)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from eldercare.scheduler.jobs import Job, configured_jobs
+from eldercare.scheduler.jobs import Job, configured_jobs, repair_jobs
 from eldercare.scheduler.runner import configure_logging, execute, run_scheduler
 
 #: One logger for the whole process (operators and tests follow "eldercare.scheduler").
@@ -92,3 +93,26 @@ def list_jobs() -> None:
             f"{job.name:<16} {job.describe(config):<32} "
             f"next {following:%Y-%m-%d %H:%M:%S %Z}  {job.target}"
         )
+
+
+@click.command("sweeps")
+@with_appcontext
+def sweeps() -> None:
+    """Run every repair sweep once, now (recorded like a scheduled run): each prints what it
+    repaired, 0 on a healthy database, then the total. Exits 1 if a sweep failed (after
+    running the others)."""
+    configure_logging()
+    app = current_app._get_current_object()
+    total, failed = 0, []
+    for job in repair_jobs(_jobs_or_exit(app)):
+        try:
+            count = execute(app, job)
+        except Exception:
+            failed.append(job.name)
+            click.echo(f"{job.name}: failed (traceback above)")
+            continue
+        total += count
+        click.echo(f"{job.name}: {count}")
+    click.echo(f"total: {total}")
+    if failed:
+        raise click.ClickException(f"sweeps failed: {', '.join(failed)}")

@@ -22,6 +22,8 @@ class Job:
 
     The function is called inside an app context with one keyword argument, ``now`` (an
     aware UTC datetime); it commits its own work, may be repeated safely, and returns a count.
+    A repair sweep (``repairs``) returns what it found inconsistent and repaired: 0 on a
+    healthy database, so the administrators' page shows any other count.
     """
 
     name: str
@@ -29,6 +31,7 @@ class Job:
     kind: Literal["daily", "interval"]
     setting: str | None = None
     when: str | int | None = None
+    repairs: bool = False
 
     def schedule(self, config: Mapping[str, Any]) -> str | int:
         value = config[self.setting] if self.setting else self.when
@@ -102,23 +105,50 @@ JOBS: list[Job] = [
         "daily",
         setting="RATING_PUBLISH_TIME",
     ),
-    # After midnight: the dead are stopped before notices that ended yesterday activate.
+    # After midnight, the repair sweeps: anything a death or a move out of the county left
+    # behind (a stay, a membership, a visit plan, an enrolment, a booking) is repaired by the
+    # operation the event itself uses; each counts what it repaired (0 when healthy). The
+    # subsidies are repaired before notices that ended yesterday activate.
+    Job("beds-repair", "eldercare.beds.tasks:repair_departed", "daily", when="00:10", repairs=True),
     Job(
-        "subsidies-stop-deceased",
-        "eldercare.subsidies.tasks:stop_deceased",
+        "daycare-repair",
+        "eldercare.daycare.tasks:repair_departed",
+        "daily",
+        when="00:12",
+        repairs=True,
+    ),
+    Job(
+        "visits-repair",
+        "eldercare.visits.tasks:repair_departed",
+        "daily",
+        when="00:14",
+        repairs=True,
+    ),
+    Job(
+        "subsidies-repair",
+        "eldercare.subsidies.tasks:repair_departed",
         "daily",
         when="00:15",
+        repairs=True,
     ),
     Job("subsidies-activate", "eldercare.subsidies.tasks:activate_due", "daily", when="00:20"),
+    # The existence check (生存认证) of the people subsidies are paid for.
+    Job(
+        "subsidies-existence",
+        "eldercare.subsidies.existence.tasks:run_checks",
+        "daily",
+        when="08:30",
+    ),
     Job("subsidies-reminders", "eldercare.subsidies.tasks:send_reminders", "daily", when="08:45"),
     # Requests nobody answered lapse at their start; families hear of tomorrow's bookings.
     Job("bookings-expire", "eldercare.bookings.tasks:expire_requests", "interval", when=15 * 60),
     Job("bookings-remind", "eldercare.bookings.tasks:send_reminders", "daily", when="10:00"),
     Job(
-        "bookings-deceased",
-        "eldercare.bookings.tasks:cancel_for_the_deceased",
+        "bookings-repair",
+        "eldercare.bookings.tasks:repair_departed",
         "daily",
         when="00:25",
+        repairs=True,
     ),
     # The county overviews people look at, recomputed before anybody has to wait for them.
     Job(
@@ -144,6 +174,10 @@ def parse_clock(text: str, what: str) -> tuple[int, int]:
     if sep and hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
         return int(hour), int(minute)
     raise ValueError(f"{what}: {text!r} is not a time of day like 07:30")
+
+
+def repair_jobs(jobs: list[Job]) -> list[Job]:
+    return [job for job in jobs if job.repairs]
 
 
 def configured_jobs(app: Flask) -> list[Job]:

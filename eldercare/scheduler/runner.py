@@ -1,10 +1,11 @@
-"""Running the jobs: one run of a job (logged, rolled back on an error), the leader's schedule
-with its catch-up runs, and the loop that leads or stands by."""
+"""Running the jobs: one run of a job (logged and recorded, rolled back on an error), the
+leader's schedule with its catch-up runs, and the loop that leads or stands by."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -21,26 +22,54 @@ from flask import Flask
 from eldercare.extensions import db
 from eldercare.scheduler.jobs import Job, parse_clock
 from eldercare.scheduler.leadership import LeaderLock, leader_lock
+from eldercare.scheduler.models import ERROR_LENGTH, HOST_LENGTH, JOB_NAME_LENGTH, JobRun
 
 #: One logger for the whole process (operators and tests follow "eldercare.scheduler").
 log = logging.getLogger("eldercare.scheduler")
 
 
 def execute(app: Flask, job: Job, now: datetime | None = None) -> int:
-    """Run a job once, in an app context of its own, logged. On an error the session is
-    rolled back, the traceback logged, and the error raised again."""
+    """Run a job once, in an app context of its own, logged and recorded (``JobRun``). On an
+    error the session is rolled back, the traceback logged, the failed run recorded in a
+    transaction of its own, and the error raised again."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     with app.app_context():
         started = time.monotonic()
+        started_at = datetime.now(UTC)
         log.info("job %s: start (now %s)", job.name, now.isoformat(timespec="seconds"))
         try:
             count = job.resolve()(now=now)
-        except Exception:
+        except Exception as err:
             log.exception("job %s: failed after %.2f s", job.name, time.monotonic() - started)
             db.session.rollback()
+            _record(job, started_at, ok=False, error=f"{type(err).__name__}: {err}")
             raise
         log.info("job %s: done, count %s, %.2f s", job.name, count, time.monotonic() - started)
+        _record(job, started_at, ok=True, count=count)
         return count
+
+
+def _record(job: Job, started_at: datetime, *, ok: bool, count=None, error: str = "") -> None:
+    """The run, committed on its own. A run that cannot be recorded (the database went away)
+    is logged; the job's own outcome stands."""
+    try:
+        db.session.add(
+            JobRun(
+                job=job.name[:JOB_NAME_LENGTH],
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                ok=ok,
+                count=count if isinstance(count, int) else None,
+                error=error[:ERROR_LENGTH],
+                repairs=job.repairs,
+                pid=os.getpid(),
+                host=socket.gethostname()[:HOST_LENGTH],
+            )
+        )
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        log.exception("job %s: its run could not be recorded", job.name)
+        db.session.rollback()
 
 
 #: A daily job that failed (the database was away, say) is tried again this much later, and

@@ -51,6 +51,7 @@ from tests.daycare_reports.helpers import activity, attend, incident, local, mea
 from tests.querycount import count_queries
 from tests.ratings.helpers import full_marks
 from tests.ratings_grades.helpers import build_grade, build_round, shipped_scheme
+from tests.scheduler.helpers import SWEEP, add_runs
 from tests.subsidies.helpers import approver_other, enrol, make_program, person_aged
 from tests.subsidy_files.helpers import people_batch
 from tests.visits.helpers import admin, at, build_target, record
@@ -856,6 +857,8 @@ PAGES: list[Page] = [
     # notifications, audit, users, regions
     Page("notifications.inbox", "family", inbox),
     Page("notifications.outbox", "admin", outbox),
+    Page("jobs.index", "admin", add_runs, more_rows=False, note="a row a job: runs change it"),
+    Page("jobs.runs", "admin", add_runs, lambda w: {"name": SWEEP}),
     Page("audit.index", STAFF, audit_entries),
     Page("auth.users", "admin", users),
     Page("auth.tokens", STAFF, tokens_of(STAFF)),
