@@ -195,17 +195,18 @@ def record_check(enrolment: Enrolment, data: dict, by, today: date | None = None
         enrolment.status == EnrolmentStatus.SUSPENDED.value
         and enrolment.suspend_reason == SuspendReason.EXISTENCE_CHECK.value
     ):
-        # County staff resume in their own name; for township staff the check is the
-        # authority (the permission was checked above), recorded on this check's audit.
-        resumer = by if is_county_staff_of(by, enrolment.program.region) else None
-        enrolment_changes.resume(
-            enrolment,
-            policy.back_pay_reason,
-            _("Existence checked on %(date)s", date=checked_on.isoformat()),
-            resumer,
-            today=today,
-        )
-        check.resumed = True
+        # The check is the authority to resume (who may record it was asked above): the
+        # resumption itself, without the county's permission, in the recorder's name.
+        resume = _resume_payments(by, enrolment)
+        if resume is not None:
+            resume(
+                enrolment,
+                policy.back_pay_reason,
+                _("Existence checked on %(date)s", date=checked_on.isoformat()),
+                by,
+                today=today,
+            )
+            check.resumed = True
     db.session.flush()
     audit.record(
         "subsidies.existence_checked",
@@ -224,17 +225,36 @@ def record_check(enrolment: Enrolment, data: dict, by, today: date | None = None
     return check
 
 
-def suspend_unchecked(enrolment: Enrolment, due: date, today: date) -> Enrolment:
+def suspend_unchecked(enrolment: Enrolment, due: date, today: date) -> Enrolment | None:
     """The grace period after the due date is over without a check: payments are suspended
     from the next period (the current one is paid or being paid)."""
     from_month = periods.next_period(
         enrolment.program.frequency,
         periods.period_containing(enrolment.program.frequency, today),
     )
-    return enrolment_changes.suspend(
+    hold = _hold_payments()
+    if hold is None:
+        return None
+    return hold(
         enrolment,
         SuspendReason.EXISTENCE_CHECK.value,
         from_month,
         f"existence check due {due.isoformat()}",
         None,
     )
+
+
+# The subsidy feature's suspension and resumption without the county's permission (as
+# ``end_payments`` is for ``stop``), asked of its owner: ``hold_payments`` and
+# ``resume_payments``. Until they exist a county officer's check still resumes (through
+# ``resume``; a township officer's check is recorded and the county resumes by hand) and the
+# job only reminds.
+def _hold_payments():
+    return getattr(enrolment_changes, "hold_payments", None)
+
+
+def _resume_payments(by, enrolment: Enrolment):
+    resume = getattr(enrolment_changes, "resume_payments", None)
+    if resume is None and is_county_staff_of(by, enrolment.program.region):
+        resume = enrolment_changes.resume
+    return resume

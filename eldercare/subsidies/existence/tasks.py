@@ -49,8 +49,7 @@ def _suspend(item: queries.DueCheck, today: date) -> bool:
     enrolment = db.session.get(Enrolment, item.enrolment_id, with_for_update=True)
     if enrolment is None or enrolment.status != EnrolmentStatus.ACTIVE.value:
         return False  # changed since it was read
-    operations.suspend_unchecked(enrolment, item.due_on, today)
-    return True
+    return operations.suspend_unchecked(enrolment, item.due_on, today) is not None
 
 
 def run_checks(now: datetime | None = None) -> int:
