@@ -25,3 +25,36 @@ def write_then_fail(now: datetime) -> int:
 
 
 JOBS = [Job("append-line", "tests.scheduler.jobs:append_line", "interval", when=1)]
+
+
+def nothing_to_repair(now: datetime) -> int:
+    return 0
+
+
+def repaired_three(now: datetime) -> int:
+    return 3
+
+
+def broken_sweep(now: datetime) -> int:
+    raise RuntimeError("x" * 5000)
+
+
+#: Repair sweeps that need no feature's sweep to be written: one real (bookings), one that
+#: finds nothing and a job that is no sweep (flask sweeps leaves it out).
+SWEEPS = [
+    Job(
+        "bookings-repair",
+        "eldercare.bookings.tasks:repair_departed",
+        "daily",
+        when="00:25",
+        repairs=True,
+    ),
+    Job(
+        "quiet-repair",
+        "tests.scheduler.jobs:nothing_to_repair",
+        "daily",
+        when="00:10",
+        repairs=True,
+    ),
+    Job("append-line", "tests.scheduler.jobs:append_line", "interval", when=1),
+]

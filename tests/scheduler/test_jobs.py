@@ -61,13 +61,25 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         "beds-expire",
         "ratings-expiry",
         "ratings-publish",
-        "subsidies-stop-deceased",
+        "beds-repair",
+        "daycare-repair",
+        "visits-repair",
+        "subsidies-repair",
         "subsidies-activate",
+        "subsidies-existence",
         "subsidies-reminders",
         "bookings-expire",
         "bookings-remind",
-        "bookings-deceased",
+        "bookings-repair",
         "overview-refresh",
+    ]
+    # The repair sweeps, and only they, count what they repaired.
+    assert [job.name for job in jobs.values() if job.repairs] == [
+        "beds-repair",
+        "daycare-repair",
+        "visits-repair",
+        "subsidies-repair",
+        "bookings-repair",
     ]
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
     for name, hour, minute in [
@@ -76,11 +88,15 @@ def test_the_schedule_has_its_defaults_in_local_time(app):
         ("visits-escalate", 8, 30),
         ("ratings-expiry", 9, 0),
         ("ratings-publish", 0, 30),
-        ("subsidies-stop-deceased", 0, 15),
+        ("beds-repair", 0, 10),
+        ("daycare-repair", 0, 12),
+        ("visits-repair", 0, 14),
+        ("subsidies-repair", 0, 15),
         ("subsidies-activate", 0, 20),
+        ("subsidies-existence", 8, 30),
         ("subsidies-reminders", 8, 45),
         ("bookings-remind", 10, 0),
-        ("bookings-deceased", 0, 25),
+        ("bookings-repair", 0, 25),
     ]:
         fires = jobs[name].trigger(app.config).get_next_fire_time(None, noon)
         assert fires == datetime(2026, 3, 2, hour, minute, tzinfo=SHANGHAI)
