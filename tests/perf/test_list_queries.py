@@ -48,6 +48,7 @@ from tests.builders import (
 )
 from tests.daycare.helpers import make_center, make_member
 from tests.daycare_reports.helpers import activity, attend, incident, local, meal
+from tests.existence.perf import checks_overdue, programs_with_a_check
 from tests.querycount import count_queries
 from tests.ratings.helpers import full_marks
 from tests.ratings_grades.helpers import build_grade, build_round, shipped_scheme
@@ -854,6 +855,8 @@ PAGES: list[Page] = [
     ),
     Page("subsidies.program", STAFF, rule_tables, lambda w: {"id": _program(w).id}),
     Page("subsidies.enrolment", STAFF, paid_enrolment, lambda w: {"id": _enrolment_of_a(w).id}),
+    Page("existence.due", "township_staff", checks_overdue),
+    Page("existence.programs", STAFF, programs_with_a_check),
     # notifications, audit, users, regions
     Page("notifications.inbox", "family", inbox),
     Page("notifications.outbox", "admin", outbox),
