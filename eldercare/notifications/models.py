@@ -31,6 +31,9 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # gave up after OUTBOX_MAX_ATTEMPTS; an administrator can retry it
+    #: Withdrawn before it was sent (the person it is about died or moved away): never sent,
+    #: never retried.
+    CANCELLED = "cancelled"
 
 
 CHANNEL_LABELS = {
@@ -42,7 +45,9 @@ STATUS_LABELS = {
     OutboxStatus.PENDING: _l("Waiting"),
     OutboxStatus.SENT: _l("Sent"),
     OutboxStatus.DEAD: _l("Failed"),
+    OutboxStatus.CANCELLED: _l("Cancelled"),
 }
+STATUS_LENGTH = 10
 
 KEY_LENGTH = 200
 
@@ -70,13 +75,19 @@ class OutboxMessage(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     #: A path in this application ('/people/12'), made absolute in e-mail and SMS.
     link: Mapped[str] = mapped_column(sa.String(255), default="")
-    status: Mapped[str] = mapped_column(sa.String(8), default=OutboxStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(
+        sa.String(STATUS_LENGTH), default=OutboxStatus.PENDING.value
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The person (of the registry) the message is about, if it is about one: their pending
+    #: messages are cancelled when they die or move away (``ops.cancel_about``). By table
+    #: name: the registry is a layer above the outbox.
+    about_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"), index=True)
 
     user: Mapped[User] = relationship()
     deliveries: Mapped[list[DeliveryAttempt]] = relationship(
@@ -126,8 +137,9 @@ class OutboxMessage(db.Model):
 
     @property
     def can_retry(self) -> bool:
-        """An administrator may send it again now: anything not sent yet (``ops.retry``)."""
-        return self.status != OutboxStatus.SENT
+        """An administrator may send it again now: a failed or still waiting message
+        (``ops.retry``); one sent or cancelled is not sent (again)."""
+        return self.status in (OutboxStatus.PENDING, OutboxStatus.DEAD)
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.channel} {self.status}>"

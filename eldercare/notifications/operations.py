@@ -37,6 +37,7 @@ from eldercare.notifications.models import (
 #: limits of SQLite (32,766) and PostgreSQL (65,535).
 CHUNK_ROWS = 1000
 SUBJECT_LENGTH = OutboxMessage.__table__.c.subject.type.length
+ERROR_LENGTH = OutboxMessage.__table__.c.last_error.type.length
 LINK_LENGTH = OutboxMessage.__table__.c.link.type.length
 # Browsers read a backslash as a slash and drop control characters: "/\\evil.example" is
 # another site.
@@ -57,6 +58,10 @@ class Notice:
     #: None: in-app always, e-mail if the user has an address, SMS if the user has a phone
     #: and SMS is enabled. Named channels are still skipped when the user cannot receive them.
     channels: tuple[str, ...] | None = None
+    #: The registry's person the notice is about (a reminder to visit them...), if one:
+    #: what is still waiting for them is cancelled when they die or move away
+    #: (``cancel_about``). A notice listing several people names none here.
+    about_person_id: int | None = None
 
 
 def app_link(endpoint: str, **values) -> str:
@@ -182,6 +187,7 @@ def _rows(notices: Iterable[Notice]) -> Iterator[dict]:
                     "last_error": "",
                     "created_at": now,
                     "sent_at": now if instant else None,
+                    "about_person_id": notice.about_person_id,
                 }
 
 
@@ -215,6 +221,57 @@ def notify(
                 channels=tuple(channels) if channels is not None else None,
             )
         ]
+    )
+
+
+def cancel_about(person_id: int, reason: str) -> int:
+    """Cancel every message about the person still waiting in the outbox (they died or moved
+    away: a reminder to visit them must not go out); how many were cancelled. One UPDATE;
+    never commits. A message a dispatcher is sending holds its row lock: this waits for it,
+    then finds it sent and leaves it (PostgreSQL re-reads the locked row's status)."""
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.about_person_id == person_id,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.CANCELLED.value, last_error=reason[:ERROR_LENGTH])
+    )
+    return result.rowcount
+
+
+def cancel_pending(key_prefix: str, user_ids: Iterable[int], reason: str) -> list[sa.Row]:
+    """Cancel the users' messages still waiting whose notice key starts with ``key_prefix``
+    (a digest that must not go out as written); the (user_id, idempotency_key, channel) of
+    each one cancelled, so that the caller can write it again where needed. One UPDATE ...
+    RETURNING: a message sent meanwhile is not in the answer. Never commits."""
+    user_ids = list(user_ids)
+    if not user_ids:
+        return []
+    return db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id.in_(user_ids),
+            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+        )
+        .values(status=OutboxStatus.CANCELLED.value, last_error=reason[:ERROR_LENGTH])
+        .returning(OutboxMessage.user_id, OutboxMessage.idempotency_key, OutboxMessage.channel)
+    ).all()
+
+
+def pending_about_departed(person_ids: sa.Select) -> list[int]:
+    """Which of these people (a subquery of ids) still have messages waiting about them."""
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMessage.about_person_id)
+            .where(
+                OutboxMessage.about_person_id.in_(person_ids),
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+            )
+            .distinct()
+            .order_by(OutboxMessage.about_person_id)
+        )
     )
 
 
@@ -306,6 +363,8 @@ def retry(message: OutboxMessage, by) -> OutboxMessage:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
+    if locked.status == OutboxStatus.CANCELLED:
+        raise Conflict(_l("This message was cancelled: it is not sent."))
     if not locked.can_retry:
         raise Conflict(_l("This message was already sent."))
     before = {"status": locked.status, "attempts": locked.attempts}

@@ -33,9 +33,10 @@ def worker_name() -> str:
 
 def _claim_next(now: datetime) -> OutboxMessage | None:
     """The oldest due message, locked for this transaction. On PostgreSQL SKIP LOCKED passes
-    over rows another dispatcher holds, and a row sent and committed meanwhile no longer
-    matches (the condition is checked again on the locked row). On SQLite the transaction's
-    BEGIN IMMEDIATE already made this the only writer."""
+    over rows another dispatcher (or a cancellation, ``ops.cancel_about``) holds, and a row
+    sent or cancelled and committed meanwhile no longer matches (the condition is checked
+    again on the locked row; ``dispatch_outbox`` checks the status once more). On SQLite
+    the transaction's BEGIN IMMEDIATE already made this the only writer."""
     stmt = (
         sa.select(OutboxMessage)
         .where(
@@ -90,6 +91,11 @@ def dispatch_outbox(now: datetime | None = None, limit: int = 100) -> int:
         message = _claim_next(now)
         if message is None:
             break
+        if not message.is_pending:
+            # Read again under the row lock: a message cancelled (the person it is about
+            # died) or sent by another dispatcher while the claim waited is never sent.
+            db.session.commit()
+            continue
         if not message.user.active:
             # Deactivated after the message was enqueued: it is not theirs to receive anymore.
             message.status = OutboxStatus.DEAD.value

@@ -26,6 +26,7 @@ STATUS_COLOURS = {
     OutboxStatus.PENDING.value: "warning",
     OutboxStatus.SENT.value: "success",
     OutboxStatus.DEAD.value: "danger",
+    OutboxStatus.CANCELLED.value: "secondary",
 }
 
 

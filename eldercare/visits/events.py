@@ -5,21 +5,54 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.core.db import utcnow
 from eldercare.extensions import db
 from eldercare.people import signals
 from eldercare.people.family import FAMILY_VISIT_DAYS, VisitLine
-from eldercare.people.models import Person
+from eldercare.people.models import LifeEvent, LifeEventKind, Person
+from eldercare.people.signals import Effect
 from eldercare.visits import operations as ops
-from eldercare.visits.models import CareTarget, Visit
+from eldercare.visits.models import TIER_LABELS, CareTarget, EndReason, Tier, Visit
+
+DEPARTURES = {
+    LifeEventKind.DEATH.value: EndReason.DEATH.value,
+    LifeEventKind.MOVED_OUT.value: EndReason.MOVED.value,
+}
+ENDED = {
+    EndReason.DEATH.value: _l("The visit plan has ended (death)."),
+    EndReason.MOVED.value: _l("The visit plan has ended (moved away)."),
+}
 
 
 @signals.person_changed.connect
 def _plan_follows_the_person(person: Person, by=None, **_kwargs):
-    """A change of living situation, ability or death changes the visit tier or ends the
-    visits at once."""
+    """A change of living situation, ability or area changes the visit tier (or the county
+    whose rules apply). A death or a move out is a life event, answered below."""
     ops.person_changed(person, by)
+
+
+@signals.life_event.connect
+def _plan_follows_the_life_event(event: LifeEvent, by=None, **_kwargs):
+    """A death or a move out of the county ends the plan on the day, releases the visitors
+    and cancels the reminders about the person still waiting. A lost status or a new ability
+    level: the tier follows (``person_changed`` usually did it already: then nothing more)."""
+    person = event.person
+    reason = DEPARTURES.get(event.kind)
+    if reason is not None:
+        ended = ops.follow_departure(person, reason, event.occurred_on, by)
+        if ended is None:
+            return None
+        return [Effect("visits", ENDED[reason], family=_l("Regular visits have stopped."))]
+    if person.has_left:
+        return None
+    target = ops.plan_of(person)
+    if target is None or not target.active or not ops.recompute_tier(target, by):
+        return None
+    return [
+        Effect("visits", _l("Visit tier is now %(tier)s.", tier=TIER_LABELS[Tier(target.tier)]))
+    ]
 
 
 @signals.family_sections.connect

@@ -34,6 +34,8 @@ class DueLine:
     urgent: bool
     #: What was missed: the due date, or the major event's deadline (for reminder keys).
     missed: str = ""
+    #: The registry's person: a notice about them alone is cancelled if they die or move.
+    person_id: int | None = None
 
 
 def _tier(tier: str) -> str:
@@ -61,10 +63,26 @@ def _listing(items: list[DueLine]) -> str:
     return "\n".join(lines)
 
 
+def digest_prefix_all() -> str:
+    """The start of the keys of every digest."""
+    return "visit-digest:"
+
+
+def digest_prefix(user_id: int, today: date | None = None) -> str:
+    """The start of the keys of a visitor's digests (of ``today``, if given)."""
+    return f"visit-digest:{user_id}:" + (today.isoformat() if today else "")
+
+
 def digest(
-    recipients: dict[int, str | None], items_by_user: dict[int, list[DueLine]], today: date
+    recipients: dict[int, str | None],
+    items_by_user: dict[int, list[DueLine]],
+    today: date,
+    again: str = "",
+    channels: dict[int, tuple[str, ...]] | None = None,
 ) -> list[Notice]:
-    """One morning digest per visitor with something due: key per visitor and day."""
+    """One morning digest per visitor with something due: key per visitor and day. A digest
+    written ``again`` (a person listed in it left: the copies still waiting were cancelled)
+    has that word in its key and goes only to the ``channels`` whose copy was cancelled."""
     notices = []
     for user_id, items in items_by_user.items():
         overdue = sum(1 for i in items if i.overdue_days > 0 or i.urgent)
@@ -79,10 +97,11 @@ def digest(
         notices.append(
             Notice(
                 user_id=user_id,
-                key=f"visit-digest:{user_id}:{today.isoformat()}",
+                key=digest_prefix(user_id, today) + (f":{again}" if again else ""),
                 subject=subject,
                 body=body,
                 link=app_link("visits.due"),
+                channels=(channels or {}).get(user_id),
             )
         )
     return notices
@@ -106,6 +125,7 @@ def overdue(recipients: dict[int, str | None], pairs: Iterable[tuple[int, DueLin
                 subject=subject,
                 body=body,
                 link=app_link("visits.target", target_id=item.target_id),
+                about_person_id=item.person_id,
             )
         )
     return notices
@@ -130,6 +150,8 @@ def escalation(
                 subject=subject,
                 body=body,
                 link=app_link("visits.targets", status="overdue"),
+                # About one person: withdrawn if they leave before it is sent.
+                about_person_id=items[0].person_id if len(items) == 1 else None,
             )
         )
     return notices
@@ -155,6 +177,7 @@ def event_reported(target: CareTarget, event: MajorEvent) -> int:
                 subject=subject,
                 body=body,
                 link=app_link("visits.target", target_id=target.id),
+                about_person_id=target.person_id,
             )
         )
     return notify_many(notices)

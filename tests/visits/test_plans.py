@@ -148,11 +148,20 @@ def test_a_new_assessment_recomputes_the_tier(village):
 
 
 def test_a_death_ends_the_plan(village):
+    from eldercare.people.life_events import record_death
+
     target = build_target(build_person(village, lives_alone=True))
-    target.person.death_date = TODAY
-    ops.person_changed(target.person)
+    record_death(target.person, TODAY, admin())
     assert not target.active and target.end_reason == "death"
     assert target.next_due_on is None
+
+
+def test_a_change_of_a_dead_person_leaves_the_plan_to_the_life_event(village):
+    """person_changed no longer ends plans: the registry's life event does, once."""
+    target = build_target(build_person(village, lives_alone=True))
+    target.person.death_date = TODAY  # not through the one writer: the repair sweep's work
+    ops.person_changed(target.person)
+    assert target.active
 
 
 def test_major_event_requires_a_visit_within_24_hours(world, village):

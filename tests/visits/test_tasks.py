@@ -169,14 +169,17 @@ def test_major_event_tells_the_visitors_at_once(world, plans):
     assert "陈*兰" in inapp(world.user("township_staff"), "visit-escalation:")[0].body
 
 
-def test_the_digest_ends_plans_of_people_who_died(plans):
-    person = plans["overdue"].person
-    person.death_date = TODAY - timedelta(days=1)
+def test_the_digest_never_lists_people_who_died_or_moved_away(plans):
+    """Even written into the registry without its one writer (the repair sweep ends those
+    plans at night), a departed person is not in the digest."""
+    plans["overdue"].person.death_date = TODAY - timedelta(days=1)
+    plans["soon"].person.moved_out_on = TODAY - timedelta(days=1)
     db.session.flush()
     tasks.send_daily_digests(morning(TODAY))
-    assert not plans["overdue"].active
-    [digest] = inapp(plans["visitor"], "visit-digest:")
-    assert "王*兰" not in digest.body
+    assert inapp(plans["visitor"], "visit-digest:") == []  # nothing else was due
+    assert tasks.repair_departed(morning(TODAY)) >= 2
+    assert not plans["overdue"].active and plans["overdue"].end_reason == "death"
+    assert not plans["soon"].active and plans["soon"].end_reason == "moved"
 
 
 def test_messages_are_written_in_the_recipients_language(plans):

@@ -44,6 +44,8 @@ def enrol(person: Person, by, categories: Iterable[str] = (), on: date | None = 
         raise Invalid(errors={"person_id": [_l("The page or record was not found.")]})
     if person.death_date is not None:
         raise Conflict(_l("This person has died."))
+    if person.moved_out_on is not None:
+        raise Conflict(_l("This person has moved out of the county."))
     on = on or local_today()
     ability = current_ability(person.id)
     chosen = sorted(set(categories_of(person, ability)) | set(categories))
@@ -147,6 +149,7 @@ def candidates(user, region: Region | None = None) -> sa.Select:
         .where(
             scope_clause(Person, user),
             Person.death_date.is_(None),
+            Person.moved_out_on.is_(None),
             covered,
             Person.id.not_in(active_targets),
         )
@@ -185,48 +188,57 @@ def set_override(target: CareTarget, tier: str | None, reason: str, by) -> CareT
     return target
 
 
-def end_target(target: CareTarget, reason: str, on: date, by, check: bool = True) -> CareTarget:
-    """Stop regular visits (death, moved away, ...); the history stays."""
+def end_target(
+    target: CareTarget, reason: str, on: date, by, check: bool = True, note: str = ""
+) -> CareTarget:
+    """Stop regular visits (death, moved away, ...); the history stays. The visitors are
+    released: the person leaves their lists and their phones (``close_assignments``)."""
     if check:
         require_manager(by, target)
     still_visited(target)
     if on < target.enrolled_on:
         raise Invalid(errors={"ended_on": [_l("The date is before the enrolment.")]})
     before = snapshot(target)
+    visitors = _release_visitors(target)
     target.active = False
     target.ended_on = on
     target.end_reason = reason
     refresh_due(target)
-    audit_plan(
-        "care_target.ended",
-        target,
-        by,
-        changes={**audit.changes_between(before, snapshot(target)), "end_reason": [None, reason]},
-    )
+    changes = {**audit.changes_between(before, snapshot(target)), "end_reason": [None, reason]}
+    if visitors:
+        changes["visitor"] = [visitors, None]
+    audit_plan("care_target.ended", target, by, changes=changes, note=note)
     return target
 
 
-def end_departed(today: date | None = None) -> int:
-    """End the plans of people the registry now records as dead (the registry may learn of a
-    death from funeral or household data, without passing through this feature)."""
-    rows = db.session.scalars(
-        sa.select(CareTarget)
-        .join(Person, Person.id == CareTarget.person_id)
-        .where(CareTarget.active.is_(True), Person.death_date.is_not(None))
-        .options(joinedload(CareTarget.person))
-    ).all()
-    for target in rows:
-        end_target(target, "death", max(target.person.death_date, target.enrolled_on), None, False)
-    return len(rows)
+def _release_visitors(target: CareTarget) -> str:
+    """Remove the plan's visitors; their user names, for the audit entry."""
+    names = ",".join(a.visitor.username for a in target.assignments)
+    target.assignments.clear()
+    db.session.flush()
+    return names
+
+
+def close_assignments(target: CareTarget, by=None, note: str = "") -> int:
+    """Release the visitors of an ended plan (the repair of a plan ended before plans
+    released them); how many were assigned."""
+    count = len(target.assignments)
+    if target.active or not count:
+        return 0
+    names = _release_visitors(target)
+    audit_plan(
+        "care_target.visitor_unassigned", target, by, changes={"visitor": [names, None]}, note=note
+    )
+    return count
 
 
 def person_changed(person: Person, by=None) -> None:
-    """The registry changed a person (flags, ability, death): keep the visit plan in step."""
+    """The registry changed a person (flags, ability, region): keep the visit plan in step.
+    A death or a move out of the county is a life event (``visits.departures``)."""
+    if person.has_left:
+        return
     target = db.session.scalar(sa.select(CareTarget).where(CareTarget.person_id == person.id))
     if target is None or not target.active:
-        return
-    if person.death_date is not None:
-        end_target(target, "death", person.death_date, by, check=False)
         return
     county = county_of(person.region)
     if county.id != target.county_id:
