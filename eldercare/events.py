@@ -10,6 +10,7 @@ from importlib import import_module
 RECEIVERS = (
     "eldercare.beds.events",
     "eldercare.visits.events",
+    "eldercare.daycare.events",
     "eldercare.subsidies.events",
     "eldercare.bookings.events",
     "eldercare.ratings.events",

@@ -26,6 +26,7 @@ from eldercare.beds.schemas import (
     BedUpdateSchema,
     BulkOut,
     BulkSchema,
+    DischargeOut,
     DischargeSchema,
     LeaveEndSchema,
     LeaveOut,
@@ -135,13 +136,29 @@ def admit(data, bed_id: int):
 @api_roles(*ACTORS)
 @document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(DischargeSchema)
-@blp.response(200, StayOut)
+@blp.response(200, DischargeOut)
 @transactional
 def discharge(data, bed_id: int):
-    """End the stay in this bed; the bed is free again. 409 if nobody is in it."""
+    """End the stay in this bed; the bed is free again. 409 if nobody is in it. A death is
+    recorded in the registry (409 if it holds another date); ``effects`` lists what each
+    feature did about it."""
     stay = _open_stay(_bed(bed_id))
-    stays.discharge(stay, data["discharged_on"], data["reason"], current_user, note=data["note"])
-    return stay
+    done = stays.discharged(
+        stay, data["discharged_on"], data["reason"], current_user, note=data["note"]
+    )
+    return _Answered(done)
+
+
+class _Answered:
+    """The ended stay as ``DischargeOut`` reads it: the stay's fields, and the effects'
+    texts in the caller's language."""
+
+    def __init__(self, done: stays.Discharged):
+        self._stay = done.stay
+        self.effects = [str(effect.text) for effect in done.effects]
+
+    def __getattr__(self, name):
+        return getattr(self._stay, name)
 
 
 @blp.route("/<int:bed_id>/transfer", methods=["POST"])

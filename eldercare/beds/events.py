@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from eldercare.beds.models import Bed, Stay
+from eldercare.beds.models import Bed, DischargeReason, Stay
+from eldercare.beds.operations.departures import close_for_death, death_effects, stay_effect
 from eldercare.extensions import db
 from eldercare.people import signals
 from eldercare.people.family import StayLine
-from eldercare.people.models import Person
+from eldercare.people.models import LifeEventKind, LifeEventSource, Person
 
 
 def _open_stay(person: Person) -> Stay | None:
@@ -18,6 +19,37 @@ def _open_stay(person: Person) -> Stay | None:
         .join(Bed, Bed.id == Stay.bed_id)
         .order_by(Stay.admitted_on.desc(), Stay.id.desc())
     )
+
+
+@signals.life_event.connect
+def _beds_follow_a_death(event, by=None, facility_id=None, **_kwargs):
+    """A death: the open stay closes on the date of death and the bed is free; a reservation
+    kept for the person ends. A move out of the county ends no stay: nothing here."""
+    if event.kind != LifeEventKind.DEATH.value:
+        return None
+    closed = close_for_death(event.person, event.occurred_on, by, event.facility_id)
+    effects = death_effects(closed)
+    discharged = _stay_discharged_by(event)
+    if closed.stay is None and discharged is not None:
+        effects.insert(0, stay_effect(discharged))
+    return effects or None
+
+
+def _stay_discharged_by(event) -> Stay | None:
+    """The stay whose discharge recorded this death (its effect is told like any other)."""
+    ref = event.source_ref or ""
+    number = ref.removeprefix("stay:")
+    if event.source != LifeEventSource.DISCHARGE.value or number == ref or not number.isdigit():
+        return None
+    stay = db.session.get(Stay, int(number))
+    if (
+        stay is None
+        or stay.person_id != event.person_id
+        or stay.discharged_on != event.occurred_on
+        or stay.discharge_reason != DischargeReason.DEATH.value
+    ):
+        return None
+    return stay
 
 
 @signals.family_sections.connect

@@ -213,6 +213,13 @@ class StayOut(Schema):
     discharge_note = fields.String()
 
 
+class DischargeOut(StayOut):
+    """The ended stay, and what the discharge made each feature do (a death: the registry's
+    life event, the day-care membership, the visit plan...), as the operator reads it."""
+
+    effects = fields.List(fields.String(), dump_default=list)
+
+
 # --- HTML forms of the bed pages (same rules as the API schemas above) ------------------
 
 

@@ -196,9 +196,10 @@ def show(facility_id: int, bed_id: int):
     return _bed_page(facility, bed)
 
 
-def _act(facility_id: int, bed_id: int, name: str, schema, action, done: str):
+def _act(facility_id: int, bed_id: int, name: str, schema, action, done: str, told=None):
     """Load the bed, check, validate the form, run one operation, commit once; a refusal
-    re-renders the bed page with what was typed and the operation's message."""
+    re-renders the bed page with what was typed and the operation's message. ``told``: what
+    else to show after ``done``, from the operation's result (a list of texts)."""
     facility, bed = _bed(facility_id, bed_id, act=True)
     result = submit_form(schema, lambda data: action(facility, bed, data))
     if not result.ok:
@@ -206,6 +207,8 @@ def _act(facility_id: int, bed_id: int, name: str, schema, action, done: str):
             result.errors["risks"] = [str(RISKS_MESSAGE)]
         return _bed_page(facility, bed, request.form, result.errors, name, result.status)
     flash(done, "success")
+    for text in told(result.value) if told else ():
+        flash(str(text), "info")
     return redirect(url_for("beds.board", facility_id=facility.id, _anchor=f"bed-{bed.id}"))
 
 
@@ -238,10 +241,11 @@ def discharge(facility_id: int, bed_id: int):
         bed_id,
         "discharge",
         DischargeSchema(),
-        lambda f, bed, d: stays.discharge(
+        lambda f, bed, d: stays.discharged(
             _resident_stay(bed), d["discharged_on"], d["reason"], current_user, note=d["note"]
         ),
         _("Discharged; the bed is free."),
+        told=lambda done: [effect.text for effect in done.effects],
     )
 
 

@@ -121,11 +121,13 @@ def test_leaves_stay_inside_their_stay(world, beds, make_person):
         ops.start_leave(stay, TODAY - timedelta(days=3), "again", operator)
 
 
-def test_a_death_is_recorded_by_discharge_not_by_editing_the_registry(
+def test_a_township_may_record_the_death_of_a_resident_which_closes_the_stay(
     client, auth, world, beds, make_person
 ):
+    """Once refused (a death was recorded by the discharge only); now the registry's one
+    writer records it from anywhere, and the stay follows it."""
     person = make_person(world.village_a)
-    ops.admit(beds[0], person, TODAY - timedelta(days=3), LOW_RISKS, world.user("operator"))
+    stay = ops.admit(beds[0], person, TODAY - timedelta(days=3), LOW_RISKS, world.user("operator"))
     auth.login_as(world.user("township_staff"))
     response = client.put(
         f"/api/v1/people/{person.id}",
@@ -135,8 +137,10 @@ def test_a_death_is_recorded_by_discharge_not_by_editing_the_registry(
             "death_date": TODAY.isoformat(),
         },
     )
-    assert response.status_code == 409
-    assert "death_date" in response.json["errors"]
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+    assert (stay.discharged_on, stay.discharge_reason) == (TODAY, "death")
+    assert db.session.get(Bed, beds[0].id).status == "vacant"
 
 
 def test_the_operator_sees_the_risk_assessment_and_staff_do_not(

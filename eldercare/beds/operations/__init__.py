@@ -6,6 +6,7 @@ true on a day, the board). Operations never commit.
 The names other features and the tests use are re-exported here.
 """
 
+from eldercare.beds.operations.departures import close_for_death
 from eldercare.beds.operations.occupancy import (
     bed_existed_on,
     bed_out_of_service_on,
@@ -33,6 +34,7 @@ from eldercare.beds.operations.stays import (
     admit,
     clean_risk_assessment,
     discharge,
+    discharged,
     end_leave,
     person_by_card,
     start_leave,
@@ -46,9 +48,11 @@ __all__ = [
     "bed_out_of_service_on",
     "board",
     "clean_risk_assessment",
+    "close_for_death",
     "create_bed",
     "create_room",
     "discharge",
+    "discharged",
     "end_leave",
     "expire_reservations",
     "local_today",

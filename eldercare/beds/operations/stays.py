@@ -6,6 +6,7 @@ answered 409)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from eldercare.beds.models import (
     RiskLevel,
     Stay,
 )
+from eldercare.beds.operations.departures import stay_effect
 from eldercare.beds.operations.state import (
     _check_history_free,
     _not_future,
@@ -33,7 +35,9 @@ from eldercare.core import audit
 from eldercare.core.db import local_zone, utcnow
 from eldercare.core.errors import Conflict, Invalid
 from eldercare.extensions import db
-from eldercare.people.models import Person
+from eldercare.people import life_events
+from eldercare.people.models import LifeEventSource, Person
+from eldercare.people.signals import Effect
 
 # --- stays ------------------------------------------------------------------------------
 
@@ -175,8 +179,22 @@ def admit(bed: Bed, person: Person, on: date, risks: dict[str, str], by, note: s
     return stay
 
 
+@dataclass
+class Discharged:
+    """A discharge, and what each feature did about it (a death: the registry's life event,
+    the day-care membership, the visit plan...), for the operator's page."""
+
+    stay: Stay
+    effects: list[Effect] = field(default_factory=list)
+
+
 def discharge(stay: Stay, on: date, reason: str, by, note: str = "") -> Stay:
-    """End a stay; the bed is free again. A death is also written to the registry."""
+    """End a stay; the bed is free again. A death goes on to the registry's one writer."""
+    return discharged(stay, on, reason, by, note).stay
+
+
+def discharged(stay: Stay, on: date, reason: str, by, note: str = "") -> Discharged:
+    """``discharge``, with the effects of the death it recorded (none for another reason)."""
     _require_operator(by, stay.facility_id)
     _not_future(on, "discharged_on")
     bed = lock_bed(stay.bed_id)
@@ -186,21 +204,25 @@ def discharge(stay: Stay, on: date, reason: str, by, note: str = "") -> Stay:
     if on < stay.admitted_on:
         raise Invalid(errors={"discharged_on": [_l("The date is before the admission.")]})
     _leave_allows(stay, on, "discharged_on")
+    known = stay.person.death_date
+    if reason == DischargeReason.DEATH and known is not None and known != on:
+        raise Conflict(
+            errors={
+                "discharged_on": [
+                    _l(
+                        "The registry records this person's death on %(day)s: discharge on "
+                        "that date. A correction is made by the county civil-affairs bureau.",
+                        day=known.isoformat(),
+                    )
+                ]
+            }
+        )
     leave = stay.current_leave
     if leave is not None:
         leave.end_on = on
     stay.discharged_on = on
     stay.discharge_reason = reason
     stay.discharge_note = note[:255]  # beside the admission note, which it must not replace
-    if reason == DischargeReason.DEATH and stay.person.death_date is None:
-        stay.person.death_date = on
-        audit.record(
-            "person.updated",
-            stay.person,
-            actor=by,
-            changes={"death_date": [None, on]},
-            note="discharge",
-        )
     db.session.flush()
     refresh_status(bed)
     audit.record(
@@ -215,7 +237,20 @@ def discharge(stay: Stay, on: date, reason: str, by, note: str = "") -> Stay:
             "discharge_reason": [None, reason],
         },
     )
-    return stay
+    effects: list[Effect] = []
+    if reason == DischargeReason.DEATH:
+        # The registry's one writer of a death: every feature follows in this transaction
+        # (beds' own receiver finds this stay closed already).
+        recorded = life_events.record_death(
+            stay.person,
+            on,
+            by,
+            source=LifeEventSource.DISCHARGE.value,
+            facility_id=stay.facility_id,
+            source_ref=f"stay:{stay.id}",
+        )
+        effects = recorded.effects if recorded.event is not None else [stay_effect(stay)]
+    return Discharged(stay, effects)
 
 
 def transfer(stay: Stay, to_bed: Bed, on: date, by) -> Stay:
