@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "bed.reserved": _l("Bed reserved"),
     "bed.reservation_released": _l("Reservation released"),
     "bed.reservation_expired": _l("Reservation expired"),
+    "bed.reservation_ended": _l("Reservation ended (the person died)"),
     "bed.out_of_service": _l("Bed taken out of service"),
     "bed.back_in_service": _l("Bed back in service"),
     "stay.admitted": _l("Resident admitted"),
@@ -54,6 +55,7 @@ ACTION_LABELS = {
     "stay.leave_started": _l("Leave of absence began"),
     "stay.leave_ended": _l("Leave of absence ended"),
     "outbox.retried": _l("Message queued to be sent again"),
+    "outbox.cancelled": _l("Messages cancelled"),
     "care_target.enrolled": _l("Enrolled for regular visits"),
     "care_target.tier_recomputed": _l("Risk tier recomputed"),
     "care_target.tier_overridden": _l("Risk tier set by staff"),
@@ -136,6 +138,12 @@ ACTION_LABELS = {
     "subsidies.bank_file_exported": _l("Bank file exported"),
     "subsidies.bank_return_imported": _l("Bank return imported"),
     "subsidies.report_exported": _l("Subsidy report exported"),
+    "feeds.source_created": _l("Data feed source added"),
+    "feeds.uploaded": _l("Data feed list uploaded"),
+    "feeds.processed": _l("Data feed list processed"),
+    "feeds.file_downloaded": _l("Data feed file downloaded"),
+    "feeds.row_applied": _l("Data feed row applied after review"),
+    "feeds.row_dismissed": _l("Data feed row dismissed after review"),
 }
 
 ENTITY_LABELS = {
@@ -173,6 +181,9 @@ ENTITY_LABELS = {
     "Service": _l("Bookable service"),
     "Blackout": _l("Day closed for bookings"),
     "Booking": _l("Booking"),
+    "FeedSource": _l("Data feed source"),
+    "FeedImport": _l("Data feed import"),
+    "FeedRow": _l("Data feed row"),
 }
 
 FIELD_LABELS = {
