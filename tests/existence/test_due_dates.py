@@ -87,3 +87,15 @@ def test_a_stopped_enrolment_is_not_listed(world):
     due = ex.next_due(enrolment, ex.policy_of(program))
     ops.stop(enrolment, "withdrawal", date(2026, 6, 1), "", world.user("county_staff"))
     assert queries.checks_due(due + timedelta(days=1)) == []
+
+
+def test_switched_on_again_counts_from_that_day(world):
+    program = checked_program(world)
+    county = world.user("county_staff")
+    off = {"active": False, "interval_months": 12, "grace_days": 60, "back_pay_reason": None}
+    ex.save_policy(program, off, county, today=date(2026, 3, 1))
+    assert ex.policy_of(program).counted_from == date(2020, 1, 1)  # kept while off
+    policy = ex.save_policy(program, {**off, "active": True}, county, today=date(2026, 10, 1))
+    assert policy.counted_from == date(2026, 10, 1)
+    policy = ex.save_policy(program, {**off, "active": True, "grace_days": 30}, county)
+    assert policy.counted_from == date(2026, 10, 1)  # a change while on keeps it

@@ -124,3 +124,20 @@ def test_a_check_after_the_suspension_resumes_and_quiets_the_job(world):
     check(enrolment, world.user("county_staff"), day, today=day)
     assert enrolment.status == "active" and enrolment.arrears_from <= suspended_from
     assert run_checks(now=at(day + timedelta(days=1))) == 0
+
+
+def test_a_death_and_a_move_recorded_in_the_registry_end_the_reminders(world):
+    from eldercare.core.db import local_today
+    from eldercare.people.life_events import record_death, record_move_out
+
+    program = checked_program(world, grace=0)
+    died = enrolled(world, program)
+    moved = enrolled(world, program)
+    due = ex.next_due(died, ex.policy_of(program))
+    county = world.user("county_staff")
+    record_death(died.person, local_today() - timedelta(days=3), county)
+    record_move_out(moved.person, local_today() - timedelta(days=3), county, destination="西安")
+    db.session.flush()
+    assert run_checks(now=at(max(due, local_today()) + timedelta(days=5))) == 0
+    assert not _told(world.user("township_staff"), "overdue", died)
+    assert not _told(world.user("township_staff"), "overdue", moved)

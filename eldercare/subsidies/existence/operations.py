@@ -136,6 +136,11 @@ def record_check(enrolment: Enrolment, data: dict, by, today: date | None = None
     if not is_local_staff_of(by, enrolment.region):
         raise forbidden(_l("Checks are recorded by staff of the person's township or county."))
     today = today or local_today()
+    # One check at a time per enrolment: a second one waits and sees the first's resumption.
+    db.session.execute(
+        sa.select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update()
+    )
+    db.session.refresh(enrolment)
     policy = policy_of(enrolment.program)
     if policy is None or not policy.active:
         raise Conflict(_l("This program asks for no existence check."))

@@ -46,7 +46,9 @@ def _staff() -> tuple[dict[str, list], dict[str, list]]:
 
 
 def _suspend(item: queries.DueCheck, today: date) -> bool:
-    enrolment = db.session.get(Enrolment, item.enrolment_id, with_for_update=True)
+    enrolment = db.session.get(
+        Enrolment, item.enrolment_id, with_for_update=True, populate_existing=True
+    )
     if enrolment is None or enrolment.status != EnrolmentStatus.ACTIVE.value:
         return False  # changed since it was read
     return operations.suspend_unchecked(enrolment, item.due_on, today) is not None
