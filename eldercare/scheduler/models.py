@@ -17,6 +17,8 @@ from eldercare.extensions import db
 ERROR_LENGTH = 1000
 HOST_LENGTH = 100
 JOB_NAME_LENGTH = 64
+#: Runs are kept this many days (a job every 20 seconds runs 4,320 times a day).
+KEEP_DAYS = 30
 
 
 class JobRun(db.Model):
@@ -38,7 +40,12 @@ class JobRun(db.Model):
     pid: Mapped[int] = mapped_column(default=0)
     host: Mapped[str] = mapped_column(sa.String(HOST_LENGTH), default="")
 
-    __table_args__ = (sa.Index("ix_job_run_job_started_at", "job", "started_at"),)
+    __table_args__ = (
+        # The last run of each job, and a job's runs newest first.
+        sa.Index("ix_job_run_job_id", "job", "id"),
+        # Runs past KEEP_DAYS are deleted.
+        sa.Index("ix_job_run_started_at", "started_at"),
+    )
 
     def __repr__(self) -> str:
         return f"<JobRun {self.id} {self.job} {'ok' if self.ok else 'failed'}>"

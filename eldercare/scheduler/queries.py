@@ -37,18 +37,15 @@ def schedule_label(job: Job, config: Mapping[str, Any]):
 
 
 def last_runs(names: list[str]) -> dict[str, JobRun]:
-    """The latest run of each job named, in one query (runs are numbered as they end)."""
+    """The latest run of each job named, in one query (runs are numbered as they end; each
+    job's latest is one step down the (job, id) index)."""
     if not names:
         return {}
-    latest = (
-        sa.select(sa.func.max(JobRun.id))
-        .where(JobRun.job.in_(names))
-        .group_by(JobRun.job)
-        .scalar_subquery()
+    latest = sa.union_all(
+        *(sa.select(sa.func.max(JobRun.id)).where(JobRun.job == name) for name in names)
     )
-    return {
-        run.job: run for run in db.session.scalars(sa.select(JobRun).where(JobRun.id.in_(latest)))
-    }
+    rows = db.session.scalars(sa.select(JobRun).where(JobRun.id.in_(latest)))
+    return {run.job: run for run in rows}
 
 
 def job_lines(jobs: list[Job], config: Mapping[str, Any]) -> list[JobLine]:

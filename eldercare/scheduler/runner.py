@@ -22,7 +22,13 @@ from flask import Flask
 from eldercare.extensions import db
 from eldercare.scheduler.jobs import Job, parse_clock
 from eldercare.scheduler.leadership import LeaderLock, leader_lock
-from eldercare.scheduler.models import ERROR_LENGTH, HOST_LENGTH, JOB_NAME_LENGTH, JobRun
+from eldercare.scheduler.models import (
+    ERROR_LENGTH,
+    HOST_LENGTH,
+    JOB_NAME_LENGTH,
+    KEEP_DAYS,
+    JobRun,
+)
 
 #: One logger for the whole process (operators and tests follow "eldercare.scheduler").
 log = logging.getLogger("eldercare.scheduler")
@@ -50,8 +56,8 @@ def execute(app: Flask, job: Job, now: datetime | None = None) -> int:
 
 
 def _record(job: Job, started_at: datetime, *, ok: bool, count=None, error: str = "") -> None:
-    """The run, committed on its own. A run that cannot be recorded (the database went away)
-    is logged; the job's own outcome stands."""
+    """The run, committed on its own, and the job's runs older than KEEP_DAYS deleted. A run
+    that cannot be recorded (the database went away) is logged; the job's outcome stands."""
     try:
         db.session.add(
             JobRun(
@@ -64,6 +70,12 @@ def _record(job: Job, started_at: datetime, *, ok: bool, count=None, error: str 
                 repairs=job.repairs,
                 pid=os.getpid(),
                 host=socket.gethostname()[:HOST_LENGTH],
+            )
+        )
+        db.session.execute(
+            sa.delete(JobRun).where(
+                JobRun.job == job.name,
+                JobRun.started_at < started_at - timedelta(days=KEEP_DAYS),
             )
         )
         db.session.commit()

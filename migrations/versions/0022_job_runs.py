@@ -31,10 +31,12 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_run")),
     )
     with op.batch_alter_table("job_run", schema=None) as batch_op:
-        batch_op.create_index("ix_job_run_job_started_at", ["job", "started_at"], unique=False)
+        batch_op.create_index("ix_job_run_job_id", ["job", "id"], unique=False)
+        batch_op.create_index("ix_job_run_started_at", ["started_at"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("job_run", schema=None) as batch_op:
-        batch_op.drop_index("ix_job_run_job_started_at")
+        batch_op.drop_index("ix_job_run_started_at")
+        batch_op.drop_index("ix_job_run_job_id")
     op.drop_table("job_run")

@@ -23,6 +23,7 @@ from eldercare.scheduler import (
     FileLeaderLock,
     Job,
     lead,
+    runner,
 )
 from tests.concurrency import committed_app
 
@@ -122,6 +123,9 @@ def term(app, monkeypatch, tmp_path, caplog):
     monkeypatch.setitem(app.config, "SCHEDULER_STANDBY_POLL_SECONDS", 1)
     monkeypatch.setattr(logging.getLogger("eldercare.scheduler"), "disabled", False)
     caplog.set_level(logging.INFO, logger="eldercare.scheduler")
+    # The runs are not recorded here: the leader's threads would share the test's one
+    # connection (in production each has its own); test_runs.py checks the recording.
+    monkeypatch.setattr(runner, "_record", lambda *args, **kwargs: None)
     output = tmp_path / "runs.txt"
     monkeypatch.setenv("SCHEDULER_TEST_OUTPUT", str(output))
     stop, lock, threads = threading.Event(), FakeLock(), []

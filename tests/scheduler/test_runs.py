@@ -5,7 +5,7 @@ last run, a repair sweep's count standing out when not 0, and the runs of one jo
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from eldercare.extensions import db
 from eldercare.regions.models import Region
 from eldercare.scheduler import JOBS, Job, execute, repair_jobs, run_scheduled, sweeps
-from eldercare.scheduler.models import ERROR_LENGTH, JobRun
+from eldercare.scheduler.models import ERROR_LENGTH, KEEP_DAYS, JobRun
 from tests.scheduler.helpers import add_run
 from tests.scheduler.jobs import ROLLED_BACK_REGION
 
@@ -33,9 +33,16 @@ def test_a_run_is_recorded_with_its_count_time_and_process(app):
     job = Job(
         "quiet-repair", "tests.scheduler.jobs:repaired_three", "daily", when="00:10", repairs=True
     )
+    old = add_run("quiet-repair", started_at=datetime.now(UTC) - timedelta(days=KEEP_DAYS + 1))
+    kept = add_run("quiet-repair", started_at=datetime.now(UTC) - timedelta(days=KEEP_DAYS - 1))
+    other = add_run("beds-expire", started_at=old.started_at)
+    db.session.commit()
     before = datetime.now(UTC)
     assert execute(app, job, now=datetime(2026, 3, 1, tzinfo=UTC)) == 3
-    (run,) = runs_of("quiet-repair")
+    # Runs older than KEEP_DAYS go (of this job; another job's go at its next run).
+    assert [r.id for r in runs_of("quiet-repair")][:1] == [kept.id]
+    assert [r.id for r in runs_of("beds-expire")] == [other.id]
+    run = runs_of("quiet-repair")[-1]
     assert (run.ok, run.count, run.error, run.repairs, run.repaired) == (True, 3, "", True, 3)
     assert before <= run.started_at <= run.finished_at <= datetime.now(UTC)
     assert run.pid > 0 and run.host
