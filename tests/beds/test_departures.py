@@ -16,7 +16,7 @@ from eldercare.beds import tasks
 from eldercare.beds.models import Bed, Leave, Reservation, Stay
 from eldercare.core.audit import AuditLog
 from eldercare.core.db import local_today, utcnow
-from eldercare.core.errors import Conflict
+from eldercare.core.errors import Conflict, Invalid
 from eldercare.daycare.models import Member
 from eldercare.extensions import db
 from eldercare.notifications.models import OutboxMessage
@@ -272,3 +272,12 @@ def test_the_sweep_leaves_an_impossible_death_for_an_officer_and_repairs_the_res
 
 def test_a_healthy_database_needs_no_repair(world, beds, resident):
     assert tasks.repair_departed() == 0
+
+
+def test_no_bed_is_kept_for_the_dead(world, beds, make_person):
+    person = make_person(world.village_a)
+    life_events.record_death(person, DIED, world.user("township_staff"))
+    with pytest.raises(Invalid):
+        ops.reserve(
+            beds[1], person.name, utcnow() + timedelta(days=2), world.user("operator"), person
+        )

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from eldercare.core.audit import AuditLog
+from eldercare.core.errors import Conflict
 from eldercare.daycare import tasks
 from eldercare.daycare.models import Member
 from eldercare.daycare.operations.departures import end_for_departure
@@ -112,3 +113,10 @@ def test_the_sweep_leaves_an_impossible_date_and_repairs_the_rest(world, member,
 
 def test_a_healthy_database_needs_no_repair(world, member):
     assert tasks.repair_departed() == 0
+
+
+def test_the_moved_out_cannot_join_again(world, member, make_person):
+    person = make_person(world.village_a)
+    life_events.record_move_out(person, ON, world.user("township_staff"))
+    with pytest.raises(Conflict):
+        make_member(world.facility_a, person, joined=TODAY)

@@ -39,6 +39,8 @@ def reserve(
     refusal = reservation_end_refusal(expires_at, now)
     if refusal is not None:
         raise Invalid(errors={"expires_at": [refusal]})
+    if person is not None and person.death_date is not None:
+        raise Invalid(errors={"id_number": [_l("This person is recorded as deceased.")]})
     bed = lock_bed(bed.id)
     if refresh_status(bed, now) != BedStatus.VACANT:
         raise Conflict(

@@ -76,6 +76,8 @@ def add_member(facility: Facility, person: Person, data: dict, by) -> Member:
         raise Conflict(_l("This facility does not run day care."))
     if person.death_date is not None:
         raise Conflict(_l("This person has died."))
+    if person.moved_out_on is not None:  # the county serves them no longer
+        raise Conflict(_l("This person has moved out of the county."))
     if current_member(facility.id, person.id) is not None:
         raise Conflict(_l("This person is already a member."))
     member = Member(
