@@ -99,3 +99,14 @@ def test_switched_on_again_counts_from_that_day(world):
     assert policy.counted_from == date(2026, 10, 1)
     policy = ex.save_policy(program, {**off, "active": True, "grace_days": 30}, county)
     assert policy.counted_from == date(2026, 10, 1)  # a change while on keeps it
+
+
+def test_a_program_switched_on_lately_has_nobody_due_yet(world):
+    program = checked_program(world, interval=12)
+    enrolment = enrolled(world, program)
+    policy = ex.policy_of(program)
+    policy.counted_from = date(2026, 11, 1)
+    db.session.flush()
+    assert queries.checks_due(date(2027, 9, 30)) == []
+    [due] = queries.checks_due(date(2027, 10, 2))
+    assert (due.enrolment_id, due.due_on) == (enrolment.id, date(2027, 11, 1))

@@ -60,10 +60,15 @@ def active_policies() -> list[ExistencePolicy]:
 def checks_due(today: date, user=None, horizon: int = NOTICE_DAYS) -> list[DueCheck]:
     """Checks due by ``today + horizon`` (overdue ones included), of people who have not
     died or moved away, most overdue first; in ``user``'s scope when given."""
-    policies = {p.program_id: p for p in active_policies()}
+    limit = today + timedelta(days=horizon)
+    # A program switched on less than an interval ago has nobody due yet.
+    policies = {
+        p.program_id: p
+        for p in active_policies()
+        if due_on(p.counted_from, p.interval_months) <= limit
+    }
     if not policies:
         return []
-    limit = today + timedelta(days=horizon)
     last = (
         sa.select(
             ExistenceCheck.enrolment_id,
