@@ -13,6 +13,7 @@ from eldercare.subsidies.models import (
     EnrolmentStatus,
     Payment,
     PaymentStatus,
+    Recovery,
 )
 
 #: Who keeps the programs' money: batches, bank files and reports.
@@ -32,7 +33,16 @@ def section_actions(user, reports_registered: bool) -> set[str]:
     """The tabs of the subsidy pages beyond those every staff member has."""
     if not keeps_money(user):
         return set()
-    return {"batches", "reports"} if reports_registered else {"batches"}
+    found = {"batches", "recoveries"}
+    return found | {"reports"} if reports_registered else found
+
+
+def recovery_actions(user, recovery: Recovery) -> set[str]:
+    """A payment still to recover is recorded as recovered by county staff of its county
+    (as ``operations.mark_recovered`` requires)."""
+    if recovery.is_open and is_county_staff_of(user, recovery.payment.program.region):
+        return {"recovered"}
+    return set()
 
 
 def enrolment_actions(user, enrolment: Enrolment) -> set[str]:

@@ -28,6 +28,7 @@ from eldercare.subsidies.models import (
     PaymentKind,
     PaymentStatus,
     ProgramKind,
+    RecoveryStatus,
     Resolution,
     StopReason,
     SuspendReason,
@@ -431,3 +432,26 @@ class ResolveForm(InputSchema):
 class ReverseForm(InputSchema):
     reason = fields.String(required=True)
     repay = fields.Boolean(load_default=False)
+
+
+# --- recoveries ---------------------------------------------------------------------------
+
+
+class RecoveryQuery(PageArgs):
+    #: To recover (the default), recovered, or all.
+    status = choice(
+        [*(s.value for s in RecoveryStatus), "all"], load_default=RecoveryStatus.TO_RECOVER.value
+    )
+    program_id = id_field()
+
+
+class RecoveredSchema(InputSchema):
+    """A payment recorded as recovered: always with how (a receipt, a bank reference)."""
+
+    note = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=1, max=255, error=_l("Say how the money was recovered, in at most 255 characters.")
+        ),
+        error_messages={"required": _l("Say how the money was recovered.")},
+    )

@@ -1,7 +1,8 @@
-"""Scheduled work of the subsidy feature: enrolments whose notice is over become active, the
-dead are stopped, and staff are reminded of yearly reviews, of people newly reaching a
-program's age and of batches not approved as their due date nears. Each job takes the time
-it runs for, commits its own work, and may be repeated: reminders go through outbox keys."""
+"""Scheduled work of the subsidy feature: enrolments whose notice is over become active, what
+the dead and the moved out left is repaired, and staff are reminded of yearly reviews, of
+people newly reaching a program's age and of batches not approved as their due date nears.
+Each job takes the time it runs for, commits its own work, and may be repeated: reminders
+go through outbox keys."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from eldercare.subsidies.models import (
     EnrolmentStatus,
     Program,
 )
-from eldercare.subsidies.operations import enrolment_changes, enrolments
+from eldercare.subsidies.operations import departures, enrolments
 
 #: A yearly review is announced this many days ahead (and again once overdue).
 REVIEW_NOTICE_DAYS = 30
@@ -49,9 +50,11 @@ def activate_due(now: datetime | None = None) -> int:
     return count
 
 
-def stop_deceased(now: datetime | None = None) -> int:
-    """Enrolments of people whose death is recorded stop (applications are refused)."""
-    count = enrolment_changes.stop_deceased(now=_clock(now)[0])
+def repair_departed(now: datetime | None = None) -> int:
+    """The repair sweep: what the events of the dead and the moved out left (an open
+    enrolment, a draft payment for a later period, a payment made for a later period not
+    listed for recovery), done with the events' own operation; 0 on a healthy database."""
+    count = departures.repair_departed()
     db.session.commit()
     return count
 

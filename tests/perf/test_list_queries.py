@@ -53,7 +53,13 @@ from tests.querycount import count_queries
 from tests.ratings.helpers import full_marks
 from tests.ratings_grades.helpers import build_grade, build_round, shipped_scheme
 from tests.scheduler.helpers import SWEEP, add_runs
-from tests.subsidies.helpers import approver_other, enrol, make_program, person_aged
+from tests.subsidies.helpers import (
+    approver_other,
+    enrol,
+    listed_for_recovery,
+    make_program,
+    person_aged,
+)
 from tests.subsidy_files.helpers import people_batch
 from tests.visits.helpers import admin, at, build_target, record
 
@@ -845,6 +851,7 @@ PAGES: list[Page] = [
     Page("subsidies.candidates", STAFF, candidates, lambda w: {"id": _program(w).id}),
     Page("subsidies.batches", STAFF, batches, lambda w: {"id": _program(w).id}),
     Page("subsidies.batch", STAFF, payments, batch_values),
+    Page("subsidies.recoveries", STAFF, listed_for_recovery),
     Page(
         "subsidy_files.report",
         STAFF,

@@ -9,7 +9,15 @@ import sqlalchemy as sa
 
 from eldercare.core.db import utcnow
 from eldercare.extensions import db
-from eldercare.subsidies.models import Batch, Enrolment, Payment, Program, Rule, RuleTable
+from eldercare.subsidies.models import (
+    Batch,
+    Enrolment,
+    Payment,
+    Program,
+    Recovery,
+    Rule,
+    RuleTable,
+)
 from eldercare.subsidies.operations import mask_account
 from tests.authz.matrix import STAFF, Route
 from tests.builders import build_person, build_user
@@ -161,6 +169,46 @@ def held_payment(world, user):
         return {"id": found.id, "payment_id": payment.id}
 
     return of(world.village_a, world.county_a), of(world.village_b, world.county_b)
+
+
+def recovery_in(village, county) -> Recovery:
+    """A payment made after the beneficiary's death, listed for recovery (one per county)."""
+    enrolled = enrolment_in(village, county, "active")
+    found = db.session.scalar(sa.select(Recovery).where(Recovery.person_id == enrolled.person_id))
+    if found is not None:
+        return found
+    common = {
+        "enrolment_id": enrolled.id,
+        "program_id": enrolled.program_id,
+        "region_id": enrolled.region_id,
+        "person_id": enrolled.person_id,
+        "period": date(2026, 4, 1),
+        "created_at": utcnow(),
+    }
+    paid = Payment(**common, status="paid", amount_fen=18000)
+    db.session.add(paid)
+    db.session.flush()
+    reversal = Payment(
+        **common, kind="reversal", status="recorded", amount_fen=-18000, reverses_id=paid.id
+    )
+    recovery = Recovery(
+        payment=paid,
+        reversal=reversal,
+        region_id=enrolled.region_id,
+        person_id=enrolled.person_id,
+        reason="death",
+        left_on=date(2026, 3, 20),
+    )
+    db.session.add_all([reversal, recovery])
+    db.session.flush()
+    return recovery
+
+
+def recovery(world, user):
+    return (
+        recovery_in(world.village_a, world.county_a).id,
+        recovery_in(world.village_b, world.county_b).id,
+    )
 
 
 def spare_table(world, user):
@@ -348,6 +396,15 @@ ROUTES = [
         allowed=KEEPERS,
         target=batch,
         data=lambda w, u: {"reason": "期间填错"},
+        ok=(302,),
+    ),
+    Route("subsidies.recoveries", allowed=KEEPERS),
+    Route(
+        "subsidies.mark_recovered",
+        "POST",
+        allowed=KEEPERS,
+        target=recovery,
+        data=lambda w, u: {"note": "家属已退回"},
         ok=(302,),
     ),
 ]

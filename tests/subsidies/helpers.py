@@ -3,6 +3,7 @@ the whole lifecycle, and a maker and an approver in the county."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 from eldercare.extensions import db
@@ -93,3 +94,29 @@ def approver_other(world, approver):
     name = f"reg{approver.id}"
     existing = db.session.scalar(db.select(User).where(User.username == name))
     return existing or county_staff(world, name)
+
+
+_recovery_programs = itertools.count(1)
+
+
+def listed_for_recovery(world, n: int) -> None:
+    """``n`` more people of county A who died after next month was paid: each payment listed
+    for recovery (for the recovery list's query-count check)."""
+    from eldercare.core.db import local_today
+    from eldercare.people import life_events
+    from eldercare.subsidies import periods
+
+    today = local_today()
+    next_month = periods.next_period("monthly", periods.period_containing("monthly", today))
+    code = f"ZH{next(_recovery_programs)}"
+    program = make_program(world, code=code, name=f"追回测试补贴{code}", kind="service_subsidy")
+    people = [person_aged(world, date(1944, 2, 2) - timedelta(days=i)) for i in range(n)]
+    for person in people:
+        enrol(world, program, person, applied_on=today - timedelta(days=60))
+    maker = world.user("county_staff")
+    batch = ops.generate(program, next_month, maker).batch
+    checker = approver_other(world, maker)
+    ops.approve(batch, checker)
+    for person in people:
+        life_events.record_death(person, today, world.user("township_staff"))
+    db.session.flush()

@@ -209,14 +209,14 @@ def test_recorded_death_stops_enrolments_from_the_next_month(world):
     pending.person.death_date = date(2026, 5, 3)
     her.death_date = date(2026, 6, 20)
     db.session.flush()
-    assert ops.stop_deceased() == 2
+    assert ops.repair_departed() == 2
     assert (enrolment.status, enrolment.stop_reason, enrolment.stop_month) == (
         "stopped",
         "death",
         date(2026, 7, 1),
     )
     assert pending.status == "rejected"
-    assert ops.stop_deceased() == 0
+    assert ops.repair_departed() == 0
 
 
 def test_a_birth_date_that_contradicts_the_id_number_is_held(world):

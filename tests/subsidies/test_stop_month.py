@@ -21,13 +21,13 @@ def _rows(batch):
 
 def test_month_of_death_is_paid_in_an_arrears_program(world):
     # Paid in arrears: March's money is drawn up in April. She died on 20 March; the
-    # docstring of stop_deceased says the month of death is due in full.
+    # sweep (like the event) says the month of death is due in full.
     program = make_program(world, timing="arrears")
     her = person_aged(world, date(1940, 1, 1))
     enrol(world, program, her, applied_on=date(2026, 3, 2))
     her.death_date = date(2026, 3, 20)
     db.session.flush()
-    ops.stop_deceased()
+    ops.repair_departed()
     batch = ops.generate(program, date(2026, 3, 1), world.user("county_staff")).batch
     assert _rows(batch) == [(date(2026, 3, 1), "regular", 18000, "pending")]
 
@@ -41,7 +41,7 @@ def test_month_of_death_is_paid_when_the_death_is_recorded_before_approval(world
     march = ops.generate(program, date(2026, 3, 1), maker).batch
     her.death_date = date(2026, 3, 3)  # died after the 1st: March is due in full
     db.session.flush()
-    ops.stop_deceased()
+    ops.repair_departed()
     outcome = ops.approve(march, county_staff(world, "checker"))
     assert outcome.approved, _rows(march)
     assert (march.payment_count, march.total_fen) == (1, 18000)

@@ -64,7 +64,7 @@ def test_an_eighty_year_old_enrolled_is_new_and_the_dead_stopped(world):
     assert [(line.name, line.amount_fen) for line in report.stopped] == [("李建国", 18000)]
     assert report.stopped[0].reason == str(STOP_LABELS[StopReason.DEATH])
     # The job stops the enrolment for the death: the reason stays the same.
-    ops.stop_deceased()
+    ops.repair_departed()
     report = _report(world, program, MARCH)
     assert report.stopped[0].reason == str(STOP_LABELS[StopReason.DEATH])
     # February: he was new then.

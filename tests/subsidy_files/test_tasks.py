@@ -129,8 +129,8 @@ def test_activation_and_stopping_the_dead_are_repeated_safely(world):
     assert db.session.get(Enrolment, enrolment.id).status == "active"
     her.death_date = date(2026, 6, 3)
     db.session.flush()
-    assert tasks.stop_deceased(now=at(date(2026, 6, 10))) == 1
-    assert tasks.stop_deceased(now=at(date(2026, 6, 10))) == 0
+    assert tasks.repair_departed(now=at(date(2026, 6, 10))) == 1
+    assert tasks.repair_departed(now=at(date(2026, 6, 10))) == 0
     stopped = db.session.get(Enrolment, enrolment.id)
     assert (stopped.status, stopped.stop_reason, stopped.stop_month) == (
         "stopped",
@@ -144,6 +144,6 @@ def test_every_job_is_scheduled():
 
     targets = {job.name: job.target for job in JOBS}
     assert targets["subsidies-activate"] == "eldercare.subsidies.tasks:activate_due"
-    assert targets["subsidies-stop-deceased"] == "eldercare.subsidies.tasks:stop_deceased"
+    assert targets["subsidies-repair"] == "eldercare.subsidies.tasks:repair_departed"
     assert targets["subsidies-reminders"] == "eldercare.subsidies.tasks:send_reminders"
     assert all(job.kind == "daily" for job in JOBS if job.name.startswith("subsidies-"))

@@ -25,6 +25,7 @@ from eldercare.subsidies.models.enums import (
     PAYMENT_KIND_LABELS,
     PAYMENT_LABELS,
     PERSON_KINDS,
+    RECOVERY_LABELS,
     RESOLUTION_LABELS,
     STOP_LABELS,
     SUSPEND_LABELS,
@@ -40,12 +41,14 @@ from eldercare.subsidies.models.enums import (
     PaymentKind,
     PaymentStatus,
     ProgramKind,
+    RecoveryStatus,
     Resolution,
     StopReason,
     SuspendReason,
     Timing,
 )
 from eldercare.subsidies.models.programs import Program, Rule, RuleTable, program_exclusion
+from eldercare.subsidies.models.recoveries import Recovery
 
 __all__ = [
     "ACCOUNT_LABELS",
@@ -63,6 +66,7 @@ __all__ = [
     "PAYMENT_KIND_LABELS",
     "PAYMENT_LABELS",
     "PERSON_KINDS",
+    "RECOVERY_LABELS",
     "RESOLUTION_LABELS",
     "STOP_LABELS",
     "SUSPEND_LABELS",
@@ -82,6 +86,8 @@ __all__ = [
     "PaymentStatus",
     "Program",
     "ProgramKind",
+    "Recovery",
+    "RecoveryStatus",
     "Resolution",
     "Rule",
     "RuleTable",

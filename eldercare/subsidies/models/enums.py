@@ -76,6 +76,15 @@ class StopReason(StrEnum):
     EXISTENCE_CHECK = "existence_check"
     POLICY_CHANGE = "policy_change"
     DATA_CORRECTION = "data_correction"
+    #: A new ability assessment that no rule of the program's table pays any more.
+    ABILITY_CHANGED = "ability_changed"
+
+
+class RecoveryStatus(StrEnum):
+    """A payment made for a period after a death or a move out of the county (追回)."""
+
+    TO_RECOVER = "to_recover"
+    RECOVERED = "recovered"
 
 
 class SuspendReason(StrEnum):
@@ -215,6 +224,13 @@ STOP_LABELS = {
     StopReason.EXISTENCE_CHECK: _l("Failed the existence check"),
     StopReason.POLICY_CHANGE: _l("Policy change"),
     StopReason.DATA_CORRECTION: _l("Data correction"),
+    StopReason.ABILITY_CHANGED: _l("Ability level no longer covered"),
+}
+
+
+RECOVERY_LABELS = {
+    RecoveryStatus.TO_RECOVER: _l("To recover"),
+    RecoveryStatus.RECOVERED: _l("Recovered"),
 }
 
 

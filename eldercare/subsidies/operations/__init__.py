@@ -1,6 +1,7 @@
 """What staff and jobs do with subsidies, by lifecycle: programs and rule tables, the
 enrolment lifecycle and accounts, batches drawn up by one person and approved by another,
-and payments left out, released or reversed.
+payments left out, released or reversed, and what a death or a move out of the county
+stops (``departures``) with the payments it leaves to recover (``recoveries``).
 
 Operations add and flush; the view or the job commits once. This package re-exports the
 operations used outside it (``from eldercare.subsidies import operations as ops``); inside
@@ -18,11 +19,16 @@ from eldercare.subsidies.operations.batches import (
     totals,
     void_batch,
 )
+from eldercare.subsidies.operations.departures import (
+    follow_departure,
+    follow_rules,
+    repair_departed,
+    sent_after,
+)
 from eldercare.subsidies.operations.enrolment_changes import (
     record_review,
     resume,
     stop,
-    stop_deceased,
     suspend,
 )
 from eldercare.subsidies.operations.enrolments import (
@@ -42,6 +48,7 @@ from eldercare.subsidies.operations.programs import (
     set_exclusions,
     update_program,
 )
+from eldercare.subsidies.operations.recoveries import mark_recovered, recoveries_of
 from eldercare.subsidies.operations.rule_tables import delete_rule_table, save_rule_table
 
 __all__ = [
@@ -59,21 +66,26 @@ __all__ = [
     "exclude_payment",
     "exclusions_of",
     "facts_of",
+    "follow_departure",
+    "follow_rules",
     "generate",
     "latest_period",
     "lock_batch",
+    "mark_recovered",
     "mask_account",
     "may_manage_program",
     "override",
     "record_review",
+    "recoveries_of",
+    "repair_departed",
     "resume",
     "reveal_account",
     "reverse",
     "review",
     "save_rule_table",
+    "sent_after",
     "set_exclusions",
     "stop",
-    "stop_deceased",
     "suspend",
     "totals",
     "update_program",

@@ -1,5 +1,5 @@
-"""An enrolment being paid: suspended and resumed, stopped (also on a recorded death),
-and its yearly review.
+"""An enrolment being paid: suspended and resumed, stopped (also when the person dies or
+leaves: ``departures``), and its yearly review.
 
 Operations add and flush; the view or the job commits once.
 """
@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from eldercare.core.db import local_today
 from eldercare.core.errors import Conflict
 from eldercare.core.permissions import is_local_staff_of
-from eldercare.extensions import db
-from eldercare.people.models import Person
 from eldercare.subsidies import periods
-from eldercare.subsidies.models import OPEN_ENROLMENT, Enrolment, EnrolmentStatus
+from eldercare.subsidies.models import Enrolment, EnrolmentStatus
 from eldercare.subsidies.operations.access import forbidden, require_county
 from eldercare.subsidies.operations.enrolments import transition
 
@@ -79,6 +76,20 @@ def stop(enrolment: Enrolment, reason: str, stop_month: date | None, note: str, 
     draft batches are excluded when the batch is checked)."""
     if by is not None:
         require_county(by, enrolment.program.region)
+    return end_payments(enrolment, reason, stop_month, note, by)
+
+
+def end_payments(
+    enrolment: Enrolment,
+    reason: str,
+    stop_month: date | None,
+    note: str,
+    by,
+    *,
+    audit_note: str = "",
+) -> Enrolment:
+    """The stop itself, without asking who: for the registry's events (a township officer, a
+    facility or a feed records a death; the county's permission is not theirs to need)."""
     if enrolment.status in (EnrolmentStatus.STOPPED.value, EnrolmentStatus.REJECTED.value):
         raise Conflict(_l("This enrolment has already ended."))
     enrolment.status = EnrolmentStatus.STOPPED.value
@@ -96,6 +107,7 @@ def stop(enrolment: Enrolment, reason: str, stop_month: date | None, note: str, 
         reason=reason,
         stop_month=enrolment.stop_month.isoformat(),
         note=note,
+        audit_note=audit_note,
     )
     return enrolment
 
@@ -122,36 +134,3 @@ def record_review(enrolment: Enrolment, note: str, by, today: date | None = None
         note=note,
     )
     return enrolment
-
-
-def stop_deceased(now=None) -> int:
-    """Scheduled: enrolments of people whose death has been recorded stop from the month
-    after the death (payment in the month of death is due in full); applications still
-    being decided are refused."""
-    rows = list(
-        db.session.execute(
-            sa.select(Enrolment, Person.death_date)
-            .join(Person, Person.id == Enrolment.person_id)
-            .where(
-                Person.death_date.is_not(None),
-                Enrolment.status.in_([s.value for s in OPEN_ENROLMENT]),
-            )
-        )
-    )
-    for enrolment, died in rows:
-        month_after = periods.next_period(
-            enrolment.program.frequency,
-            periods.period_containing(enrolment.program.frequency, died),
-        )
-        if enrolment.status in (
-            EnrolmentStatus.APPLIED.value,
-            EnrolmentStatus.REVIEWED.value,
-            EnrolmentStatus.IN_NOTICE.value,
-        ):
-            enrolment.status = EnrolmentStatus.REJECTED.value
-            enrolment.decision_note = "death"
-            transition(enrolment, "refused", None, note="death", died=died.isoformat())
-            continue
-        stop(enrolment, "death", month_after, "", None)
-    db.session.flush()
-    return len(rows)

@@ -160,8 +160,10 @@ def apply(program: Program, data: dict, by) -> Enrolment:
     return enrolment
 
 
-def transition(enrolment: Enrolment, action: str, by, **changes) -> None:
-    audit.record(f"subsidies.enrolment_{action}", enrolment, actor=by, changes=changes)
+def transition(enrolment: Enrolment, action: str, by, *, audit_note: str = "", **changes) -> None:
+    audit.record(
+        f"subsidies.enrolment_{action}", enrolment, actor=by, changes=changes, note=audit_note
+    )
 
 
 def review(enrolment: Enrolment, approve: bool, note: str, by) -> Enrolment:

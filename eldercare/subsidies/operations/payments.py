@@ -5,6 +5,7 @@ Operations add and flush; the view or the job commits once.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -77,6 +78,13 @@ def reverse(payment: Payment, reason: str, by, repay: bool = False) -> Payment:
         raise Conflict(_l("Only a paid payment can be reversed."))
     if not (reason or "").strip():
         raise Invalid(errors={"reason": [_("Say why the payment is reversed.")]})
+    if db.session.scalar(sa.select(Payment.id).where(Payment.reverses_id == payment.id)):
+        raise Conflict(
+            _l(
+                "This payment is already reversed: it is listed for recovery after a death"
+                " or a move out of the county."
+            )
+        )
     payment.status = PaymentStatus.REVERSED.value
     entry = Payment(
         enrolment_id=payment.enrolment_id,

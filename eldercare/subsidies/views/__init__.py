@@ -75,6 +75,6 @@ def back(endpoint: str, **values):
 
 
 # The pages register themselves on ``bp``.
-from eldercare.subsidies.views import batches, enrolments, programs  # noqa: E402
+from eldercare.subsidies.views import batches, enrolments, programs, recoveries  # noqa: E402
 
-__all__ = ["batches", "bp", "enrolments", "programs"]
+__all__ = ["batches", "bp", "enrolments", "programs", "recoveries"]

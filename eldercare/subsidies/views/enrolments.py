@@ -68,6 +68,7 @@ HISTORY_FIELDS = {
     "kind": _l("Account kind"),
     "program": _l("Program"),
     "died": _l("Date of death"),
+    "moved_out_on": _l("Moved out of the county on"),
 }
 HISTORY_VALUES = {**STOP_LABELS, **SUSPEND_LABELS, **BACK_PAY_LABELS, **ACCOUNT_LABELS}
 
