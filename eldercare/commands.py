@@ -102,9 +102,10 @@ def register(app: Flask) -> None:
     """The production commands; the developer tools' (flask demo, flask bench) come from the
     ``flask.commands`` entry points of eldercare.devtools, never imported here."""
     app.cli.add_command(ratings_cli)
-    from eldercare.scheduler import scheduler_cli
+    from eldercare.scheduler import scheduler_cli, sweeps
 
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(sweeps)
     app.cli.add_command(regions_cli)
     app.cli.add_command(beds_cli)
     app.cli.add_command(create_admin)

@@ -63,6 +63,7 @@ NAV: list[NavItem] = [
     NavItem("audit.index", _l("Audit log"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     NavItem("auth.users", _l("Users"), frozenset({Role.ADMIN})),
     NavItem("notifications.outbox", _l("Outbox"), frozenset({Role.ADMIN})),
+    NavItem("jobs.index", _l("Scheduled jobs"), frozenset({Role.ADMIN})),
     NavItem("notifications.inbox", _l("Messages"), ALL_ROLES, badge=_unread_messages),
 ]
 
