@@ -32,6 +32,8 @@ SCHEMAS = {
     "people.new": people.PersonSchema,
     "people.edit": people.PersonUpdateSchema,
     "people.add_assessment": people.AssessmentSchema,
+    "people.record_death": people.DeathSchema,
+    "people.record_move_out": people.MoveOutSchema,
     "people.decide_link": people.LinkDecisionSchema,
     "people.link_request": people.LinkRequestSchema,
     "daycare.roster": day.DaySchema,
