@@ -17,6 +17,7 @@ from eldercare.auth.models import User
 from eldercare.core.db import local_today, local_zone
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
+from eldercare.people import life_events
 from eldercare.people.models import FamilyLink, Person
 from eldercare.regions.models import Region
 from eldercare.subsidies import bankfile, periods, reconciliation, rules
@@ -262,8 +263,11 @@ def load_demo(
     unlinked = [e for e in age_enrolments[5:] if e.person_id not in linked]
     if len(unlinked) > 5:
         died = unlinked[0]
-        died.person.death_date = older + timedelta(days=17)
-        ops.stop(died, "death", newer, "民政殡葬数据比对", county_staff)
+        # Learned from the funeral service's list: recorded through the registry's one
+        # writer, which stops the enrolment from the next month (and ends anything else).
+        life_events.record_death(
+            died.person, older + timedelta(days=17), county_staff, note="民政殡葬数据比对"
+        )
         ops.suspend(unlinked[2], "out_of_contact", newer, "电话无人接听", county_staff)
 
     paid = 0
