@@ -56,6 +56,7 @@ NAV: list[NavItem] = [
     NavItem("daycare_reports.overview", _l("Day care"), STAFF),
     NavItem("ratings.rounds", _l("Star ratings"), STAFF),
     NavItem("subsidies.programs", _l("Subsidies"), STAFF),
+    NavItem("existence.due", _l("Existence checks"), STAFF),
     # An external assessor works only here: the applications it is appointed to.
     NavItem(
         "ratings.my_applications", _l("Star ratings"), frozenset({Role.OPERATOR, Role.ASSESSOR})
