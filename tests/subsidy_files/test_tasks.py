@@ -139,6 +139,56 @@ def test_activation_and_stopping_the_dead_are_repeated_safely(world):
     )
 
 
+def test_the_repair_sweep_lists_a_payment_sent_after_a_move_out(world):
+    """A move out of the county written past the registry's one writer (an old import):
+    the sweep stops the enrolment from the next month and lists the May payment, already
+    sent, for recovery; it commits its work and finds nothing the next night."""
+    import sqlalchemy as sa
+
+    from eldercare.core.audit import AuditLog
+    from eldercare.subsidies.models import Payment, Recovery
+
+    program = make_program(world)
+    staff = world.user("county_staff")
+    her = person_aged(world, date(1944, 2, 2))
+    enrolment = enrol(world, program, her, applied_on=date(2026, 3, 2))
+    for month in (3, 4, 5):
+        batch = ops.generate(program, date(2026, month, 1), staff).batch
+        assert ops.approve(batch, colleague(world)).approved
+    may = db.session.scalar(
+        sa.select(Payment).where(
+            Payment.enrolment_id == enrolment.id, Payment.period == date(2026, 5, 1)
+        )
+    )
+    may.status = "exported"
+    her.moved_out_on = date(2026, 4, 12)
+    db.session.commit()
+    # The enrolment stopped, the May payment listed (April, the month of the move, is due).
+    assert tasks.repair_departed(now=at(date(2026, 5, 20))) == 2
+    db.session.rollback()  # what the sweep did was committed
+    stopped = db.session.get(Enrolment, enrolment.id)
+    assert (stopped.status, stopped.stop_reason, stopped.stop_month) == (
+        "stopped",
+        "moved_out",
+        date(2026, 5, 1),
+    )
+    (recovery,) = db.session.scalars(sa.select(Recovery)).all()
+    assert (recovery.payment_id, recovery.reason, recovery.left_on, recovery.status) == (
+        may.id,
+        "moved_out",
+        date(2026, 4, 12),
+        "to_recover",
+    )
+    assert db.session.get(Payment, may.id).status == "exported"  # never edited
+    assert (
+        db.session.scalar(
+            sa.select(AuditLog.note).where(AuditLog.action == "subsidies.recovery_listed")
+        )
+        == "repair"
+    )
+    assert tasks.repair_departed(now=at(date(2026, 5, 21))) == 0
+
+
 def test_every_job_is_scheduled():
     from eldercare.scheduler import JOBS
 
