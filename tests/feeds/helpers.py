@@ -70,3 +70,12 @@ def second_officer(world):
 
 def people(world, n, **kw):
     return [build_person(world.village_a, **kw) for _ in range(n)]
+
+
+def grow_imports(world, n: int) -> None:
+    """``n`` more processed lists of county A, each leaving one row in the review queue
+    (for the list-page bounds: feeds.index and feeds.review)."""
+    importer = build_user("county_staff", world.county_a)
+    for _ in range(n):
+        person = build_person(world.village_a)
+        imported(importer, [death_row(1, person, name="别名")])

@@ -120,3 +120,20 @@ def test_the_queue_and_a_second_officers_decision(client, auth, world):
     db.session.expire_all()
     assert db.session.get(Person, renamed.id).death_date == DIED
     assert "别名" not in client.get("/feeds/review").get_data(as_text=True)
+
+
+def test_the_list_pages_do_not_query_per_row(client, auth, world):
+    from tests.feeds.helpers import grow_imports
+    from tests.querycount import count_queries
+
+    auth.login_as(world.user("county_staff"))
+    for url in ("/feeds/", "/feeds/review"):
+        seen = []
+        for n in (3, 12):
+            grow_imports(world, n)
+            assert client.get(url).status_code == 200
+            with count_queries() as statements:
+                response = client.get(url)
+            assert response.status_code == 200
+            seen.append(len(statements))
+        assert seen[0] == seen[1] and seen[1] <= 25, (url, seen)
