@@ -433,3 +433,25 @@ def test_a_stopped_enrolment_shows_why_and_from_when(world, paid, client, auth):
     auth.login_as(world.user("county_staff"))
     page = client.get(f"/subsidies/enrolments/{paid.approved.id}").get_data(as_text=True)
     assert periods.label("monthly", NEXT_MONTH) in page and "死亡" in page
+
+
+def test_nothing_new_is_opened_for_someone_who_moved_out(world):
+    from eldercare.core.errors import Invalid
+
+    program = make_program(world)
+    month = periods.month_start(TODAY)
+    person = person_aged(world, month.replace(year=month.year - 65))  # 65 this month
+
+    def candidates():
+        return {p.id for p in db.session.scalars(ops.candidates(program, month))}
+
+    assert person.id in candidates()
+    life_events.record_move_out(person, TODAY, world.user("county_staff"), destination="西安市")
+    with pytest.raises(Invalid) as refused:
+        ops.apply(
+            program,
+            {"person_id": person.id, "applied_on": TODAY, "account_number": "6222020000000001"},
+            world.user("township_staff"),
+        )
+    assert "迁出" in str(refused.value.errors["person_id"][0])
+    assert person.id not in candidates()

@@ -73,6 +73,17 @@ def apply(program: Program, data: dict, by) -> Enrolment:
             )
         if person.death_date is not None:
             raise Invalid(errors={"person_id": [_("This person has died.")]})
+        if person.moved_out_on is not None:
+            raise Invalid(
+                errors={
+                    "person_id": [
+                        _(
+                            "This person's household registration moved out of the county:"
+                            " the county no longer pays them."
+                        )
+                    ]
+                }
+            )
         subject = {"person_id": person.id, "id_birth_date": id_birth_date}
     else:
         facility = db.session.get(Facility, data.get("facility_id") or 0)
@@ -267,6 +278,7 @@ def candidates(program: Program, month: date):
             Person.birth_date > born_after,
             Person.birth_date <= born_by,
             Person.death_date.is_(None),
+            Person.moved_out_on.is_(None),
             Person.id.not_in(enrolled),
         )
         .order_by(Person.birth_date, Person.id)
