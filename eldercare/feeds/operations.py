@@ -199,7 +199,9 @@ def process(feed_import: FeedImport, mapping: dict, by) -> FeedImport:
     matching.match(feed_import, lines, outcome, base, by)
     matching.insert_rows(outcome.rows)
     feed_import.mapping = {k: v for k, v in chosen.items() if v is not None}
-    feed_import.source.mapping = {k: headers[v].strip() for k, v in feed_import.mapping.items()}
+    feed_import.source.mapping = {
+        k: headers[v].strip() for k, v in feed_import.mapping.items() if headers[v].strip()
+    }
     feed_import.status = ImportStatus.PROCESSED.value
     feed_import.processed_at = utcnow()
     feed_import.rows_total = len(lines) + outcome.rejected
