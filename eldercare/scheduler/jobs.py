@@ -12,6 +12,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ class Job:
         # A daily run held up (host suspended, clock jump) still runs within three hours; an
         # interval run late by a whole interval is skipped, the next one is due anyway.
         return 3 * 3600 if self.kind == "daily" else int(self.schedule(config))
+
+    @property
+    def title(self) -> str:
+        """What the job does, in the reader's language (the name is its identifier)."""
+        return str(TITLES.get(self.name, self.name))
 
     def resolve(self) -> Callable[..., int]:
         return import_target(self.target)
@@ -158,6 +164,29 @@ JOBS: list[Job] = [
         setting="OVERVIEW_REFRESH_SECONDS",
     ),
 ]
+
+
+#: What each job does, as the administrators' page names it.
+TITLES = {
+    "visits-digest": _l("Morning digest of visits due"),
+    "visits-overdue": _l("Reminders of overdue visits"),
+    "visits-escalate": _l("Overdue visits escalated to the township"),
+    "outbox-dispatch": _l("Sending e-mail and SMS from the outbox"),
+    "beds-expire": _l("Expired bed reservations released"),
+    "ratings-expiry": _l("Star grades about to expire"),
+    "ratings-publish": _l("Rating results published after their notice"),
+    "beds-repair": _l("Repair: stays of people who died"),
+    "daycare-repair": _l("Repair: day-care memberships of people who left"),
+    "visits-repair": _l("Repair: visit plans of people who left"),
+    "subsidies-repair": _l("Repair: subsidies of people who left"),
+    "subsidies-activate": _l("Enrolments activated after their notice"),
+    "subsidies-existence": _l("Existence checks due and overdue"),
+    "subsidies-reminders": _l("Subsidy reviews, candidates and batches due"),
+    "bookings-expire": _l("Unanswered booking requests lapse"),
+    "bookings-remind": _l("Booking reminders the day before"),
+    "bookings-repair": _l("Repair: bookings of people who left"),
+    "overview-refresh": _l("County overviews recomputed"),
+}
 
 
 def import_target(path: str) -> Any:

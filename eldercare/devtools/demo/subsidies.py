@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from eldercare.auth.models import User
+from eldercare.beds.models import Stay
 from eldercare.core.db import local_today, local_zone
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
@@ -259,7 +260,9 @@ def load_demo(
     # reached: the newer month's report lists both as stopped, with their reasons.
     age_enrolments = [e for e in enrolments if e.program_id == programs[0].id]
     # Neither is the demo family's relative, whose page shows a living parent being paid.
+    # Nor a resident admitted after the day of death (the stay would contradict it).
     linked = set(db.session.scalars(sa.select(FamilyLink.person_id)))
+    linked |= set(db.session.scalars(sa.select(Stay.person_id)))
     unlinked = [e for e in age_enrolments[5:] if e.person_id not in linked]
     if len(unlinked) > 5:
         died = unlinked[0]
