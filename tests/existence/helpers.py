@@ -5,28 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
-
 from eldercare.extensions import db
 from eldercare.subsidies.existence import operations as ex
-from eldercare.subsidies.operations import enrolment_changes
 from tests.subsidies.helpers import enrol, make_program, person_aged
 
 #: The day the checks are counted from in these tests (older than every enrolment).
 COUNTED_FROM = date(2020, 1, 1)
-
-
-#: A job suspends and a township officer's check resumes once the subsidy feature has its
-#: suspension and resumption without the county's permission (hold_payments,
-#: resume_payments, asked of its owner); until then these tests are skipped.
-needs_job_suspend = pytest.mark.skipif(
-    not hasattr(enrolment_changes, "hold_payments"),
-    reason="subsidies.operations.enrolment_changes.hold_payments does not exist yet",
-)
-needs_township_resume = pytest.mark.skipif(
-    not hasattr(enrolment_changes, "resume_payments"),
-    reason="subsidies.operations.enrolment_changes.resume_payments does not exist yet",
-)
 
 
 def checked_program(world, *, interval=12, grace=60, back_pay=None, **fields):

@@ -20,7 +20,6 @@ from tests.existence.helpers import (
     check,
     checked_program,
     enrolled,
-    needs_township_resume,
 )
 
 DAY = date(2026, 9, 1)
@@ -154,7 +153,6 @@ def test_a_suspension_for_another_reason_is_not_lifted_by_a_check(world):
     assert (enrolment.status, enrolment.suspend_reason) == ("suspended", "under_review")
 
 
-@needs_township_resume
 def test_a_check_by_township_staff_resumes_too(world):
     program = checked_program(world, back_pay="could_not_locate")
     enrolment = enrolled(world, program)

@@ -13,7 +13,7 @@ from eldercare.notifications.models import OutboxMessage
 from eldercare.subsidies.existence import operations as ex
 from eldercare.subsidies.existence.tasks import run_checks
 from tests.builders import build_user
-from tests.existence.helpers import at, check, checked_program, enrolled, needs_job_suspend
+from tests.existence.helpers import at, check, checked_program, enrolled
 
 
 def _keys(user) -> set[str]:
@@ -87,7 +87,6 @@ def test_the_dead_are_not_reminded_nor_suspended(world):
     assert enrolment.status == "active"  # the life event (or its repair sweep) stops it
 
 
-@needs_job_suspend
 def test_past_the_grace_period_the_enrolment_is_suspended_once(world):
     enrolment, due = _due(world, grace=60)
     township = world.user("township_staff")
@@ -113,7 +112,6 @@ def test_past_the_grace_period_the_enrolment_is_suspended_once(world):
     assert run_checks(now=at(day + timedelta(days=1))) == 0
 
 
-@needs_job_suspend
 def test_a_check_after_the_suspension_resumes_and_quiets_the_job(world):
     enrolment, due = _due(world, grace=0, back_pay="out_of_contact")
     day = due + timedelta(days=1)

@@ -18,7 +18,7 @@ from eldercare.beds.models import Stay
 from eldercare.core import audit
 from eldercare.core.db import local_today
 from eldercare.core.errors import Conflict, Invalid
-from eldercare.core.permissions import is_county_staff_of, is_local_staff_of
+from eldercare.core.permissions import is_local_staff_of
 from eldercare.extensions import db
 from eldercare.subsidies import periods
 from eldercare.subsidies.existence.models import ExistenceCheck, ExistencePolicy, Method
@@ -202,16 +202,14 @@ def record_check(enrolment: Enrolment, data: dict, by, today: date | None = None
     ):
         # The check is the authority to resume (who may record it was asked above): the
         # resumption itself, without the county's permission, in the recorder's name.
-        resume = _resume_payments(by, enrolment)
-        if resume is not None:
-            resume(
-                enrolment,
-                policy.back_pay_reason,
-                _("Existence checked on %(date)s", date=checked_on.isoformat()),
-                by,
-                today=today,
-            )
-            check.resumed = True
+        enrolment_changes.resume_payments(
+            enrolment,
+            policy.back_pay_reason,
+            _("Existence checked on %(date)s", date=checked_on.isoformat()),
+            by,
+            today=today,
+        )
+        check.resumed = True
     db.session.flush()
     audit.record(
         "subsidies.existence_checked",
@@ -237,29 +235,10 @@ def suspend_unchecked(enrolment: Enrolment, due: date, today: date) -> Enrolment
         enrolment.program.frequency,
         periods.period_containing(enrolment.program.frequency, today),
     )
-    hold = _hold_payments()
-    if hold is None:
-        return None
-    return hold(
+    return enrolment_changes.hold_payments(
         enrolment,
         SuspendReason.EXISTENCE_CHECK.value,
         from_month,
         f"existence check due {due.isoformat()}",
         None,
     )
-
-
-# The subsidy feature's suspension and resumption without the county's permission (as
-# ``end_payments`` is for ``stop``), asked of its owner: ``hold_payments`` and
-# ``resume_payments``. Until they exist a county officer's check still resumes (through
-# ``resume``; a township officer's check is recorded and the county resumes by hand) and the
-# job only reminds.
-def _hold_payments():
-    return getattr(enrolment_changes, "hold_payments", None)
-
-
-def _resume_payments(by, enrolment: Enrolment):
-    resume = getattr(enrolment_changes, "resume_payments", None)
-    if resume is None and is_county_staff_of(by, enrolment.program.region):
-        resume = enrolment_changes.resume
-    return resume

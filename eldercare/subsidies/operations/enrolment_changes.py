@@ -21,6 +21,12 @@ from eldercare.subsidies.operations.enrolments import transition
 
 def suspend(enrolment: Enrolment, reason: str, from_month: date, note: str, by) -> Enrolment:
     require_county(by, enrolment.program.region)
+    return hold_payments(enrolment, reason, from_month, note, by)
+
+
+def hold_payments(enrolment: Enrolment, reason: str, from_month: date, note: str, by) -> Enrolment:
+    """The suspension itself, for callers that decided who may (a job, ``by`` None: the
+    existence check past its grace period)."""
     if enrolment.status != EnrolmentStatus.ACTIVE.value:
         raise Conflict(_l("Only an active enrolment can be suspended."))
     enrolment.status = EnrolmentStatus.SUSPENDED.value
@@ -43,6 +49,14 @@ def resume(
 ) -> Enrolment:
     """Payments go on; the suspended periods are paid as back pay only for a listed reason."""
     require_county(by, enrolment.program.region)
+    return resume_payments(enrolment, back_pay_reason, note, by, today)
+
+
+def resume_payments(
+    enrolment: Enrolment, back_pay_reason: str | None, note: str, by, today: date | None = None
+) -> Enrolment:
+    """The resumption itself, for callers that decided who may (township staff recording an
+    existence check)."""
     if enrolment.status != EnrolmentStatus.SUSPENDED.value:
         raise Conflict(_l("Only a suspended enrolment can be resumed."))
     enrolment.status = EnrolmentStatus.ACTIVE.value
