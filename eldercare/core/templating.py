@@ -57,6 +57,7 @@ NAV: list[NavItem] = [
     NavItem("ratings.rounds", _l("Star ratings"), STAFF),
     NavItem("subsidies.programs", _l("Subsidies"), STAFF),
     NavItem("existence.due", _l("Existence checks"), STAFF),
+    NavItem("feeds.index", _l("Data feeds"), frozenset({Role.ADMIN, Role.COUNTY_STAFF})),
     # An external assessor works only here: the applications it is appointed to.
     NavItem(
         "ratings.my_applications", _l("Star ratings"), frozenset({Role.OPERATOR, Role.ASSESSOR})

@@ -101,6 +101,18 @@ def bench_subsidies(people: int, explain: bool, json_out: str | None) -> None:
     subsidies.run_bench(people, explain, json_out)
 
 
+@bench_cli.command("feeds")
+@click.option("--people", default=50_000, show_default=True, help="People in the county.")
+@click.option("--rows", default=10_000, show_default=True, help="Rows of the death list.")
+@click.option("--baseline", default=2_000, show_default=True, help="Deaths recorded one by one.")
+@click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the figures here.")
+def bench_feeds(people: int, rows: int, baseline: int, json_out: str | None) -> None:
+    """Time a death-list import against the 30 s target (use an empty database of its own)."""
+    from eldercare.devtools.bench import feeds
+
+    feeds.run_bench(people, rows, baseline, json_out)
+
+
 @bench_cli.command("city")
 @click.option("--json-out", type=click.Path(dir_okay=False), help="Also write the figures here.")
 @click.option("--duration", default=10.0, show_default=True, help="Seconds of load per endpoint.")

@@ -49,6 +49,7 @@ from tests.builders import (
 from tests.daycare.helpers import make_center, make_member
 from tests.daycare_reports.helpers import activity, attend, incident, local, meal
 from tests.existence.perf import checks_overdue, programs_with_a_check
+from tests.feeds.helpers import grow_imports
 from tests.querycount import count_queries
 from tests.ratings.helpers import full_marks
 from tests.ratings_grades.helpers import build_grade, build_round, shipped_scheme
@@ -945,6 +946,9 @@ PAGES: list[Page] = [
         # month only totals grow, and a zip of them may come out the same length
         lambda w: {"program_id": _program(w).id, "period": "2026-01"},
     ),
+    # data feeds
+    Page("feeds.index", "county_staff", grow_imports),
+    Page("feeds.review", "county_staff", grow_imports),
     # dashboards
     Page("dashboard.beds", STAFF, facilities),
     Page(
