@@ -31,6 +31,7 @@ from eldercare.visits.models import CareTarget
 from tests.bookings.helpers import book, family_of, make_service, slot_start
 from tests.builders import LOW_RISKS
 from tests.daycare.helpers import make_center, make_member
+from tests.feeds.helpers import death_row, imported
 from tests.subsidies.helpers import county_staff, enrol, make_program
 from tests.visits.helpers import build_target
 
@@ -123,9 +124,22 @@ def record_by_discharge(world, client, auth, life: Life):
     )
 
 
+def record_by_feed(world, client, auth, life: Life):
+    """The funeral service's list, imported by county staff (uploaded, columns chosen,
+    processed: the same operations as the feed's pages)."""
+    done = imported(world.user("county_staff"), [death_row(1, life.person, day=TODAY)])
+    assert done.applied + done.already_known == 1, "the row was not applied"
+
+    class Answer:
+        status_code = 302
+
+    return Answer()
+
+
 ROUTES = {
     "registry": (record_by_registry, "registry"),
     "discharge": (record_by_discharge, "discharge"),
+    "feed": (record_by_feed, "feed"),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from eldercare.beds.models import Bed, DischargeReason, Stay
+from eldercare.beds.models import Bed, DischargeReason, Reservation, Stay
 from eldercare.beds.operations.departures import close_for_death, death_effects, stay_effect
 from eldercare.extensions import db
 from eldercare.people import signals
@@ -60,3 +60,22 @@ def _stay_for_family(person: Person, **_kwargs):
     return {
         "stay": StayLine(stay.bed.facility.name, stay.first_admitted_on, stay.bed.care_type_label)
     }
+
+
+@signals.involved.connect
+def _beds_involved(kind, person_ids=(), **_kwargs):
+    """A bulk recording's people with an open stay or a reservation (a death only)."""
+    if kind != LifeEventKind.DEATH.value:
+        return None
+    return set(
+        db.session.scalars(
+            sa.union(
+                sa.select(Stay.person_id).where(
+                    Stay.person_id.in_(person_ids), Stay.discharged_on.is_(None)
+                ),
+                sa.select(Reservation.person_id).where(
+                    Reservation.person_id.in_(person_ids), Reservation.ended_at.is_(None)
+                ),
+            )
+        )
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from eldercare.bookings import operations as ops
+from eldercare.bookings.models import OPEN_STATUSES, Booking
+from eldercare.extensions import db
 from eldercare.people import signals
 from eldercare.people.family import BookingLine
 from eldercare.people.models import LifeEventKind, Person
@@ -44,3 +48,15 @@ def _bookings_for_family(person: Person, **_kwargs):
             for b in ops.bookings_of_person(person)
         ]
     }
+
+
+@signals.involved.connect
+def _bookings_involved(kind, person_ids=(), **_kwargs):
+    """A bulk recording's people with an open booking."""
+    return set(
+        db.session.scalars(
+            sa.select(Booking.person_id).where(
+                Booking.person_id.in_(person_ids), Booking.status.in_(OPEN_STATUSES)
+            )
+        )
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from eldercare.daycare.models import Member
 from eldercare.daycare.operations.departures import departure_effects, end_for_departure
+from eldercare.extensions import db
 from eldercare.people import signals
 from eldercare.people.models import LifeEventKind
 
@@ -18,3 +22,15 @@ def _members_leave_with_the_person(event, by=None, **_kwargs):
         return None
     members = end_for_departure(event.person, event.occurred_on, event.kind, by)
     return departure_effects(members) or None
+
+
+@signals.involved.connect
+def _daycare_involved(kind, person_ids=(), **_kwargs):
+    """A bulk recording's people who are members of a center."""
+    return set(
+        db.session.scalars(
+            sa.select(Member.person_id).where(
+                Member.person_id.in_(person_ids), Member.left_on.is_(None)
+            )
+        )
+    )

@@ -262,6 +262,10 @@ def match(feed_import: FeedImport, lines: list[Line], outcome: Outcome, base: di
         }
         pending, decided = _earlier_rows(county.id, kind, digests)
         pending |= queued
+        # Rows to apply: most people of a death list are held by no feature (no stay, no
+        # enrolment...), and are recorded set-based; the others one by one, each through
+        # the life event every feature answers.
+        ready: list[tuple[Line, Person]] = []
         for line in chunk:
             key = (line.digest, line.on)
             if key in decided:
@@ -271,36 +275,65 @@ def match(feed_import: FeedImport, lines: list[Line], outcome: Outcome, base: di
                 outcome.queued_before += 1
                 continue
             person = people.get(line.digest)
+            reason, message = _classify(person, kind, line, ask_doubts=False)
+            if reason is None:
+                ready.append((line, person))
+                continue
+            _to_review(outcome, queued, base, line, person, reason, message)
+        busy = life_events.involved(kind, [person.id for _line, person in ready])
+        plain = [
+            life_events.Plain(
+                person,
+                line.on,
+                source_ref=f"feed:{feed_import.id}:{line.row_number}",
+                destination=line.destination,
+            )
+            for line, person in ready
+            if person.id not in busy and _known_day(person, kind) != line.on
+        ]
+        left = life_events.record_plain(
+            kind, plain, by, source=LifeEventSource.FEED.value, note=note
+        )
+        done = {id(item) for item in plain} - {id(item) for item in left}
+        outcome.applied += len(done)
+        recorded = {item.person.id for item in plain if id(item) in done}
+        for line, person in ready:
+            if person.id in recorded and _known_day(person, kind) == line.on:
+                recorded.discard(person.id)  # this row was the one recorded
+                continue
             reason, message = _classify(person, kind, line)
             if reason is None:
                 reason, message = _apply(person, kind, line, feed_import.id, by, note, outcome)
-                if reason is None:
-                    continue
-            queued.add(key)
-            if reason == RowReason.UNKNOWN:
-                outcome.unknown += 1
-            else:
-                outcome.to_review += 1
-            outcome.rows.append(
-                {
-                    **base,
-                    "row_number": line.row_number,
-                    "outcome": RowOutcome.REVIEW.value,
-                    "status": RowStatus.PENDING.value,
-                    "reason": reason.value,
-                    "message": message[:255],
-                    "id_number_index": line.digest,
-                    "id_number_masked": line.masked,
-                    "name": line.name,
-                    "occurred_on": line.on,
-                    "source_text": line.source_text,
-                    "destination": line.destination,
-                    "person_id": person.id if person is not None else None,
-                }
-            )
+            if reason is not None:
+                _to_review(outcome, queued, base, line, person, reason, message)
 
 
-def _classify(person: Person | None, kind: str, line: Line):
+def _to_review(outcome: Outcome, queued: set, base: dict, line, person, reason, message) -> None:
+    queued.add((line.digest, line.on))
+    if reason == RowReason.UNKNOWN:
+        outcome.unknown += 1
+    else:
+        outcome.to_review += 1
+    outcome.rows.append(
+        {
+            **base,
+            "row_number": line.row_number,
+            "outcome": RowOutcome.REVIEW.value,
+            "status": RowStatus.PENDING.value,
+            "reason": reason.value,
+            "message": message[:255],
+            "id_number_index": line.digest,
+            "id_number_masked": line.masked,
+            "name": line.name,
+            "occurred_on": line.on,
+            "source_text": line.source_text,
+            "destination": line.destination,
+            "person_id": person.id if person is not None else None,
+        }
+    )
+
+
+def _classify(person: Person | None, kind: str, line: Line, ask_doubts: bool = True):
     """(reason, message) of a row an officer must see; (None, "") for one to apply (or
     that the registry holds already)."""
     if person is None:
@@ -321,7 +354,7 @@ def _classify(person: Person | None, kind: str, line: Line):
         return RowReason.CONFLICT, _(
             "The registry already records this on %(day)s.", day=known.isoformat()
         )
-    doubts = answers(signals.event_doubts, person, kind=kind, on=line.on)
+    doubts = answers(signals.event_doubts, person, kind=kind, on=line.on) if ask_doubts else ()
     if doubts:
         return RowReason.DOUBT, "；".join(str(d) for d in doubts)
     return None, ""

@@ -15,12 +15,14 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from eldercare.core import audit
 from eldercare.core.db import local_today
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.i18n import speaking
 from eldercare.core.permissions import Role, is_local_staff_of, operates, role_of
+from eldercare.core.signals import answers
 from eldercare.extensions import db
 from eldercare.notifications.operations import Notice, app_link, notify_many
 from eldercare.people import signals
@@ -238,6 +240,107 @@ def _record(
     return Recorded(event, effects=effects)
 
 
+# --- many at once (a data feed's list) -------------------------------------------------------
+
+#: The facts that can be recorded in bulk, and the person's field each writes.
+PLAIN_FIELDS = {
+    LifeEventKind.DEATH.value: "death_date",
+    LifeEventKind.MOVED_OUT.value: "moved_out_on",
+}
+
+
+def involved(kind: str, person_ids: list[int]) -> set[int]:
+    """Of ``person_ids``, those some feature holds anything for that an event of ``kind``
+    changes (``signals.involved``): they must be recorded one by one."""
+    found: set[int] = set()
+    for answer in answers(signals.involved, kind, person_ids=list(person_ids)):
+        found |= set(answer)
+    return found
+
+
+@dataclass
+class Plain:
+    """One fact for ``record_plain``."""
+
+    person: Person
+    on: date
+    source_ref: str = ""
+    destination: str = ""
+
+
+def record_plain(kind: str, items: list[Plain], by, *, source: str, note: str = "") -> list[Plain]:
+    """Record many deaths or moves out at once for people no feature holds anything for
+    (``involved`` said so, under the people's row locks taken here first): the same rows as
+    one by one — the person's date, a LifeEvent, an audit entry and one notice per verified
+    relative — written set-based, with no effects to ask for. Facts the registry already
+    holds, or that ``involved`` now names (someone acted in between), are left out and
+    returned for the caller to record one by one."""
+    if kind not in PLAIN_FIELDS or not items:
+        return list(items)
+    if not all(may_record(by, item.person) for item in items):
+        raise AppError(403)
+    field_name = PLAIN_FIELDS[kind]
+    ids = [item.person.id for item in items]
+    locked = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Person)
+            .where(Person.id.in_(ids))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    busy = involved(kind, ids)
+    plain, left = [], []
+    seen: set[int] = set()
+    for item in items:
+        person = locked[item.person.id]
+        unusable = (
+            person.id in busy
+            or person.id in seen
+            or getattr(person, field_name) is not None
+            or (kind == LifeEventKind.MOVED_OUT.value and person.death_date is not None)
+            or item.on > local_today()
+            or item.on < person.birth_date
+        )
+        (left if unusable else plain).append(item)
+        seen.add(person.id)
+    events = []
+    for item in plain:
+        person = locked[item.person.id]
+        setattr(person, field_name, item.on)
+        details = {field_name: [None, item.on.isoformat()]}
+        if kind == LifeEventKind.MOVED_OUT.value:
+            person.moved_out_to = item.destination.strip()[:DESTINATION_LENGTH]
+            details["moved_out_to"] = [None, person.moved_out_to]
+        events.append(
+            LifeEvent(
+                person=person,
+                kind=kind,
+                occurred_on=item.on,
+                source=source,
+                source_ref=item.source_ref[:100],
+                recorded_by_id=getattr(by, "id", None),
+                note=(note or "").strip()[:NOTE_LENGTH],
+                details=details,
+                effects=[],
+            )
+        )
+    db.session.add_all(events)
+    db.session.flush()
+    by_person = {event.person_id: event for event in events}
+    audit.record_many(
+        f"person.{kind}",
+        [locked[item.person.id] for item in plain],
+        actor=by,
+        changes=lambda person: by_person[person.id].details,
+        note=source,
+        entity_type="Person",
+    )
+    notify_many(_family_notices_many(events))
+    return left
+
+
 # --- the relatives ---------------------------------------------------------------------------
 
 
@@ -279,16 +382,40 @@ def _wording(kind: LifeEventKind, name: str, day: str) -> tuple[str, str]:
     )
 
 
-def _family_notices(event: LifeEvent, effects: list[Effect]) -> list[Notice]:
-    """One notice per verified relative, with what changed for them, in their language."""
-    links = db.session.scalars(
-        sa.select(FamilyLink)
-        .where(
-            FamilyLink.person_id == event.person_id,
-            FamilyLink.status == LinkStatus.VERIFIED.value,
+def _verified_links(person_ids: list[int]) -> list[FamilyLink]:
+    return list(
+        db.session.scalars(
+            sa.select(FamilyLink)
+            .where(
+                FamilyLink.person_id.in_(person_ids),
+                FamilyLink.status == LinkStatus.VERIFIED.value,
+            )
+            .options(joinedload(FamilyLink.user))
+            .order_by(FamilyLink.id)
         )
-        .order_by(FamilyLink.id)
-    ).all()
+    )
+
+
+def _family_notices_many(events: list[LifeEvent]) -> list[Notice]:
+    """The relatives' notices of events with no effects, their links read at once."""
+    links: dict[int, list[FamilyLink]] = {}
+    for start in range(0, len(events), 1000):
+        chunk = [e.person_id for e in events[start : start + 1000]]
+        for link in _verified_links(chunk):
+            links.setdefault(link.person_id, []).append(link)
+    out = []
+    for event in events:
+        if event.person_id in links:
+            out.extend(_family_notices(event, [], links[event.person_id]))
+    return out
+
+
+def _family_notices(
+    event: LifeEvent, effects: list[Effect], links: list[FamilyLink] | None = None
+) -> list[Notice]:
+    """One notice per verified relative, with what changed for them, in their language."""
+    if links is None:
+        links = _verified_links([event.person_id])
     kind = LifeEventKind(event.kind)
     person = event.person
     out = []
@@ -319,11 +446,14 @@ def effects_of(event: LifeEvent) -> list[tuple[str, str]]:
 
 
 __all__ = [
+    "Plain",
     "Recorded",
     "ability_changed",
     "effects_of",
+    "involved",
     "may_record",
     "record_death",
     "record_move_out",
+    "record_plain",
     "status_changed",
 ]

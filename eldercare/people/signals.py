@@ -45,6 +45,20 @@ event_doubts = _signals.signal(
     sender: the Person. kwargs: ``kind`` (a LifeEventKind value), ``on`` (the date).""",
 )
 
+involved = _signals.signal(
+    "life-event-involved",
+    doc="""Asked once per chunk by a bulk recording (a data feed's list of deaths or moves
+    out): of ``person_ids``, the ones this feature holds anything for that such an event
+    would change (an open stay or reservation, a membership, a visit plan or a message
+    waiting about them, any subsidy enrolment, an open booking). Those are recorded one by
+    one through ``life_event``; the others set-based (``life_events.record_plain``), with
+    nothing for any feature to do. A feature that adds a receiver to ``life_event`` adds
+    one here too: the nightly repair sweeps catch what a forgotten one lets through.
+
+    sender: the kind (a LifeEventKind value). kwargs: ``person_ids`` (a list). Returns the
+    set of ids involved (or None).""",
+)
+
 
 @dataclass(frozen=True)
 class Effect:

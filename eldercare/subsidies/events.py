@@ -227,3 +227,14 @@ def _latest_payments(enrolment_ids: list[int], limit: int) -> dict[int, list]:
     ):
         found.setdefault(payment.enrolment_id, []).append(payment)
     return found
+
+
+@signals.involved.connect
+def _subsidies_involved(kind, person_ids=(), **_kwargs):
+    """A bulk recording's people with any enrolment (an open one stops; a stopped one may
+    have payments made after the event to recover)."""
+    return set(
+        db.session.scalars(
+            sa.select(Enrolment.person_id).where(Enrolment.person_id.in_(person_ids)).distinct()
+        )
+    )

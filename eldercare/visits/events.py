@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from eldercare.core.db import utcnow
 from eldercare.extensions import db
+from eldercare.notifications.models import OutboxMessage, OutboxStatus
 from eldercare.people import signals
 from eldercare.people.family import FAMILY_VISIT_DAYS, VisitLine
 from eldercare.people.models import LifeEvent, LifeEventKind, Person
@@ -67,3 +68,20 @@ def _visits_for_family(person: Person, **_kwargs):
         .order_by(Visit.visited_at.desc(), Visit.id.desc())
     )
     return {"visits": [VisitLine(v.visited_at, v.method_label, v.summary) for v in visits]}
+
+
+@signals.involved.connect
+def _visits_involved(kind, person_ids=(), **_kwargs):
+    """A bulk recording's people with a visit plan (visitors may still be assigned to an
+    ended one) or a message waiting about them."""
+    return set(
+        db.session.scalars(
+            sa.union(
+                sa.select(CareTarget.person_id).where(CareTarget.person_id.in_(person_ids)),
+                sa.select(OutboxMessage.about_person_id).where(
+                    OutboxMessage.about_person_id.in_(person_ids),
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                ),
+            )
+        )
+    )

@@ -98,7 +98,13 @@ def test_mismatch_unknown_doubt_and_conflict_go_to_review_bad_rows_are_refused(w
         death_row(7, exact, day=TODAY + timedelta(days=3)),
         [8, "无日期", exact.id_number, "不详", ""],
     ]
-    with connected(signals.event_doubts, doubt):
+
+    # A feature with a doubt holds something for the person (a payment): it says so when a
+    # bulk recording asks, and the row is then looked at one by one.
+    def holds(kind, person_ids=(), **_kw):
+        return {doubted.id}
+
+    with connected(signals.event_doubts, doubt), connected(signals.involved, holds):
         done = imported(staff, rows)
     assert counts(done) == (1, 0, 3, 1, 3)
     assert done.rows_total == 8
@@ -130,7 +136,10 @@ def test_a_receiver_refusing_sends_the_row_to_review_and_writes_nothing_of_it(wo
             raise Conflict(errors={"death_date": ["床位结算未完成"]})
         return None
 
-    with connected(signals.life_event, refuse):
+    def holds(kind, person_ids=(), **_kw):
+        return {refused.id}
+
+    with connected(signals.life_event, refuse), connected(signals.involved, holds):
         done = imported(staff, [death_row(1, refused), death_row(2, fine)])
     assert counts(done) == (1, 0, 1, 0, 0)
     (row,) = rows_of(done)
@@ -341,3 +350,34 @@ def test_people_of_another_county_are_unknown(world):
     done = imported(staff, [death_row(1, world.person_b)])
     assert counts(done) == (0, 0, 0, 1, 0)
     assert db.session.get(Person, world.person_b.id).death_date is None
+
+
+def test_people_no_feature_holds_are_recorded_set_based_with_the_same_rows(world):
+    """The bulk path writes what the one-by-one path writes: the date, a LifeEvent with its
+    source, an audit entry, the relatives' one notice; and a person some feature holds goes
+    through the event."""
+    staff = world.user("county_staff")
+    plain, held = people(world, 2)
+    seen = []
+
+    def answer(event, **_kw):
+        seen.append(event.person_id)
+
+    def holds(kind, person_ids=(), **_kw):
+        return {held.id}
+
+    with connected(signals.life_event, answer), connected(signals.involved, holds):
+        done = imported(staff, [death_row(1, plain), death_row(2, held)])
+    assert counts(done)[0] == 2
+    assert seen == [held.id]
+    for person in (plain, held):
+        (event,) = events_of(person)
+        assert (event.source, event.occurred_on) == ("feed", DIED)
+        assert db.session.get(Person, person.id).death_date == DIED
+    entries = db.session.scalars(
+        sa.select(AuditLog).where(
+            AuditLog.action == "person.death", AuditLog.entity_id.in_([plain.id, held.id])
+        )
+    ).all()
+    assert sorted(e.entity_id for e in entries) == sorted([plain.id, held.id])
+    assert {e.entity_type for e in entries} == {"Person"}
