@@ -164,8 +164,8 @@ def register_blueprints(app: Flask) -> None:
     from eldercare.daycare.report_views import bp as daycare_reports_bp
     from eldercare.daycare.views import bp as daycare_bp
     from eldercare.facilities.api import blp as facilities_api
-    from eldercare.feeds.views import bp as feeds_bp
     from eldercare.facilities.views import bp as facilities_bp
+    from eldercare.feeds.views import bp as feeds_bp
     from eldercare.home.views import bp as home_bp
     from eldercare.notifications.views import bp as notifications_bp
     from eldercare.people.api import blp as people_api
