@@ -59,7 +59,7 @@ def repair_departed(now: datetime | None = None) -> int:
     return count
 
 
-def _staff() -> tuple[dict[str, list[tuple[int, str | None]]], dict[str, list]]:
+def staff_by_prefix() -> tuple[dict[str, list[tuple[int, str | None]]], dict[str, list]]:
     """Active township staff by township prefix, county staff by county prefix: (id, locale)."""
     rows = db.session.execute(
         sa.select(User.id, User.locale, User.role, Region.code, Region.level)
@@ -189,7 +189,7 @@ def _batch_reminders(today: date, counties) -> list[Notice]:
 def send_reminders(now: datetime | None = None) -> int:
     """Yearly reviews, candidate lists and batches due; the messages newly enqueued."""
     _now, today = _clock(now)
-    townships, counties = _staff()
+    townships, counties = staff_by_prefix()
     sent = notify_many(_review_reminders(today, townships, counties))
     sent += notify_many(_candidate_lists(today, counties))
     sent += notify_many(_batch_reminders(today, counties))

@@ -8,41 +8,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import sqlalchemy as sa
-
-from eldercare.auth.models import User
 from eldercare.core.db import local_date, utcnow
-from eldercare.core.permissions import Role
 from eldercare.extensions import db
 from eldercare.notifications.operations import notify_many
-from eldercare.regions.models import PREFIX_LENGTH, Level, Region
+from eldercare.regions.models import PREFIX_LENGTH, Level
 from eldercare.subsidies.existence import notices, operations, queries
 from eldercare.subsidies.existence.models import NOTICE_DAYS
 from eldercare.subsidies.models import Enrolment, EnrolmentStatus
+from eldercare.subsidies.tasks import staff_by_prefix
 
 TOWNSHIP = PREFIX_LENGTH[Level.TOWNSHIP]
 COUNTY = PREFIX_LENGTH[Level.COUNTY]
-
-
-def _staff() -> tuple[dict[str, list], dict[str, list]]:
-    """Active township staff by township prefix, county staff by county prefix: (id, locale)."""
-    rows = db.session.execute(
-        sa.select(User.id, User.locale, User.role, Region.code, Region.level)
-        .join(Region, Region.id == User.region_id)
-        .where(
-            User.active.is_(True),
-            User.role.in_([Role.TOWNSHIP_STAFF.value, Role.COUNTY_STAFF.value]),
-        )
-        .order_by(User.id)
-    ).all()
-    townships: dict[str, list] = {}
-    counties: dict[str, list] = {}
-    for user_id, locale, role, code, level in rows:
-        if role == Role.TOWNSHIP_STAFF.value and level == Level.TOWNSHIP.value:
-            townships.setdefault(code[:TOWNSHIP], []).append((user_id, locale))
-        elif role == Role.COUNTY_STAFF.value and level == Level.COUNTY.value:
-            counties.setdefault(code[:COUNTY], []).append((user_id, locale))
-    return townships, counties
 
 
 def _suspend(item: queries.DueCheck, today: date) -> bool:
@@ -59,7 +35,7 @@ def run_checks(now: datetime | None = None) -> int:
     newly enqueued plus the enrolments suspended."""
     now = (now or utcnow()).astimezone(UTC)
     today = local_date(now)
-    townships, counties = _staff()
+    townships, counties = staff_by_prefix()
     pairs, locales, suspended = [], {}, 0
     for item in queries.checks_due(today, horizon=NOTICE_DAYS):
         stages = [notices.OVERDUE if item.overdue else notices.DUE]

@@ -44,6 +44,7 @@ from eldercare.subsidies.models import (
 from eldercare.subsidies.operations.batches import lock_batch
 from eldercare.subsidies.operations.enrolment_changes import end_payments
 from eldercare.subsidies.operations.enrolments import transition
+from eldercare.subsidies.operations.payments import reversal_entry
 
 #: The audit note of what the repair sweep does (the event should have done it).
 REPAIR_NOTE = "repair"
@@ -237,22 +238,7 @@ def _list_recoveries(person: Person, reason: str, on: date, by, note: str) -> li
     )
     listed = []
     for payment in made:
-        entry = Payment(
-            enrolment_id=payment.enrolment_id,
-            program_id=payment.program_id,
-            region_id=payment.region_id,
-            person_id=payment.person_id,
-            facility_id=payment.facility_id,
-            period=payment.period,
-            kind=PaymentKind.REVERSAL.value,
-            status=PaymentStatus.RECORDED.value,
-            rule_id=payment.rule_id,
-            quantity=payment.quantity,
-            amount_fen=-payment.amount_fen,
-            reverses_id=payment.id,
-            note=why[:255],
-            created_at=utcnow(),
-        )
+        entry = reversal_entry(payment, why)
         recovery = Recovery(
             payment=payment,
             reversal=entry,

@@ -70,6 +70,27 @@ def override(payment: Payment, reason: str, by) -> Payment:
     return payment
 
 
+def reversal_entry(payment: Payment, note: str) -> Payment:
+    """The entry that takes ``payment`` back: minus its amount, for the same period and
+    enrolment, pointing at it (one per payment: ``reverses_id`` is unique). Not added."""
+    return Payment(
+        enrolment_id=payment.enrolment_id,
+        program_id=payment.program_id,
+        region_id=payment.region_id,
+        person_id=payment.person_id,
+        facility_id=payment.facility_id,
+        period=payment.period,
+        kind=PaymentKind.REVERSAL.value,
+        status=PaymentStatus.RECORDED.value,
+        rule_id=payment.rule_id,
+        quantity=payment.quantity,
+        amount_fen=-payment.amount_fen,
+        reverses_id=payment.id,
+        note=note[:255],
+        created_at=utcnow(),
+    )
+
+
 def reverse(payment: Payment, reason: str, by, repay: bool = False) -> Payment:
     """A correction: a reversal entry of minus the amount, never an edit of the payment.
     ``repay`` marks the period as owed again, so the next batch pays what is due now."""
@@ -86,22 +107,7 @@ def reverse(payment: Payment, reason: str, by, repay: bool = False) -> Payment:
             )
         )
     payment.status = PaymentStatus.REVERSED.value
-    entry = Payment(
-        enrolment_id=payment.enrolment_id,
-        program_id=payment.program_id,
-        region_id=payment.region_id,
-        person_id=payment.person_id,
-        facility_id=payment.facility_id,
-        period=payment.period,
-        kind=PaymentKind.REVERSAL.value,
-        status=PaymentStatus.RECORDED.value,
-        rule_id=payment.rule_id,
-        quantity=payment.quantity,
-        amount_fen=-payment.amount_fen,
-        reverses_id=payment.id,
-        note=reason.strip(),
-        created_at=utcnow(),
-    )
+    entry = reversal_entry(payment, reason.strip())
     db.session.add(entry)
     if repay:
         enrolment = payment.enrolment
