@@ -427,7 +427,9 @@ def _family_notices(
             lines = [str(e.family) for e in effects if e.family is not None]
             subject, body = _wording(kind, person.name, event.occurred_on.isoformat())
             if lines:
-                body = " ".join([body, *lines])
+                # Chinese sentences follow each other without a space.
+                sep = "" if body.endswith("。") else " "
+                body = sep.join([body, *lines])
             out.append(
                 Notice(
                     user_id=user.id,
