@@ -78,14 +78,22 @@ def test_the_advisory_lock_has_one_holder_and_is_lost_with_its_session(app):
         assert not second.acquire()
         assert first.held() and not second.held()
         # The session holding it dies (as when the leader's process or host does): the lock
-        # goes with it, the leader notices, and the standby can take it.
+        # goes with it, the leader notices, and the standby can take it. Only that session
+        # is ended: the same lock is held in the databases of tests running beside this one.
+        holder = first._connection.scalar(sa.text("SELECT pg_backend_pid()"))
         with first.engine.connect() as admin:
             ended = admin.scalar(
                 sa.text(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-                    " AND granted AND classid::bigint = :high AND objid::bigint = :low"
+                    " AND granted AND pid = :pid AND classid::bigint = :high"
+                    " AND objid::bigint = :low AND database ="
+                    " (SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
-                {"high": (LOCK_KEY >> 32) & 0xFFFFFFFF, "low": LOCK_KEY & 0xFFFFFFFF},
+                {
+                    "pid": holder,
+                    "high": (LOCK_KEY >> 32) & 0xFFFFFFFF,
+                    "low": LOCK_KEY & 0xFFFFFFFF,
+                },
             )
         assert ended
         assert not first.held()
