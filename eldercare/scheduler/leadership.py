@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import threading
 from typing import Protocol
 
 import click
@@ -108,8 +109,14 @@ class AdvisoryLeaderLock:
         )
         self._connection: sa.Connection | None = None
         self._held = False
+        # The watch thread and each job's thread ask ``held`` on the one lock connection.
+        self._mutex = threading.RLock()
 
     def acquire(self) -> bool:
+        with self._mutex:
+            return self._acquire()
+
+    def _acquire(self) -> bool:
         if self._connection is None:
             self._connection = self.engine.connect()
         try:
@@ -124,6 +131,10 @@ class AdvisoryLeaderLock:
 
     def held(self) -> bool:
         """The lock connection answers and the server still lists our lock as granted."""
+        with self._mutex:
+            return self._still_held()
+
+    def _still_held(self) -> bool:
         if not self._held or self._connection is None:
             return False
         try:
@@ -137,11 +148,12 @@ class AdvisoryLeaderLock:
 
     def release(self) -> None:
         """Close the lock's session: the lock, if we still had it, is gone with it."""
-        self._held = False
-        if self._connection is not None:
-            with contextlib.suppress(sa.exc.DBAPIError):
-                self._connection.close()
-            self._connection = None
+        with self._mutex:
+            self._held = False
+            if self._connection is not None:
+                with contextlib.suppress(sa.exc.DBAPIError):
+                    self._connection.close()
+                self._connection = None
 
     def close(self) -> None:
         self.release()

@@ -89,9 +89,17 @@ def _record(job: Job, started_at: datetime, *, ok: bool, count=None, error: str 
 RETRY_AFTER = timedelta(minutes=15)
 
 
-def run_scheduled(app: Flask, job: Job, scheduler: BaseScheduler | None = None) -> None:
+def run_scheduled(
+    app: Flask, job: Job, scheduler: BaseScheduler | None = None, lock: LeaderLock | None = None
+) -> None:
     """What the scheduler calls: a failed run is logged by execute and the scheduler goes on;
-    a failed daily job is tried again after RETRY_AFTER (every job is idempotent)."""
+    a failed daily job is tried again after RETRY_AFTER (every job is idempotent). With the
+    leader's ``lock``, leadership is asked again right before the run: a copy whose lock was
+    taken from it (its session ended by the server, a standby leading already) runs nothing,
+    without waiting for its watch to notice."""
+    if lock is not None and not lock.held():
+        log.error("job %s: not run, this copy no longer holds the leadership lock", job.name)
+        return
     try:
         execute(app, job)
     except Exception:
@@ -100,7 +108,7 @@ def run_scheduled(app: Flask, job: Job, scheduler: BaseScheduler | None = None) 
                 run_scheduled,
                 "date",
                 run_date=datetime.now(UTC) + RETRY_AFTER,
-                args=(app, job, scheduler),
+                args=(app, job, scheduler, lock),
                 id=f"{job.name}-retry",
                 name=f"{job.name} (retry)",
                 replace_existing=True,
@@ -134,7 +142,7 @@ def lead(app: Flask, jobs: list[Job], lock: LeaderLock, stop: threading.Event) -
         scheduler.add_job(
             run_scheduled,
             trigger,
-            args=(app, job, scheduler),
+            args=(app, job, scheduler, lock),
             id=job.name,
             name=job.name,
             max_instances=1,

@@ -266,3 +266,23 @@ def test_two_copies_run_the_jobs_once_and_the_standby_takes_over(tmp_path):
             copy.stop()
     if url.startswith("sqlite"):
         assert os.path.exists(url.removeprefix("sqlite:///") + ".scheduler-lock")
+
+
+def test_a_copy_that_lost_its_lock_runs_no_job_even_before_its_watch_notices(
+    app, monkeypatch, tmp_path, caplog
+):
+    """Leadership is asked again right before each run (issue 20, item 4): the lock's session
+    ended by the server at 01:32:01.2 must not leave the old leader a job at 01:32:02.1."""
+    output = tmp_path / "runs.txt"
+    monkeypatch.setenv("SCHEDULER_TEST_OUTPUT", str(output))
+    monkeypatch.setattr(runner, "_record", lambda *args, **kwargs: None)
+    monkeypatch.setattr(logging.getLogger("eldercare.scheduler"), "disabled", False)
+    job = Job("append-line", "tests.scheduler.jobs:append_line", "interval", when=1)
+    lock = FakeLock()
+    runner.run_scheduled(app, job, lock=lock)
+    assert len(output.read_text().splitlines()) == 1
+    lock.lost.set()
+    with caplog.at_level(logging.ERROR, logger="eldercare.scheduler"):
+        runner.run_scheduled(app, job, lock=lock)
+    assert len(output.read_text().splitlines()) == 1
+    assert "no longer holds the leadership lock" in caplog.text
