@@ -1,6 +1,7 @@
 """Hand one outbox message to its channel: e-mail over SMTP, SMS through a gateway; in-app
 messages need no sending. ``send`` returns when the channel accepted the message and raises
-``DeliveryError`` otherwise."""
+``DeliveryError`` otherwise. For e-mail, the server's 250 to DATA is the acceptance: a failure
+after it (at QUIT) is logged, never a reason to send the message again."""
 
 from __future__ import annotations
 
@@ -54,24 +55,63 @@ def email_for(message: OutboxMessage) -> EmailMessage:
     return mail
 
 
+def _connect(host: str, port: int, timeout: float) -> smtplib.SMTP:
+    config = current_app.config
+    if config.get("MAIL_USE_SSL"):
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    return smtplib.SMTP(host, port, timeout=timeout)
+
+
+def _hang_up(smtp: smtplib.SMTP, message: OutboxMessage, where: str) -> None:
+    """QUIT after the server accepted the message. Whatever happens now (QUIT answered with
+    451 or anything but 221, the connection dropped, a timeout) the message is delivered:
+    it is logged as a warning, the socket closed, and the message never sent again."""
+    try:
+        code, reply = smtp.quit()
+    except (smtplib.SMTPException, OSError) as err:
+        smtp.close()
+        current_app.logger.warning(
+            "outbox %s: %s accepted the message, QUIT then failed (%s: %s); delivered",
+            message.id,
+            where,
+            type(err).__name__,
+            err,
+        )
+        return
+    if code != 221:
+        current_app.logger.warning(
+            "outbox %s: %s accepted the message, QUIT was answered %s %s; delivered",
+            message.id,
+            where,
+            code,
+            reply.decode(errors="replace") if isinstance(reply, bytes) else reply,
+        )
+
+
 def send_email(message: OutboxMessage) -> None:
+    """Delivered once the server answered DATA with 250 (``send_message`` returned): only an
+    error before that (connect, TLS, login, MAIL, RCPT or DATA refused) raises
+    ``DeliveryError`` and makes the dispatcher try again."""
     config = current_app.config
     host, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
+    where = f"SMTP {host}:{port}"
     try:
-        if config.get("MAIL_USE_SSL"):
-            smtp = smtplib.SMTP_SSL(
-                host, port, timeout=timeout, context=ssl.create_default_context()
-            )
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=timeout)
-        with smtp:
-            if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
-                smtp.starttls(context=ssl.create_default_context())
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-            smtp.send_message(email_for(message))
+        smtp = _connect(host, port, timeout)
     except (smtplib.SMTPException, OSError) as err:  # OSError: refused, unreachable, timeout
-        raise DeliveryError(f"SMTP {host}:{port}: {type(err).__name__}: {err}") from err
+        raise DeliveryError(f"{where}: {type(err).__name__}: {err}") from err
+    try:
+        if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(email_for(message))
+    except (smtplib.SMTPException, OSError) as err:
+        smtp.close()
+        raise DeliveryError(f"{where}: {type(err).__name__}: {err}") from err
+    except BaseException:
+        smtp.close()
+        raise
+    _hang_up(smtp, message, where)
 
 
 # --- SMS ------------------------------------------------------------------------------------
