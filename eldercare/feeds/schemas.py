@@ -124,10 +124,6 @@ class DecisionSchema(InputSchema):
             raise ValidationError({"note": [_l("Say why the row is dismissed.")]})
 
 
-class ImportQuery(PageArgs):
-    pass
-
-
 class QueueQuery(PageArgs):
     kind = choice([k.value for k in FeedKind], load_default=None)
     reason = choice([r.value for r in RowReason], load_default=None)

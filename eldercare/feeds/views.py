@@ -12,13 +12,13 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from eldercare.core.forms import list_page, submit_form
 from eldercare.core.permissions import Role, get_visible_or_404, roles_required
+from eldercare.core.schemas import PageArgs
 from eldercare.core.transaction import transactional
 from eldercare.feeds import operations as ops
 from eldercare.feeds.models import KIND_LABELS, REASON_LABELS, FeedImport, FeedRow
 from eldercare.feeds.schemas import (
     FIELDS,
     DecisionSchema,
-    ImportQuery,
     MappingSchema,
     QueueQuery,
     UploadSchema,
@@ -33,7 +33,7 @@ OFFICERS = (Role.ADMIN, Role.COUNTY_STAFF)
 @bp.route("/")
 @roles_required(*OFFICERS)
 def index():
-    page, _args = list_page(ImportQuery(), lambda args: ops.imports_of(current_user))
+    page, _args = list_page(PageArgs(), lambda args: ops.imports_of(current_user))
     return render_template("feeds/index.html", page=page)
 
 
