@@ -49,11 +49,11 @@ def test_latency_summary_is_in_milliseconds():
 
 
 def _app(environ, start_response):
-    """200 on /ok (and, after 20 ms, on /slow), 500 on /fail, a redirect on /login-please,
+    """200 on /ok (and, after 250 ms, on /slow), 500 on /fail, a redirect on /login-please,
     every other answer 503 on /flaky."""
     path = environ["PATH_INFO"]
     if path == "/slow":
-        time.sleep(0.02)
+        time.sleep(0.25)
         path = "/ok"
     if path == "/flaky":
         status = "200 OK" if next(_app.counter) % 2 else "503 Service Unavailable"
@@ -99,12 +99,13 @@ def test_max_requests_stops_the_load_early(server):
 
 
 def test_min_requests_keeps_loading_past_the_duration(server):
-    # 20 ms an answer: 2 or 3 in the 50 ms asked for, 8 within the cap (six times that).
+    # 250 ms an answer: at most 2 in the 0.5 s asked for; the 5 asked at least take about
+    # 1.25 s, well inside the cap of six times the duration (3 s) even on a loaded machine.
     result = run_load(
-        *server, Request("slow", "/slow"), duration=0.05, concurrency=1, min_requests=8
+        *server, Request("slow", "/slow"), duration=0.5, concurrency=1, min_requests=5
     )
-    assert result["requests"] == 8 and result["errors"] == 0
-    assert result["elapsed_s"] >= 0.15
+    assert result["requests"] == 5 and result["errors"] == 0
+    assert result["elapsed_s"] >= 1.0
 
 
 @pytest.mark.parametrize(("path", "status"), [("/fail", 500), ("/login-please", 302)])

@@ -132,10 +132,15 @@ def test_sign_out_leaves_no_draft_on_the_phone(pages, live_server):
     page = pages.new(**PHONE)
     login(page, "visitor")
     _type_a_draft(page, target_id)
+    # Each tap waits for the menu it opened to finish opening: on a loaded machine a tap
+    # during Bootstrap's transitions lands on an element still clipped or moving.
     page.locator(".navbar-toggler").tap()
+    page.locator(".navbar-collapse.show").wait_for()
     page.locator(".navbar .dropdown-toggle").last.tap()
+    sign_out = page.locator(".dropdown-menu.show").get_by_role("button", name="退出登录")
+    sign_out.wait_for()
     with page.expect_navigation():
-        page.get_by_role("button", name="退出登录").tap()
+        sign_out.tap()
     assert "/auth/login" in page.url
     _storage_holds_no_health_notes(page)
     login(page, "township")
