@@ -6,6 +6,20 @@ import os
 from datetime import timedelta
 
 
+def parse_waits(text: str, name: str = "OUTBOX_RETRY_SCHEDULE") -> tuple[int, ...]:
+    """'30s 1m 2h' (or with commas): the waits in seconds, each one at least a second."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    waits = []
+    for item in text.replace(",", " ").split():
+        number, unit = item[:-1], item[-1:].lower()
+        if unit not in units or not number.isdigit() or int(number) < 1:
+            raise ValueError(f"{name}: {item!r} is not a wait such as 30s, 5m, 2h or 1d")
+        waits.append(int(number) * units[unit])
+    if not waits:
+        raise ValueError(f"{name} names no wait")
+    return tuple(waits)
+
+
 def database_url_from_env(name: str = "DATABASE_URL") -> str | None:
     """Read a database URL and point plain PostgreSQL URLs at the psycopg 3 driver."""
     url = os.environ.get(name)
@@ -104,8 +118,16 @@ class Config:
     SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
     SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
     SMS_GATEWAY_TIMEOUT = float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10"))
-    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
-    OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60"))
+    # The waits after each failed attempt to send an e-mail or SMS; after the last one fails
+    # the message is dead (an administrator requeues it). The default keeps trying for about
+    # 27 hours, through a day-long outage of the mail server or the SMS gateway: 14 attempts.
+    OUTBOX_RETRY_SCHEDULE = parse_waits(
+        os.environ.get("OUTBOX_RETRY_SCHEDULE", "1m 2m 5m 10m 30m 1h 2h 3h 4h 4h 4h 4h 4h")
+    )
+    # A dispatcher's hold on a message it is sending: found still sending after this (the
+    # dispatcher was killed during the send), the message is sent again, with the same id.
+    # Longer than any send can take (each SMTP or gateway step times out after 10 s).
+    OUTBOX_SEND_LEASE_SECONDS = int(os.environ.get("OUTBOX_SEND_LEASE_SECONDS", "300"))
     TIMEZONE = "Asia/Shanghai"
 
     # The scheduler process (`flask scheduler run`): local times of the daily jobs, in TIMEZONE.

@@ -105,6 +105,9 @@ def register(app: Flask) -> None:
     from eldercare.scheduler import scheduler_cli, sweeps
 
     app.cli.add_command(scheduler_cli)
+    from eldercare.notifications.cli import outbox_cli
+
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(sweeps)
     app.cli.add_command(regions_cli)
     app.cli.add_command(beds_cli)

@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "stay.leave_ended": _l("Leave of absence ended"),
     "outbox.retried": _l("Message queued to be sent again"),
     "outbox.cancelled": _l("Messages cancelled"),
+    "outbox.requeued": _l("Failed messages of a channel queued to be sent again"),
     "care_target.enrolled": _l("Enrolled for regular visits"),
     "care_target.tier_recomputed": _l("Risk tier recomputed"),
     "care_target.tier_overridden": _l("Risk tier set by staff"),

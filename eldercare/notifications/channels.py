@@ -39,6 +39,15 @@ def _text_with_link(message: OutboxMessage) -> str:
 # --- e-mail ---------------------------------------------------------------------------------
 
 
+def delivery_id(message: OutboxMessage) -> str:
+    """The same on every attempt of one message, different for every message: "outbox.ID.TAG"
+    (TAG from the message's idempotency key). Sent as the e-mail's Message-ID and the SMS
+    gateway's Idempotency-Key, so that a copy sent again (the process died after the channel
+    took it, before the commit) can be recognised by the mail software and the gateway."""
+    tag = sha256(message.idempotency_key.encode()).hexdigest()[:16]
+    return f"outbox.{message.id}.{tag}"
+
+
 def email_for(message: OutboxMessage) -> EmailMessage:
     config = current_app.config
     mail = EmailMessage()  # UTF-8 throughout: a Chinese subject is RFC 2047-encoded
@@ -49,8 +58,7 @@ def email_for(message: OutboxMessage) -> EmailMessage:
     # The same Message-ID on every attempt of one message: should a message be sent twice
     # (the database failed after the server took it), mail software can tell the copies.
     domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
-    tag = sha256(message.idempotency_key.encode()).hexdigest()[:16]
-    mail["Message-ID"] = f"<outbox.{message.id}.{tag}@{domain}>"
+    mail["Message-ID"] = f"<{delivery_id(message)}@{domain}>"
     mail.set_content(_text_with_link(message))
     return mail
 
@@ -133,10 +141,14 @@ def _sms_http(message: OutboxMessage) -> None:
     url = config.get("SMS_GATEWAY_URL") or ""
     if not url.startswith(("https://", "http://")):
         raise DeliveryError("SMS_GATEWAY_URL is not an http(s) URL")
-    headers = {"Content-Type": "application/json; charset=utf-8"}
+    # The same key on every attempt: a gateway that honours it sends a repeated request once.
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Idempotency-Key": delivery_id(message),
+    }
     if config.get("SMS_GATEWAY_TOKEN"):
         headers["Authorization"] = f"Bearer {config['SMS_GATEWAY_TOKEN']}"
-    payload = {"to": message.recipient, "text": sms_text(message)}
+    payload = {"to": message.recipient, "text": sms_text(message), "id": delivery_id(message)}
     # The scheme is checked above: urllib never opens a file: or ftp: URL here.
     request = urllib.request.Request(  # noqa: S310
         url, data=json.dumps(payload, ensure_ascii=False).encode(), headers=headers, method="POST"

@@ -29,8 +29,12 @@ class Channel(StrEnum):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    #: A dispatcher has recorded an attempt and is handing the message to its channel; until
+    #: ``next_attempt_at`` (the send's lease). Found still sending after it (the dispatcher
+    #: was killed or lost the database), it is sent again: at least once, never lost.
+    SENDING = "sending"
     SENT = "sent"
-    DEAD = "dead"  # gave up after OUTBOX_MAX_ATTEMPTS; an administrator can retry it
+    DEAD = "dead"  # gave up after OUTBOX_RETRY_SCHEDULE; an administrator can retry it
     #: Withdrawn before it was sent (the person it is about died or moved away): never sent,
     #: never retried.
     CANCELLED = "cancelled"
@@ -43,6 +47,7 @@ CHANNEL_LABELS = {
 }
 STATUS_LABELS = {
     OutboxStatus.PENDING: _l("Waiting"),
+    OutboxStatus.SENDING: _l("Sending"),
     OutboxStatus.SENT: _l("Sent"),
     OutboxStatus.DEAD: _l("Failed"),
     OutboxStatus.CANCELLED: _l("Cancelled"),
@@ -136,6 +141,11 @@ class OutboxMessage(db.Model):
         return self.status == OutboxStatus.PENDING
 
     @property
+    def is_sending(self) -> bool:
+        """A dispatcher is handing it to its channel (``next_attempt_at`` ends its lease)."""
+        return self.status == OutboxStatus.SENDING
+
+    @property
     def can_retry(self) -> bool:
         """An administrator may send it again now: a failed or still waiting message
         (``ops.retry``); one sent or cancelled is not sent (again)."""
@@ -153,7 +163,10 @@ class DeliveryAttempt(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_message.id"), index=True)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    ok: Mapped[bool] = mapped_column(default=False)
+    #: True: the channel accepted it; False: it refused (``error`` says why); None: recorded
+    #: before the send and never answered (the dispatcher stopped during the send: the
+    #: message may or may not have gone, and is sent again with the same id).
+    ok: Mapped[bool | None] = mapped_column(default=None)
     error: Mapped[str] = mapped_column(sa.String(500), default="")
     #: hostname:pid of the dispatcher that tried.
     worker: Mapped[str] = mapped_column(sa.String(80), default="")

@@ -380,3 +380,26 @@ def retry(message: OutboxMessage, by) -> OutboxMessage:
         changes=audit.changes_between(before, {"status": locked.status, "attempts": 0}),
     )
     return locked
+
+
+def requeue_dead(channel: str, by) -> int:
+    """Every failed (dead) message of ``channel`` waits again with a fresh count of attempts,
+    due now (the mail server or the gateway works again); how many. One UPDATE, one audit
+    entry with the count. ``by`` None: the command line (``flask outbox requeue``)."""
+    if by is not None and role_of(by) != Role.ADMIN:
+        raise AppError(403, _l("Only administrators can retry messages."))
+    if channel not in (Channel.EMAIL, Channel.SMS):
+        raise AppError(400, _l("Only e-mail and SMS messages are sent again."))
+    count = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.channel == channel, OutboxMessage.status == OutboxStatus.DEAD.value)
+        .values(
+            status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=utcnow(), last_error=""
+        )
+    ).rowcount
+    audit.record(
+        "outbox.requeued",
+        actor=by,
+        changes={"channel": [None, channel], "messages": [None, count]},
+    )
+    return count

@@ -25,3 +25,9 @@ class BackToSchema(InputSchema):
     """An action form that returns to the page it was sent from (a path of this site)."""
 
     next = fields.String(validate=validate.Length(max=500))
+
+
+class RequeueSchema(InputSchema):
+    """Send every failed message of one channel again."""
+
+    channel = choice((Channel.EMAIL, Channel.SMS), required=True)

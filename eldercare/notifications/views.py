@@ -18,12 +18,13 @@ from eldercare.notifications.models import (
     OutboxMessage,
     OutboxStatus,
 )
-from eldercare.notifications.schemas import BackToSchema, InboxQuery, OutboxQuery
+from eldercare.notifications.schemas import BackToSchema, InboxQuery, OutboxQuery, RequeueSchema
 
 bp = Blueprint("notifications", __name__)
 EVERYONE = tuple(Role)
 STATUS_COLOURS = {
     OutboxStatus.PENDING.value: "warning",
+    OutboxStatus.SENDING.value: "info",
     OutboxStatus.SENT.value: "success",
     OutboxStatus.DEAD.value: "danger",
     OutboxStatus.CANCELLED.value: "secondary",
@@ -148,3 +149,17 @@ def retry(message_id: int):
     else:
         result.flash_errors()
     return redirect(url_for("notifications.outbox_message", message_id=message_id))
+
+
+@bp.route("/admin/outbox/requeue", methods=["POST"])
+@roles_required(Role.ADMIN)
+def requeue():
+    """Every failed message of a channel is sent again (the mail server works again)."""
+    result = submit_form(
+        RequeueSchema(), lambda data: ops.requeue_dead(data["channel"], current_user)
+    )
+    if result.ok:
+        flash(_("%(n)s failed messages will be sent again shortly.", n=result.value), "success")
+    else:
+        result.flash_errors()
+    return redirect(url_for("notifications.outbox"))

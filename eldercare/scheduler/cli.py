@@ -4,8 +4,6 @@ repair sweep once, now)."""
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,8 +11,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from eldercare.core.processes import configure_logging, stop_on_signals
 from eldercare.scheduler.jobs import Job, configured_jobs, repair_jobs
-from eldercare.scheduler.runner import configure_logging, execute, run_scheduler
+from eldercare.scheduler.runner import execute, run_scheduler
 
 #: One logger for the whole process (operators and tests follow "eldercare.scheduler").
 log = logging.getLogger("eldercare.scheduler")
@@ -48,14 +47,7 @@ def run() -> None:
     configure_logging()
     app = current_app._get_current_object()
     jobs = _jobs_or_exit(app)
-    stop = threading.Event()
-
-    def request_stop(signum, _frame) -> None:
-        log.info("%s: stopping once the running jobs finish", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals(log, "the running jobs reach a stopping point")
     run_scheduler(app, jobs, stop)
 
 

@@ -19,6 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from eldercare.core.processes import stop_when
 from eldercare.extensions import db
 from eldercare.scheduler.jobs import Job, parse_clock
 from eldercare.scheduler.leadership import LeaderLock, leader_lock
@@ -90,25 +91,41 @@ RETRY_AFTER = timedelta(minutes=15)
 
 
 def run_scheduled(
-    app: Flask, job: Job, scheduler: BaseScheduler | None = None, lock: LeaderLock | None = None
+    app: Flask,
+    job: Job,
+    scheduler: BaseScheduler | None = None,
+    lock: LeaderLock | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
     """What the scheduler calls: a failed run is logged by execute and the scheduler goes on;
     a failed daily job is tried again after RETRY_AFTER (every job is idempotent). With the
     leader's ``lock``, leadership is asked again right before the run: a copy whose lock was
     taken from it (its session ended by the server, a standby leading already) runs nothing,
-    without waiting for its watch to notice."""
+    without waiting for its watch to notice. While the job runs, a loop in it that asks
+    ``core.processes.stop_requested()`` between its items (the outbox dispatcher, between
+    messages) stops when ``stop`` is set (SIGTERM) or the lock is lost."""
     if lock is not None and not lock.held():
         log.error("job %s: not run, this copy no longer holds the leadership lock", job.name)
         return
+
+    def should_stop() -> bool:
+        if stop is not None and stop.is_set():
+            return True
+        if lock is not None and not lock.held():
+            log.error("job %s: leadership lock lost while it ran: stopping it", job.name)
+            return True
+        return False
+
     try:
-        execute(app, job)
+        with stop_when(should_stop):
+            execute(app, job)
     except Exception:
         if scheduler is not None and job.kind == "daily":
             scheduler.add_job(
                 run_scheduled,
                 "date",
                 run_date=datetime.now(UTC) + RETRY_AFTER,
-                args=(app, job, scheduler, lock),
+                args=(app, job, scheduler, lock, stop),
                 id=f"{job.name}-retry",
                 name=f"{job.name} (retry)",
                 replace_existing=True,
@@ -142,7 +159,7 @@ def lead(app: Flask, jobs: list[Job], lock: LeaderLock, stop: threading.Event) -
         scheduler.add_job(
             run_scheduled,
             trigger,
-            args=(app, job, scheduler, lock),
+            args=(app, job, scheduler, lock, stop),
             id=job.name,
             name=job.name,
             max_instances=1,
@@ -200,13 +217,3 @@ def run_scheduler(app: Flask, jobs: list[Job], stop: threading.Event) -> None:
     finally:
         lock.close()
     log.info("scheduler (pid %d) stopped", pid)
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s",
-    )
-    # Our lines say when the scheduler and each job start and end; APScheduler's INFO lines
-    # would repeat them (its warnings, such as a missed run, still show).
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)

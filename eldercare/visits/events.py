@@ -7,13 +7,15 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from eldercare.core.db import utcnow
+from eldercare.core.db import local_zone, utcnow
 from eldercare.extensions import db
+from eldercare.notifications import signals as outbox_signals
 from eldercare.notifications.models import OutboxMessage, OutboxStatus
 from eldercare.people import signals
 from eldercare.people.family import FAMILY_VISIT_DAYS, VisitLine
 from eldercare.people.models import LifeEvent, LifeEventKind, Person
 from eldercare.people.signals import Effect
+from eldercare.visits import notices
 from eldercare.visits import operations as ops
 from eldercare.visits.models import TIER_LABELS, CareTarget, EndReason, Tier, Visit
 
@@ -85,3 +87,11 @@ def _visits_involved(kind, person_ids=(), **_kwargs):
             )
         )
     )
+
+
+@outbox_signals.still_true.connect
+def _visit_message_still_true(message: OutboxMessage, now, **_kwargs):
+    """A reminder to visit goes out only while the visit is still needed."""
+    if not message.idempotency_key.startswith("visit-"):
+        return None
+    return notices.stale_reason(message.idempotency_key, now.astimezone(local_zone()).date())

@@ -14,6 +14,7 @@ from flask_babel import pgettext
 
 from eldercare.core.i18n import speaking
 from eldercare.core.masking import mask_name
+from eldercare.extensions import db
 from eldercare.notifications.operations import Notice, app_link, notify_many
 from eldercare.visits.models import CareTarget, MajorEvent, Tier
 
@@ -194,3 +195,61 @@ def group(pairs: Iterable[tuple[int, DueLine]]) -> dict[int, list[DueLine]]:
     for user_id, item in pairs:
         out[user_id].append(item)
     return out
+
+
+# --- still true when it finally goes? (``notifications.signals.still_true``) ---------------
+
+
+def _notice_key(idempotency_key: str) -> list[str]:
+    """The parts of the notice key the outbox row was written under (its channel dropped)."""
+    return idempotency_key.rpartition(":")[0].split(":")
+
+
+def _plan_gone(target: CareTarget | None) -> str | None:
+    if target is None or not target.active:
+        return "the visit plan has ended"
+    if target.person.has_left:
+        return "the person has died or moved away"
+    return None
+
+
+def _overdue_reason(target_id: str, marker: list[str]) -> str | None:
+    target = db.session.get(CareTarget, int(target_id)) if target_id.isdigit() else None
+    if gone := _plan_gone(target):
+        return gone
+    if marker[0] == "event":
+        due = ":".join(marker[1:])
+        still = target.urgent_due_at is not None and (
+            target.urgent_due_at.isoformat(timespec="minutes") == due
+        )
+        return None if still else "the visit after the major event was made meanwhile"
+    if target.next_due_on is None or target.next_due_on.isoformat() != marker[0]:
+        return "a visit was made meanwhile: the plan is no longer overdue on that date"
+    return None
+
+
+def _event_reason(event_id: str) -> str | None:
+    event = db.session.get(MajorEvent, int(event_id)) if event_id.isdigit() else None
+    if event is None:
+        return "the major event is no longer on record"
+    if gone := _plan_gone(event.target):
+        return gone
+    if event.answered_by_visit_id:
+        return "the visit after the major event was made meanwhile"
+    return None
+
+
+def stale_reason(idempotency_key: str, today: date) -> str | None:
+    """Why a visit message waiting in the outbox is no longer true (plain text for the
+    outbox's log), or None: an overdue reminder whose visit was made meanwhile, a major
+    event's call answered, a plan ended or a person gone, a morning digest of a day past
+    (the next morning's digest replaces it). Other messages: None."""
+    parts = _notice_key(idempotency_key)
+    kind, rest = parts[0], parts[1:]
+    if kind == "visit-overdue" and len(rest) >= 3:
+        return _overdue_reason(rest[0], rest[1:-1])
+    if kind == "visit-event" and len(rest) == 2:
+        return _event_reason(rest[0])
+    if kind == "visit-digest" and len(rest) >= 2 and rest[1] < today.isoformat():
+        return "a digest of a day past: that morning's list is out of date"
+    return None

@@ -14,7 +14,7 @@ from eldercare.core.db import utcnow
 from eldercare.extensions import db
 from eldercare.notifications import operations as ops
 from eldercare.notifications.models import DeliveryAttempt, OutboxMessage
-from eldercare.notifications.tasks import backoff, dispatch_outbox
+from eldercare.notifications.tasks import dispatch_outbox, max_attempts, retry_wait
 from tests.builders import build_user
 from tests.notifications.conftest import smtp_server
 
@@ -106,22 +106,40 @@ def test_smtp_down_is_recorded_and_retried_later_until_delivered_once(app, mail_
     assert [a.ok for a in attempts_of(message)] == [False, True]
 
 
-def test_back_off_doubles_and_is_capped_at_six_hours(app):
-    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
-    assert backoff(9) == timedelta(seconds=60 * 256)
-    assert backoff(10) == timedelta(hours=6)
-    assert backoff(1000) == timedelta(hours=6)
+def test_the_default_retry_schedule_rides_out_a_day_long_outage(app):
+    waits = [retry_wait(n) for n in range(1, max_attempts())]
+    assert waits[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5)]
+    assert max(waits) == timedelta(hours=4)
+    assert sum(waits, timedelta()) > timedelta(hours=24)
+    assert retry_wait(max_attempts()) is None  # the last attempt failed: dead
+    assert max_attempts() == 14
 
 
-def test_dead_after_max_attempts_then_an_administrator_retries_it(app, mail_port, client, auth):
+def test_the_retry_schedule_is_a_setting_checked_when_read():
+    from config import parse_waits
+
+    assert parse_waits("30s, 5m 2h 1d") == (30, 300, 7200, 86400)
+    for bad in ("", "5", "5x", "0m", "-1m", "m"):
+        try:
+            parse_waits(bad)
+        except ValueError as err:
+            assert "OUTBOX_RETRY_SCHEDULE" in str(err)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_dead_after_the_schedule_then_an_administrator_retries_it(
+    app, mail_port, client, auth, monkeypatch
+):
+    monkeypatch.setitem(app.config, "OUTBOX_RETRY_SCHEDULE", (60, 120, 240, 480, 960))
     admin = build_user("admin")
     message = enqueue(recipient())
     start = utcnow()
-    for day in range(app.config["OUTBOX_MAX_ATTEMPTS"] + 2):
+    for day in range(max_attempts() + 2):
         dispatch_outbox(now=start + timedelta(days=day))
     db.session.refresh(message)
     assert message.status == "dead"
-    assert message.attempts == app.config["OUTBOX_MAX_ATTEMPTS"] == 6
+    assert message.attempts == max_attempts() == 6
     assert [a.ok for a in attempts_of(message)] == [False] * 6
 
     with smtp_server(mail_port) as mailbox:
