@@ -73,4 +73,11 @@ ROUTES = [
         arg="message_id",
         ok=(302,),
     ),
+    Route(
+        "notifications.requeue",
+        "POST",
+        allowed=ADMIN,
+        data=lambda w, u: {"channel": "email"},
+        ok=(302,),
+    ),
 ]

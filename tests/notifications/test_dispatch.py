@@ -242,3 +242,59 @@ def test_in_app_messages_are_never_dispatched(app, smtp):
     enqueue(recipient(), channels=("inapp",))
     assert dispatch_outbox() == 0
     assert smtp.messages == []
+
+
+def test_every_attempt_of_an_sms_carries_the_same_idempotency_key(app, sms_http):
+    sms_http.status = 503
+    message = enqueue(recipient(), channels=("sms",))
+    now = utcnow()
+    assert dispatch_outbox(now=now) == 0
+    sms_http.status = 204
+    assert dispatch_outbox(now=now + timedelta(minutes=2)) == 1
+    first, second = sms_http.requests
+    key = first["headers"]["Idempotency-Key"]
+    assert key == second["headers"]["Idempotency-Key"] == first["json"]["id"]
+    assert key.startswith(f"outbox.{message.id}.")
+    other = enqueue(recipient(), channels=("sms",))
+    assert dispatch_outbox() == 1
+    assert sms_http.requests[2]["headers"]["Idempotency-Key"].startswith(f"outbox.{other.id}.")
+
+
+def _dead(user, channel: str) -> OutboxMessage:
+    message = enqueue(user, channels=(channel,))
+    message.status, message.attempts, message.last_error = "dead", 14, "SMTP down"
+    db.session.commit()
+    return message
+
+
+def test_an_administrator_requeues_every_dead_message_of_a_channel(app, smtp, client, auth):
+    user = recipient()
+    mails = [_dead(user, "email") for _ in range(3)]
+    sms = _dead(user, "sms")
+    admin = build_user("admin")
+    auth.login_as(admin)
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert 'data-requeue="email"' in page and 'data-requeue="sms"' in page
+    assert "重新发送 3 条失败消息" in page
+    response = client.post("/admin/outbox/requeue", data={"channel": "email"})
+    assert response.status_code == 302
+    for message in [*mails, sms]:
+        db.session.refresh(message)
+    assert [(m.status, m.attempts) for m in mails] == [("pending", 0)] * 3
+    assert sms.status == "dead"  # another channel: untouched
+    entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "outbox.requeued"))
+    assert entry.actor_id == admin.id
+    assert entry.changes == {"channel": [None, "email"], "messages": [None, 3]}
+    assert dispatch_outbox() == 3 and len(smtp.messages) == 3
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert 'data-requeue="email"' not in page
+
+
+def test_requeueing_needs_a_known_channel(app, client, auth):
+    auth.login_as(build_user("admin"))
+    for channel in ("", "inapp", "fax"):
+        response = client.post("/admin/outbox/requeue", data={"channel": channel})
+        assert response.status_code == 302
+        page = client.get("/admin/outbox").get_data(as_text=True)
+        assert "alert-danger" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) == 0

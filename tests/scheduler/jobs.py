@@ -58,3 +58,13 @@ SWEEPS = [
     ),
     Job("append-line", "tests.scheduler.jobs:append_line", "interval", when=1),
 ]
+
+
+def items_until_stopped(now: datetime) -> int:
+    """A loop over 100 items that asks before each whether to stop: how many it did."""
+    from eldercare.core.processes import stop_requested
+
+    for done in range(100):
+        if stop_requested():
+            return done
+    return 100

@@ -136,3 +136,35 @@ def output(tmp_path, monkeypatch):
     path = tmp_path / "runs.txt"
     monkeypatch.setenv("SCHEDULER_TEST_OUTPUT", str(path))
     return path
+
+
+class LockHeldFor:
+    """A leadership lock that answers "held" ``n`` times, then is lost."""
+
+    def __init__(self, n: int) -> None:
+        self.answers = n
+
+    def held(self) -> bool:
+        self.answers -= 1
+        return self.answers >= 0
+
+
+LOOP = Job("loop", "tests.scheduler.jobs:items_until_stopped", "interval", when=1)
+
+
+def test_a_job_stops_between_items_once_the_leadership_is_lost(app):
+    # Asked before the run (1), then before each item: lost before the fourth.
+    run_scheduled(app, LOOP, lock=LockHeldFor(4))
+    assert [r.count for r in runs_of("loop")] == [3]
+    run_scheduled(app, LOOP, lock=LockHeldFor(0))  # lost already: the job does not run
+    assert [r.count for r in runs_of("loop")] == [3]
+
+
+def test_a_job_stops_between_items_on_sigterm(app):
+    import threading
+
+    stop = threading.Event()
+    run_scheduled(app, LOOP, lock=LockHeldFor(1000), stop=stop)
+    stop.set()
+    run_scheduled(app, LOOP, lock=LockHeldFor(1000), stop=stop)
+    assert [r.count for r in runs_of("loop")] == [100, 0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from eldercare.core.db import local_today
 from eldercare.extensions import db
 from eldercare.notifications.tasks import dispatch_outbox
@@ -51,3 +53,62 @@ def test_a_reminder_waits_while_the_mail_server_is_down(world, mail_port):  # no
         dispatch_outbox(now=now + timedelta(hours=1))
         dispatch_outbox(now=now + timedelta(hours=2))
     assert len([m for m in mailbox.to(visitor.email) if "钱*英" in m["Subject"]]) == 1
+
+
+def test_a_reminder_no_longer_true_when_the_mail_server_is_back_is_dropped(
+    world,
+    mail_port,  # noqa: F811
+):
+    from eldercare.notifications.models import OutboxMessage
+    from eldercare.visits import tasks
+
+    visitor = _overdue_plan(world)
+    now = datetime.now(UTC)
+    tasks.remind_overdue(now)
+    assert dispatch_outbox(now=now) == 0  # the mail server is down: the reminder waits
+    [reminder] = db.session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.user_id == visitor.id,
+            OutboxMessage.channel == "email",
+            OutboxMessage.idempotency_key.startswith("visit-overdue:"),
+        )
+    )
+    assert reminder.status == "pending"
+    record(_target_of(reminder), admin(), at(TODAY))  # the visit is made meanwhile
+    db.session.commit()
+    with smtp_server(mail_port) as mailbox:
+        dispatch_outbox(now=now + timedelta(hours=1))
+    assert [m for m in mailbox.to(visitor.email) if "钱*英" in m["Subject"]] == []
+    db.session.refresh(reminder)
+    assert reminder.status == "cancelled"
+    assert "visit was made meanwhile" in reminder.last_error
+
+
+def test_a_morning_digest_of_a_day_past_is_dropped(world, mail_port):  # noqa: F811
+    from eldercare.notifications.models import OutboxMessage
+    from eldercare.visits import tasks
+
+    visitor = _overdue_plan(world)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    tasks.send_daily_digests(yesterday)
+    digest = db.session.scalar(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.user_id == visitor.id,
+            OutboxMessage.channel == "email",
+            OutboxMessage.idempotency_key.startswith("visit-digest:"),
+        )
+    )
+    assert digest is not None
+    db.session.commit()
+    with smtp_server(mail_port) as mailbox:
+        dispatch_outbox()  # the outage lasted into today
+    assert mailbox.to(visitor.email) == []
+    db.session.refresh(digest)
+    assert digest.status == "cancelled" and "day past" in digest.last_error
+
+
+def _target_of(message):
+    from eldercare.visits.models import CareTarget
+
+    target_id = int(message.idempotency_key.split(":")[1])  # visit-overdue:<plan>:...
+    return db.session.get(CareTarget, target_id)
