@@ -227,8 +227,11 @@ def notify(
 def cancel_about(person_id: int, reason: str) -> int:
     """Cancel every message about the person still waiting in the outbox (they died or moved
     away: a reminder to visit them must not go out); how many were cancelled. One UPDATE;
-    never commits. A message a dispatcher is sending holds its row lock: this waits for it,
-    then finds it sent and leaves it (PostgreSQL re-reads the locked row's status)."""
+    never commits. A message a dispatcher is sending (status sending) is left to go: the
+    channel may have it already. Should that dispatcher die, the message is checked again
+    before it is sent once more (``signals.still_true``: the visits feature drops a reminder
+    about someone who left). A message being claimed holds its row lock: this waits for it
+    (PostgreSQL then re-reads the row's status)."""
     result = db.session.execute(
         sa.update(OutboxMessage)
         .where(
