@@ -50,6 +50,7 @@ USERS = 50
 RETRY_SCHEDULE = "2s 3s 5s 5s 5s 10s 10s 10s 10s 10s 10s 10s"
 LEASE_SECONDS = 10
 QUIET_WAIT_SECONDS = 180
+CALM_AFTER_PG_SECONDS = 15
 
 _started = time.monotonic()
 
@@ -342,6 +343,66 @@ def unsettled(app) -> int | None:
             db.session.remove()
 
 
+def lock_holder_ports(app) -> list[int] | None:
+    """The client ports of the sessions holding the scheduler's leadership lock, as the
+    server lists them (pg_locks); None when the database does not answer."""
+    import sqlalchemy as sa
+
+    from eldercare.extensions import db
+    from eldercare.scheduler.leadership import LOCK_KEY
+
+    with app.app_context():
+        try:
+            return list(
+                db.session.scalars(
+                    sa.text(
+                        "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a"
+                        " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                        " AND l.classid::bigint = :high AND l.objid::bigint = :low"
+                        " AND l.objsubid = 1"
+                    ),
+                    {"high": (LOCK_KEY >> 32) & 0xFFFFFFFF, "low": LOCK_KEY & 0xFFFFFFFF},
+                )
+            )
+        except (sa.exc.SQLAlchemyError, OSError):
+            db.session.rollback()
+            return None
+        finally:
+            db.session.remove()
+
+
+def socket_inodes(local_ports: list[int]) -> set[str]:
+    """The inodes of this host's loopback TCP sockets bound to ``local_ports``."""
+    found = set()
+    with suppress(OSError), open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) in local_ports:
+                found.add(fields[9])
+    return found
+
+
+def holds_socket(pid: int, inodes: set[str]) -> bool:
+    with suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return True
+    return False
+
+
+def lock_holders(app, schedulers: list[Proc]) -> list[Proc] | None:
+    """The scheduler copies whose session holds the leadership lock, by the server's word;
+    None when the database does not answer."""
+    ports = lock_holder_ports(app)
+    if ports is None:
+        return None
+    inodes = socket_inodes(ports)
+    return [p for p in schedulers if p.alive and holds_socket(p.process.pid, inodes)]
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -352,6 +413,8 @@ class Run:
         self.faults: Counter[str] = Counter()
         self.fault_log: list[dict] = []
         self.procs: list[Proc] = []
+        self.leadership_after_pg: dict | None = None
+        self.leadership_at_quiet: dict | None = None
 
     def fault(self, kind: str, detail: str = "") -> None:
         self.faults[kind] += 1
@@ -420,7 +483,7 @@ class Run:
             raise SystemExit("faults: the peers did not start")
         say(f"peers up: SMTP 127.0.0.1:{mail_port}, SMS http://127.0.0.1:{sms_port}")
 
-        app = load_app(env)
+        app = self.app = load_app(env)
         users = make_users(app)
         say(f"{len(users)} users; {args.messages} messages to enqueue over the fault period")
 
@@ -433,6 +496,7 @@ class Run:
         enqueued_to = 0
         batch = max(1, args.messages // max(1, int(period * 0.7 / 0.5)))
         peer_back: dict[str, float] = {}
+        check_leaders_at: float | None = None
 
         while time.monotonic() < end:
             now = time.monotonic()
@@ -457,8 +521,16 @@ class Run:
                 pg.stop("immediate")
                 time.sleep(self.rng.uniform(1, 3))
                 pg.start()
-                say("PostgreSQL up again")
+                say(f"PostgreSQL up again; no other fault for {CALM_AFTER_PG_SECONDS} s")
                 pg_restart_at = None
+                # The recovery from the restart alone, then the schedulers' state checked.
+                next_fault = time.monotonic() + CALM_AFTER_PG_SECONDS
+                check_leaders_at = next_fault - 1
+            elif check_leaders_at is not None and now >= check_leaders_at:
+                self.leadership_after_pg = self.leadership(schedulers)
+                say(f"leadership {CALM_AFTER_PG_SECONDS - 1} s after the restart: "
+                    f"{self.leadership_after_pg}")  # fmt: skip
+                check_leaders_at = None
             elif now >= next_fault:
                 self._inject(dispatchers, schedulers, smtp, sms, peer_back)
                 next_fault = time.monotonic() + self.rng.uniform(1.5, 5)
@@ -493,11 +565,23 @@ class Run:
                 last_said = time.monotonic()
             time.sleep(1)
         quiet_after = time.monotonic() - fault_end
+        # A copy restarted at the end of the faults has had time to take the lead.
+        time.sleep(max(0.0, fault_end + 12 - time.monotonic()))
+        self.leadership_at_quiet = self.leadership(schedulers)
+        say(f"leadership at the end: {self.leadership_at_quiet}")
         say(f"quiet: {left == 0} after {quiet_after:.0f} s; stopping the processes (SIGTERM)")
         for proc in self.procs:
             proc.stop()
         report = self.figures(app, quiet_after, left == 0, time.monotonic() - start)
         return self.print_report(report)
+
+    def leadership(self, schedulers: list[Proc]) -> dict:
+        """Who holds the lock (the server's word) and who thinks it leads (its log)."""
+        holders = lock_holders(self.app, schedulers)
+        return {
+            "holders": None if holders is None else [p.name for p in holders],
+            "think_they_lead": [p.name for p in schedulers if p.leads()],
+        }
 
     def _inject(self, dispatchers, schedulers, smtp, sms, peer_back) -> None:
         rng = self.rng
@@ -508,7 +592,9 @@ class Run:
         how = "SIGKILL" if signum == signal.SIGKILL else "SIGTERM"
         if kind in ("leader", "standby"):
             live = [p for p in schedulers if p.alive]
-            leaders = [p for p in live if p.leads()]
+            leaders = lock_holders(self.app, schedulers)
+            if leaders is None:  # the database is away: by their logs
+                leaders = [p for p in live if p.leads()]
             pool = leaders if kind == "leader" else [p for p in live if p not in leaders]
             if not pool:
                 return
@@ -607,6 +693,16 @@ class Run:
             else:
                 unexplained.append(message_id)
         strays = sorted(set(received) - set(by_token))
+        health = {}
+        for proc in self.procs:
+            with suppress(OSError), open(proc.log_path, errors="replace") as log:
+                text = log.read()
+            health[proc.name] = {
+                "starts": proc.starts,
+                "tracebacks": text.count("Traceback (most recent call last)"),
+                "threads_died": text.count("Exception in thread"),
+                "job_runs_raised": text.count("raised an exception"),
+            }
         return {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "seed": self.args.seed,
@@ -636,12 +732,26 @@ class Run:
             "faults_total": sum(self.faults.values()),
             "fault_log": self.fault_log,
             "quiet": quiet,
+            "processes": health,
+            "leadership_after_pg_restart": self.leadership_after_pg,
+            "leadership_at_quiet": self.leadership_at_quiet,
             "quiet_after_seconds": round(quiet_after, 1),
             "duration_seconds": round(duration, 1),
             "lost_ids": lost[:50],
             "unexplained_ids": unexplained[:50],
             "differing_ids": differing[:50],
         }
+
+    @staticmethod
+    def _lead_text(state: dict | None) -> str:
+        if not state:
+            return "-"
+        holders = state["holders"]
+        return (
+            f"lock held by {', '.join(holders) if holders else 'nobody'}"
+            if holders is not None
+            else "lock holder unknown (no database)"
+        ) + f"; leading by its log: {', '.join(state['think_they_lead']) or 'none'}"
 
     def print_report(self, r: dict) -> int:
         rows = [
@@ -662,6 +772,25 @@ class Run:
             ("faults injected", r["faults_total"]),
             *((f"  {kind}", n) for kind, n in r["faults"].items()),
             ("quiet after faults", f"{r['quiet']} ({r['quiet_after_seconds']} s)"),
+            (
+                f"leadership {CALM_AFTER_PG_SECONDS - 1} s after PG restart",
+                self._lead_text(r["leadership_after_pg_restart"]),
+            ),
+            ("leadership at the end", self._lead_text(r["leadership_at_quiet"])),
+            (
+                "scheduler watch threads died",
+                sum(h["threads_died"] for n, h in r["processes"].items() if n.startswith("sched")),
+            ),
+            (
+                "scheduler job runs that raised",
+                sum(
+                    h["job_runs_raised"] for n, h in r["processes"].items() if n.startswith("sched")
+                ),
+            ),
+            (
+                "tracebacks in the processes' logs",
+                sum(h["tracebacks"] for h in r["processes"].values()),
+            ),
             ("duration", f"{r['duration_seconds']} s (seed {r['seed']})"),
         ]
         width = max(len(label) for label, _ in rows)
@@ -675,6 +804,11 @@ class Run:
         )
         ok = ok and not r["copies_with_wrong_id"]
         print("-" * (width + 24))
+        schedulers = [h for n, h in r["processes"].items() if n.startswith("scheduler")]
+        end = r["leadership_at_quiet"] or {}
+        if sum(h["threads_died"] for h in schedulers) or len(end.get("holders") or []) != 1:
+            print("WARN: a scheduler copy's watch thread died, or not one leader at the end"
+                  " (see test-artifacts/faults/scheduler*.log)")  # fmt: skip
         print("PASS" if ok else "FAIL", flush=True)
         os.makedirs(ARTIFACTS, exist_ok=True)
         with open(os.path.join(ARTIFACTS, "faults.json"), "w", encoding="utf-8") as out:
@@ -693,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         "--messages", type=int, default=3000, help="messages, half e-mail (default 3000)"
     )
     parser.add_argument("--seed", type=int, default=None, help="the faults' random seed")
-    parser.add_argument("--smtp-delay-ms", type=float, default=5.0, help=argparse.SUPPRESS)
+    parser.add_argument("--smtp-delay-ms", type=float, default=10.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1_000_000)
