@@ -418,7 +418,14 @@ class Run:
 
     def fault(self, kind: str, detail: str = "") -> None:
         self.faults[kind] += 1
-        self.fault_log.append({"t": round(time.monotonic() - _started, 2), "kind": kind})
+        self.fault_log.append(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "t": round(time.monotonic() - _started, 2),
+                "kind": kind,
+                "detail": detail,
+            }
+        )
         say(f"FAULT {kind}{': ' + detail if detail else ''}")
 
     def execute(self) -> int:
@@ -791,7 +798,7 @@ class Run:
                 "tracebacks in the processes' logs",
                 sum(h["tracebacks"] for h in r["processes"].values()),
             ),
-            ("duration", f"{r['duration_seconds']} s (seed {r['seed']})"),
+            ("duration (faults, then quiet)", f"{r['duration_seconds']} s (seed {r['seed']})"),
         ]
         width = max(len(label) for label, _ in rows)
         print()
