@@ -123,7 +123,7 @@ class AdvisoryLeaderLock:
             got = self._connection.scalar(
                 sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
             )
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
             self.release()
             raise
         self._held = bool(got)
@@ -141,8 +141,14 @@ class AdvisoryLeaderLock:
             count = self._connection.scalar(
                 self.HELD, {"high": (self.key >> 32) & 0xFFFFFFFF, "low": self.key & 0xFFFFFFFF}
             )
-        except sa.exc.DBAPIError as err:
-            log.warning("the leadership lock connection failed: %s", err.orig or err)
+        except sa.exc.SQLAlchemyError as err:
+            # The server went away or restarted: the connection raises DBAPIError once, then
+            # PendingRollbackError on every later use. Either way the session, and the lock
+            # with it, is gone: drop the connection, so that the next acquire starts afresh.
+            log.warning(
+                "the leadership lock connection failed: %s", getattr(err, "orig", err) or err
+            )
+            self.release()
             return False
         return count == 1
 
@@ -151,7 +157,7 @@ class AdvisoryLeaderLock:
         with self._mutex:
             self._held = False
             if self._connection is not None:
-                with contextlib.suppress(sa.exc.DBAPIError):
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
                     self._connection.close()
                 self._connection = None
 

@@ -170,7 +170,12 @@ def lead(app: Flask, jobs: list[Job], lock: LeaderLock, stop: threading.Event) -
 
     def watch() -> None:
         while not stop.wait(poll):
-            if not lock.held():
+            try:
+                still = lock.held()
+            except Exception:  # whatever it is, this copy cannot show that it leads
+                log.exception("leadership lock check failed")
+                still = False
+            if not still:
                 log.error("leadership lock lost: stopping the jobs, then back to standby")
                 break
         # Lets running jobs finish; until they do, no new run starts.

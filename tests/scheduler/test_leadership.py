@@ -286,3 +286,52 @@ def test_a_copy_that_lost_its_lock_runs_no_job_even_before_its_watch_notices(
         runner.run_scheduled(app, job, lock=lock)
     assert len(output.read_text().splitlines()) == 1
     assert "no longer holds the leadership lock" in caplog.text
+
+
+class BrokenConnection:
+    """A lock connection after the server restarted: every use raises."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.closed = error, False
+
+    def scalar(self, *_args, **_kwargs):
+        raise self.error
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sa.exc.PendingRollbackError("Can't reconnect until invalid transaction is rolled back"),
+        sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+    ],
+)
+def test_a_lock_whose_connection_broke_is_lost_and_starts_afresh(error):
+    # Seen in `make faults`: after a PostgreSQL restart the lock's connection raised
+    # PendingRollbackError, which killed the watch and left a copy that thought it led.
+    lock = AdvisoryLeaderLock("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    broken = BrokenConnection(error)
+    lock._connection, lock._held = broken, True
+    assert lock.held() is False
+    assert broken.closed and lock._connection is None  # the next acquire connects anew
+    lock.close()
+
+
+def test_the_watch_takes_a_failing_check_for_a_lost_lock(app, monkeypatch, caplog):
+    class Failing:
+        def held(self) -> bool:
+            raise RuntimeError("the check itself broke")
+
+    monkeypatch.setitem(app.config, "SCHEDULER_STANDBY_POLL_SECONDS", 1)
+    monkeypatch.setattr(logging.getLogger("eldercare.scheduler"), "disabled", False)
+    caplog.set_level(logging.INFO, logger="eldercare.scheduler")
+    stop = threading.Event()
+    thread = threading.Thread(target=lead, args=(app, [], Failing(), stop), daemon=True)
+    thread.start()
+    thread.join(10)
+    stop.set()
+    assert not thread.is_alive()  # lead() returned: back to standby, not a stuck leader
+    assert "leadership lock check failed" in caplog.text
+    assert "leadership lock lost" in caplog.text
