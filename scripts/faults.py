@@ -814,8 +814,11 @@ class Run:
         schedulers = [h for n, h in r["processes"].items() if n.startswith("scheduler")]
         end = r["leadership_at_quiet"] or {}
         if sum(h["threads_died"] for h in schedulers) or len(end.get("holders") or []) != 1:
-            print("WARN: a scheduler copy's watch thread died, or not one leader at the end"
+            # A copy that thinks it leads without the lock runs nothing: with one copy, no job
+            # would run at all after a database restart.
+            print("FAIL: a scheduler copy's watch thread died, or not one leader at the end"
                   " (see test-artifacts/faults/scheduler*.log)")  # fmt: skip
+            ok = False
         print("PASS" if ok else "FAIL", flush=True)
         os.makedirs(ARTIFACTS, exist_ok=True)
         with open(os.path.join(ARTIFACTS, "faults.json"), "w", encoding="utf-8") as out:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,21 @@ def committed_app(name: str, tmp_path) -> Iterator[Flask]:
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def process_env(url: str, tmp_path, **settings: str) -> dict[str, str]:
+    """The environment of a `flask ...` process of the app on ``url`` (a database made by
+    ``committed_app``), with further settings."""
+    return {
+        **os.environ,
+        "FLASK_APP": "wsgi.py",
+        "ELDERCARE_CONFIG": "testing",
+        "ELDERCARE_INSTANCE": str(tmp_path / "instance"),
+        "TEST_DATABASE_URL": url,
+        "DATABASE_URL": url,
+        "PYTHONUNBUFFERED": "1",
+        **settings,
+    }
 
 
 def at_once(calls: list[Callable[[], object]], timeout: float = 120) -> list[object]:

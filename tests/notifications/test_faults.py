@@ -22,7 +22,7 @@ from eldercare.notifications.models import DeliveryAttempt, OutboxMessage
 from eldercare.notifications.operations import Notice, notify_many
 from eldercare.notifications.tasks import dispatch_outbox
 from tests.builders import build_user
-from tests.concurrency import committed_app
+from tests.concurrency import committed_app, process_env
 from tests.notifications.conftest import free_port, smtp_server
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,20 +44,14 @@ def outbox(tmp_path, worker_id):
     port = free_port()
     with committed_app(f"outbox_faults_{worker_id}", tmp_path) as app:
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=10)
-        url = app.config["SQLALCHEMY_DATABASE_URI"]
-        env = {
-            **os.environ,
-            "FLASK_APP": "wsgi.py",
-            "ELDERCARE_CONFIG": "testing",
-            "ELDERCARE_INSTANCE": str(tmp_path / "instance"),
-            "TEST_DATABASE_URL": url,
-            "DATABASE_URL": url,
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(port),
-            "OUTBOX_SEND_LEASE_SECONDS": "1",
-            "HOOK_DIR": str(tmp_path),
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = process_env(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            tmp_path,
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=str(port),
+            OUTBOX_SEND_LEASE_SECONDS="1",
+            HOOK_DIR=str(tmp_path),
+        )
 
         def enqueue(n: int) -> list[int]:
             with app.app_context():

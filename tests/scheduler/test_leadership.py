@@ -25,7 +25,7 @@ from eldercare.scheduler import (
     lead,
     runner,
 )
-from tests.concurrency import committed_app
+from tests.concurrency import committed_app, process_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 on_postgres = pytest.mark.skipif(
@@ -227,18 +227,13 @@ def test_two_copies_run_the_jobs_once_and_the_standby_takes_over(tmp_path):
     with committed_app("scheduler", tmp_path) as app:
         url = app.config["SQLALCHEMY_DATABASE_URI"]
     output = tmp_path / "runs.txt"
-    env = {
-        **os.environ,
-        "FLASK_APP": "wsgi.py",
-        "ELDERCARE_CONFIG": "testing",
-        "ELDERCARE_INSTANCE": str(tmp_path / "instance"),
-        "TEST_DATABASE_URL": url,
-        "DATABASE_URL": url,
-        "SCHEDULER_JOBS": "tests.scheduler.jobs:JOBS",
-        "SCHEDULER_STANDBY_POLL_SECONDS": "1",
-        "SCHEDULER_TEST_OUTPUT": str(output),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = process_env(
+        url,
+        tmp_path,
+        SCHEDULER_JOBS="tests.scheduler.jobs:JOBS",
+        SCHEDULER_STANDBY_POLL_SECONDS="1",
+        SCHEDULER_TEST_OUTPUT=str(output),
+    )
     copies = [Copy("first", env, tmp_path), Copy("second", env, tmp_path)]
     try:
         wait_for(lambda: len(writers(output)) >= 2, 30, "the leader's runs")
