@@ -368,6 +368,10 @@ def retry(message: OutboxMessage, by) -> OutboxMessage:
     ).scalar_one()
     if locked.status == OutboxStatus.CANCELLED:
         raise Conflict(_l("This message was cancelled: it is not sent."))
+    if locked.status == OutboxStatus.SENDING:
+        raise Conflict(
+            _l("This message is being sent now; if no answer comes, it is sent again by itself.")
+        )
     if not locked.can_retry:
         raise Conflict(_l("This message was already sent."))
     before = {"status": locked.status, "attempts": locked.attempts}

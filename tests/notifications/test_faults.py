@@ -193,3 +193,17 @@ def test_an_attempt_never_answered_is_shown_as_such(app, client, auth):
     page = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
     assert "发送中" in page and "无应答" in page
     assert "发送中" in client.get("/admin/outbox").get_data(as_text=True)
+
+
+def test_a_message_being_sent_is_not_sent_again_by_hand(app, client, auth):
+    user = build_user("family", email="son@example.com")
+    notify_many([Notice(user.id, "by-hand", "提醒", "正文", channels=("email",))])
+    message = db.session.scalar(sa.select(OutboxMessage))
+    message.status, message.attempts = "sending", 1
+    message.next_attempt_at = utcnow() + timedelta(minutes=5)
+    db.session.commit()
+    auth.login_as(build_user("admin"))
+    response = client.post(f"/admin/outbox/{message.id}/retry", follow_redirects=True)
+    assert "正在发送" in response.get_data(as_text=True)
+    db.session.refresh(message)
+    assert (message.status, message.attempts) == ("sending", 1)
