@@ -104,6 +104,9 @@ def run_scheduled(
     without waiting for its watch to notice. While the job runs, a loop in it that asks
     ``core.processes.stop_requested()`` between its items (the outbox dispatcher, between
     messages) stops when ``stop`` is set (SIGTERM) or the lock is lost."""
+    if stop is not None and stop.is_set():
+        log.info("job %s: not run, the scheduler is stopping", job.name)
+        return
     if lock is not None and not lock.held():
         log.error("job %s: not run, this copy no longer holds the leadership lock", job.name)
         return

@@ -165,6 +165,10 @@ def test_a_job_stops_between_items_on_sigterm(app):
 
     stop = threading.Event()
     run_scheduled(app, LOOP, lock=LockHeldFor(1000), stop=stop)
+    # Asked before the run, then before each item: SIGTERM arrives during the second item.
+    checks = iter([False, False, False, True])
+    with_stop = type("Stop", (), {"is_set": lambda self: next(checks)})()
+    run_scheduled(app, LOOP, lock=LockHeldFor(1000), stop=with_stop)
     stop.set()
-    run_scheduled(app, LOOP, lock=LockHeldFor(1000), stop=stop)
-    assert [r.count for r in runs_of("loop")] == [100, 0]
+    run_scheduled(app, LOOP, lock=LockHeldFor(1000), stop=stop)  # stopping: not started
+    assert [r.count for r in runs_of("loop")] == [100, 2]
