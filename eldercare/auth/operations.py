@@ -58,6 +58,49 @@ def find_login(login: str) -> User | None:
     return db.session.scalar(sa.select(User).where(_signs_in_with(login.strip())))
 
 
+def _update_user(user: User, *where, **values) -> sa.Row | None:
+    """One UPDATE of the account's row in the database (not of the object read before, which
+    parallel sign-ins may have changed meanwhile), RETURNING its counter; the object's copies
+    of the columns are read again on their next use."""
+    row = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, *where)
+        .values(**values)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.expire(user, ["failed_logins", "locked_until", "last_login_at"])
+    return row
+
+
+def _count_failure(user: User, now) -> None:
+    """Counted in the database, one failure at a time (the row's lock orders parallel
+    guesses): the guess that brings the count to LOGIN_MAX_FAILURES locks the account, however
+    many arrive at once."""
+    cfg = current_app.config
+    (count,) = _update_user(user, failed_logins=User.failed_logins + 1)
+    if count >= cfg["LOGIN_MAX_FAILURES"]:
+        _update_user(
+            user,
+            locked_until=now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]),
+            failed_logins=0,
+        )
+        audit.record("auth.locked", user, actor=user)
+
+
+def _signed_in_unless_locked(user: User, now) -> bool:
+    """Clear the failures and record the sign-in, only if the row is not locked now (a lock
+    written by parallel guesses after this request read the account counts)."""
+    row = _update_user(
+        user,
+        sa.or_(User.locked_until.is_(None), User.locked_until <= now),
+        failed_logins=0,
+        locked_until=None,
+        last_login_at=now,
+    )
+    return row is not None
+
+
 def authenticate(login: str, password: str) -> User:
     """Check a sign-in; counts failures and locks the account after too many."""
     user = find_login(login)
@@ -75,18 +118,16 @@ def authenticate(login: str, password: str) -> User:
             _l("Too many failed sign-ins: this account is locked for a while. Try again later.")
         )
     if not password_ok:
-        user.failed_logins += 1
-        cfg = current_app.config
-        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            audit.record("auth.locked", user, actor=user)
+        _count_failure(user, now)
         raise LoginRefused(_l("Wrong user name or password."))
     if not user.is_active:
         raise LoginRefused(_l("This account is disabled."))
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    if not _signed_in_unless_locked(user, now):
+        # Locked by guesses that came in at the same time as this sign-in, after it read the
+        # account: the lock holds for the right password too.
+        raise LoginRefused(
+            _l("Too many failed sign-ins: this account is locked for a while. Try again later.")
+        )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit.record("auth.login", user, actor=user)
