@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,10 +32,18 @@ class InputSchema(Schema):
             data = {
                 key: (data.getlist(key) if self._is_list(key) else data.get(key)) for key in data
             }
+        elif isinstance(data, Mapping) and not isinstance(data, dict):
+            # webargs hands the API's query string over as a MultiDictProxy (a list field's
+            # values as a list): it is checked like a form.
+            data = {key: data[key] for key in data}
         if not isinstance(data, dict):
             return data
         cleaned, bad = {}, {}
         for key, value in data.items():
+            if isinstance(value, list) and any(
+                isinstance(item, str) and CONTROL_CHARACTERS.search(item) for item in value
+            ):
+                bad[key] = [_l("Contains characters that cannot be stored.")]
             if isinstance(value, str):
                 if CONTROL_CHARACTERS.search(value):
                     bad[key] = [_l("Contains characters that cannot be stored.")]
