@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from eldercare.core.db import local_today
+from eldercare.core.db import local_today, local_zone
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.people.models import AbilityAssessment
@@ -245,7 +245,10 @@ def test_a_major_event_after_todays_visit_still_calls_for_a_visit(world, village
     target = build_target(
         build_person(village, lives_alone=True), [visitor], TODAY - timedelta(days=10)
     )
-    record(target, visitor, datetime.now(UTC) - timedelta(minutes=30))
+    # Half an hour ago, but today: in the first half hour after local midnight, that is
+    # just after midnight (a visit of yesterday would not count as today's).
+    today_start = datetime.combine(TODAY, datetime.min.time(), tzinfo=local_zone())
+    record(target, visitor, max(datetime.now(UTC) - timedelta(minutes=30), today_start))
     assert target.status_on(TODAY, datetime.now(UTC)) == DueStatus.DONE
     ops.report_event(target, {"kind": "fall", "occurred_at": datetime.now(UTC)}, visitor)
     now = datetime.now(UTC)
