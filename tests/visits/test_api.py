@@ -13,21 +13,20 @@ from eldercare.visits.models import Visit
 from tests.builders import build_person
 from tests.visits.helpers import build_target, visit_json
 
-TODAY = local_today()
-
 
 def _bearer(user) -> dict:
     return {"Authorization": f"Bearer {create_token(user, 'field app', 30)[1]}"}
 
 
 def test_due_list_holds_only_the_visitors_people(world, client):
+    today = local_today()
     visitor = world.user("visitor")
     mine = build_target(
         build_person(world.village_a, name="冯秀梅", lives_alone=True),
         [visitor],
-        TODAY - timedelta(days=30),
+        today - timedelta(days=30),
     )
-    build_target(build_person(world.village_a, lives_alone=True), [], TODAY - timedelta(days=30))
+    build_target(build_person(world.village_a, lives_alone=True), [], today - timedelta(days=30))
     response = client.get("/api/v1/visits/due", headers=_bearer(visitor))
     assert response.status_code == 200
     [item] = response.get_json()
@@ -47,9 +46,10 @@ def test_due_list_holds_only_the_visitors_people(world, client):
 
 
 def test_record_a_visit_and_retry_it_safely(world, client):
+    today = local_today()
     visitor = world.user("visitor")
     target = build_target(
-        build_person(world.village_a, lives_alone=True), [visitor], TODAY - timedelta(days=30)
+        build_person(world.village_a, lives_alone=True), [visitor], today - timedelta(days=30)
     )
     headers = _bearer(visitor)
     body = visit_json(client_token="app-9f2c41d7", health_notes="血压偏高")
@@ -58,7 +58,7 @@ def test_record_a_visit_and_retry_it_safely(world, client):
     again = client.post(f"/api/v1/visits/targets/{target.id}/visits", json=body, headers=headers)
     assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
     assert "health_notes" not in first.get_json()
-    assert first.get_json()["next_due_on"] == (TODAY + timedelta(days=90)).isoformat()
+    assert first.get_json()["next_due_on"] == (today + timedelta(days=90)).isoformat()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 1
 
 

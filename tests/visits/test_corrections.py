@@ -18,15 +18,15 @@ from eldercare.visits.models import Visit
 from tests.builders import build_person, build_user
 from tests.visits.helpers import build_target, visit_data, visit_form
 
-TODAY = local_today()
 TOKEN = "3c9e1f7a-lost-reply"
 
 
 @pytest.fixture
 def plan(world):
+    today = local_today()
     visitor = world.user("visitor")
     target = build_target(
-        build_person(world.village_a, lives_alone=True), [visitor], TODAY - timedelta(days=10)
+        build_person(world.village_a, lives_alone=True), [visitor], today - timedelta(days=10)
     )
     return target, visitor
 

@@ -26,11 +26,10 @@ from eldercare.visits.models import CareAssignment, CareTarget
 from tests.builders import build_person, build_user
 from tests.visits.helpers import BEIJING, admin, at, build_target, record
 
-TODAY = local_today()
 
-
-def morning(day=TODAY) -> datetime:
-    return datetime.combine(day, time(7, 30), tzinfo=BEIJING).astimezone(UTC)
+def morning() -> datetime:
+    """7:30 this morning, county time (the day read when the test runs)."""
+    return datetime.combine(local_today(), time(7, 30), tzinfo=BEIJING).astimezone(UTC)
 
 
 def messages(user, prefix: str, channel: str | None = None) -> list[OutboxMessage]:
@@ -70,13 +69,14 @@ def visitor(world):
 def plans(world, visitor):
     """The visitor's people: 张秀英 (world.person_a, a verified relative) overdue, 刘桂芳
     due in two days; and 孙淑珍 of another visitor (also with an e-mail address)."""
+    today = local_today()
     other = build_user("visitor", world.village_a, email="other@example.test")
-    start = TODAY - timedelta(days=200)
+    start = today - timedelta(days=200)
 
     def plan(person, last_visit_days_ago, visitors):
         person.lives_alone = True
         target = build_target(person, visitors, enrolled_on=start)  # general: every 90 days
-        record(target, admin(), at(TODAY - timedelta(days=last_visit_days_ago)))
+        record(target, admin(), at(today - timedelta(days=last_visit_days_ago)))
         return target
 
     return {
@@ -94,11 +94,12 @@ def _bearer(user) -> dict:
 def test_a_death_takes_the_person_off_the_visitors_lists_at_once(
     world, client, auth, visitor, plans
 ):
+    today = local_today()
     target = plans["dies"]
-    recorded = life_events.record_death(target.person, TODAY, admin())
+    recorded = life_events.record_death(target.person, today, admin())
     db.session.commit()
 
-    assert not target.active and target.end_reason == "death" and target.ended_on == TODAY
+    assert not target.active and target.end_reason == "death" and target.ended_on == today
     assert target.assignments == []
     [effect] = [e for e in recorded.effects if e.feature == "visits"]
     assert str(effect.text) == "探访计划已结束（去世）"
@@ -120,12 +121,13 @@ def test_a_death_takes_the_person_off_the_visitors_lists_at_once(
 
 
 def test_reminders_waiting_about_the_person_are_cancelled(visitor, plans):
+    today = local_today()
     tasks.remind_overdue(morning())
     [email] = messages(visitor, f"visit-overdue:{plans['dies'].id}:", "email")
     assert email.status == "pending" and email.about_person_id == plans["dies"].person_id
     assert len(messages(plans["other"], "visit-overdue:", "email")) == 1
 
-    life_events.record_death(plans["dies"].person, TODAY, admin())
+    life_events.record_death(plans["dies"].person, today, admin())
 
     [email] = messages(visitor, f"visit-overdue:{plans['dies'].id}:", "email")
     assert email.status == "cancelled" and "died" in email.last_error
@@ -135,12 +137,13 @@ def test_reminders_waiting_about_the_person_are_cancelled(visitor, plans):
 
 
 def test_a_digest_waiting_is_written_again_without_the_person(visitor, plans):
+    today = local_today()
     tasks.send_daily_digests(morning())
     [first] = messages(visitor, "visit-digest:", "email")
     assert first.status == "pending" and "张*英" in first.body and "刘*芳" in first.body
     assert len(messages(plans["other"], "visit-digest:", "email")) == 1
 
-    life_events.record_death(plans["dies"].person, TODAY, admin())
+    life_events.record_death(plans["dies"].person, today, admin())
 
     first, again = messages(visitor, "visit-digest:", "email")
     assert first.status == "cancelled"
@@ -153,23 +156,25 @@ def test_a_digest_waiting_is_written_again_without_the_person(visitor, plans):
     assert messages(plans["other"], "visit-digest:", "email")[0].status == "pending"
     assert tasks.send_daily_digests(morning()) == 0
     # A second departure: the rewritten digest is cancelled in turn, nothing left to say.
-    life_events.record_move_out(plans["soon"].person, TODAY, admin(), destination="西安市")
+    life_events.record_move_out(plans["soon"].person, today, admin(), destination="西安市")
     statuses = [m.status for m in messages(visitor, "visit-digest:", "email")]
     assert statuses == ["cancelled", "cancelled"]
 
 
 def test_a_digest_already_sent_is_not_written_again(visitor, plans):
+    today = local_today()
     tasks.send_daily_digests(morning())
     [digest] = messages(visitor, "visit-digest:", "email")
     digest.status = "sent"
     db.session.flush()
-    life_events.record_death(plans["dies"].person, TODAY, admin())
+    life_events.record_death(plans["dies"].person, today, admin())
     assert [m.status for m in messages(visitor, "visit-digest:", "email")] == ["sent"]
 
 
 def test_a_move_out_of_the_county_ends_the_plan_as_moved_away(world, plans):
+    today = local_today()
     target = plans["soon"]
-    recorded = life_events.record_move_out(target.person, TODAY, admin(), destination="西安市")
+    recorded = life_events.record_move_out(target.person, today, admin(), destination="西安市")
     assert not target.active and target.end_reason == "moved" and target.assignments == []
     assert [str(e.text) for e in recorded.effects if e.feature == "visits"] == [
         "探访计划已结束（迁出）"
@@ -179,33 +184,36 @@ def test_a_move_out_of_the_county_ends_the_plan_as_moved_away(world, plans):
 
 
 def test_following_a_departure_again_changes_nothing(plans):
+    today = local_today()
     target = plans["dies"]
-    life_events.record_death(target.person, TODAY, admin())
+    life_events.record_death(target.person, today, admin())
     entries = len(audits("care_target.ended", target))
-    assert ops.follow_departure(target.person, "death", TODAY, None) is None
-    assert life_events.record_death(target.person, TODAY, admin()).already_known
+    assert ops.follow_departure(target.person, "death", today, None) is None
+    assert life_events.record_death(target.person, today, admin()).already_known
     assert len(audits("care_target.ended", target)) == entries == 1
     assert tasks.repair_departed(morning()) == 0
 
 
 def test_a_death_before_the_enrolment_ends_the_plan_on_the_enrolment_day(world):
     """A plan never ends before it began (the registry learned of the death late)."""
+    today = local_today()
     target = build_target(
-        build_person(world.village_a, lives_alone=True), enrolled_on=TODAY - timedelta(days=3)
+        build_person(world.village_a, lives_alone=True), enrolled_on=today - timedelta(days=3)
     )
-    life_events.record_death(target.person, TODAY - timedelta(days=10), admin())
-    assert not target.active and target.ended_on == TODAY - timedelta(days=3)
+    life_events.record_death(target.person, today - timedelta(days=10), admin())
+    assert not target.active and target.ended_on == today - timedelta(days=3)
 
 
 def test_a_new_ability_level_recomputes_the_tier_once(world):
+    today = local_today()
     person = build_person(world.village_a, lives_alone=True)
     person.assessments.append(
-        AbilityAssessment(assessed_on=TODAY - timedelta(days=30), level="mild")
+        AbilityAssessment(assessed_on=today - timedelta(days=30), level="mild")
     )
     db.session.flush()
-    target = build_target(person, enrolled_on=TODAY - timedelta(days=20))
+    target = build_target(person, enrolled_on=today - timedelta(days=20))
     assert target.tier == "general"
-    add_assessment(person, {"assessed_on": TODAY, "level": "severe"}, admin())
+    add_assessment(person, {"assessed_on": today, "level": "severe"}, admin())
     assert target.tier == "key"
     assert len(audits("care_target.tier_recomputed", target)) == 1
 
@@ -215,16 +223,17 @@ def test_the_repair_sweep_finds_nothing_on_a_healthy_database(plans):
 
 
 def test_the_repair_sweep_ends_what_was_written_past_the_one_writer(visitor, plans):
+    today = local_today()
     tasks.remind_overdue(morning())
     tasks.send_daily_digests(morning())
     dies = plans["dies"]
-    dies.person.death_date = TODAY - timedelta(days=1)  # e.g. an old import, no event
+    dies.person.death_date = today - timedelta(days=1)  # e.g. an old import, no event
     # An ended plan whose visitors were kept (ended before plans released them).
     ended = build_target(build_person(dies.person.region, lives_alone=True), [visitor])
-    ops.end_target(ended, "withdrawn", TODAY, admin())
+    ops.end_target(ended, "withdrawn", today, admin())
     db.session.add(CareAssignment(target=ended, visitor_id=plans["other"].id))
     # A reminder waiting about someone who moved away, whose plan already ended.
-    moved = build_person(dies.person.region, name="周玉珍", moved_out_on=TODAY)
+    moved = build_person(dies.person.region, name="周玉珍", moved_out_on=today)
     db.session.add(
         OutboxMessage(
             idempotency_key="visit-overdue:old:email",
@@ -240,7 +249,7 @@ def test_the_repair_sweep_ends_what_was_written_past_the_one_writer(visitor, pla
     assert tasks.repair_departed(morning()) == 1 + 1 + 1
     db.session.expire_all()
     assert not dies.active and dies.end_reason == "death"
-    assert dies.ended_on == TODAY - timedelta(days=1) and dies.assignments == []
+    assert dies.ended_on == today - timedelta(days=1) and dies.assignments == []
     assert ended.assignments == []
     assert [a.note for a in audits("care_target.ended", dies)] == ["repair"]
     assert [m.status for m in messages(visitor, f"visit-overdue:{dies.id}:", "email")] == [
@@ -256,10 +265,11 @@ def test_the_repair_sweep_ends_what_was_written_past_the_one_writer(visitor, pla
 def test_the_dispatcher_never_sends_a_cancelled_reminder(app, visitor, plans, monkeypatch):
     from eldercare.notifications import tasks as outbox
 
+    today = local_today()
     sent = []
     monkeypatch.setattr(outbox, "send", lambda message: sent.append(message.idempotency_key))
     tasks.remind_overdue(morning())
-    life_events.record_death(plans["dies"].person, TODAY, admin())
+    life_events.record_death(plans["dies"].person, today, admin())
     db.session.commit()
     outbox.dispatch_outbox(utcnow() + timedelta(minutes=1))
     assert sent and not [key for key in sent if f"visit-overdue:{plans['dies'].id}:" in key]

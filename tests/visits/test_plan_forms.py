@@ -17,8 +17,10 @@ from eldercare.visits.models import CareTarget, FollowUp, MajorEvent
 from tests.builders import build_person
 from tests.visits.helpers import BEIJING, admin, build_target, record
 
-TODAY = local_today()
-NOW = datetime.now(BEIJING).strftime("%Y-%m-%dT%H:%M")
+
+def now() -> str:
+    """The event form's time as a browser sends it, read when the test runs."""
+    return datetime.now(BEIJING).strftime("%Y-%m-%dT%H:%M")
 
 
 def _form(html: str, action: str):
@@ -61,40 +63,42 @@ def plan(world):
     return build_target(build_person(world.village_a, lives_alone=True), [world.user("visitor")])
 
 
-# (path, data sent, field with the message, typed values that must come back)
-REFUSED = {
-    "tier": (
-        "tier",
-        {"tier": "general", "reason": ""},
-        "reason",
-        {"tier": "general"},
-    ),
-    "end": (
-        "end",
-        {"reason": "withdrawn", "ended_on": "2026-13-45"},
-        "ended_on",
-        {"reason": "withdrawn", "ended_on": "2026-13-45"},
-    ),
-    "event-time": (
-        "events",
-        {"kind": "other", "occurred_at": "2026-13-45T09:30", "note": "摔倒后送医"},
-        "occurred_at",
-        {"kind": "other", "occurred_at": "2026-13-45T09:30", "note": "摔倒后送医"},
-    ),
-    "event-note": (
-        "events",
-        {"kind": "fall", "occurred_at": NOW, "note": "长" * 501},
-        "note",
-        {"kind": "fall", "occurred_at": NOW},
-    ),
-}
+def refused(case: str) -> tuple[str, dict, str, dict]:
+    """(path, data sent, field with the message, typed values that must come back)"""
+    sent_now = now()
+    return {
+        "tier": (
+            "tier",
+            {"tier": "general", "reason": ""},
+            "reason",
+            {"tier": "general"},
+        ),
+        "end": (
+            "end",
+            {"reason": "withdrawn", "ended_on": "2026-13-45"},
+            "ended_on",
+            {"reason": "withdrawn", "ended_on": "2026-13-45"},
+        ),
+        "event-time": (
+            "events",
+            {"kind": "other", "occurred_at": "2026-13-45T09:30", "note": "摔倒后送医"},
+            "occurred_at",
+            {"kind": "other", "occurred_at": "2026-13-45T09:30", "note": "摔倒后送医"},
+        ),
+        "event-note": (
+            "events",
+            {"kind": "fall", "occurred_at": sent_now, "note": "长" * 501},
+            "note",
+            {"kind": "fall", "occurred_at": sent_now},
+        ),
+    }[case]
 
 
-@pytest.mark.parametrize("case", REFUSED)
+@pytest.mark.parametrize("case", ["tier", "end", "event-time", "event-note"])
 def test_a_refused_plan_form_comes_back_open_with_its_message_and_what_was_typed(
     world, client, auth, plan, case
 ):
-    path, data, field, kept = REFUSED[case]
+    path, data, field, kept = refused(case)
     auth.login_as(world.user("township_staff"))
     action = f"/visits/targets/{plan.id}/{path}"
     response = client.post(action, data=data)
@@ -113,21 +117,22 @@ def test_a_refused_plan_form_comes_back_open_with_its_message_and_what_was_typed
 def test_an_event_for_an_ended_plan_says_so_and_what_to_do_and_keeps_the_form(
     world, client, auth, plan
 ):
+    today = local_today()
     auth.login_as(world.user("township_staff"))
     url = f"/visits/targets/{plan.id}"
     assert (
-        client.post(url + "/end", data={"reason": "moved", "ended_on": str(TODAY)}).status_code
+        client.post(url + "/end", data={"reason": "moved", "ended_on": str(today)}).status_code
         == 302
     )
     # The event form was open in another tab before the plan ended.
-    sent = {"kind": "disaster", "occurred_at": NOW, "note": "房屋漏雨"}
+    sent = {"kind": "disaster", "occurred_at": now(), "note": "房屋漏雨"}
     response = client.post(url + "/events", data=sent)
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     form = _form(html, url + "/events")
     assert _open(form)
     message = _alert(form)
-    assert f"已于 {TODAY} 停止" in message and "重新纳入" in message
+    assert f"已于 {today} 停止" in message and "重新纳入" in message
     assert all(_shown(form, k) == v for k, v in sent.items())
     assert form.xpath(".//button")[0].get("disabled") is not None  # shown, not to be sent again
     assert f'href="/people/{plan.person_id}#visit-plan"' in html  # where to enrol again
@@ -137,7 +142,8 @@ def test_an_event_for_an_ended_plan_says_so_and_what_to_do_and_keeps_the_form(
 
 
 def test_a_tier_is_not_changed_on_an_ended_plan(world, client, auth, plan):
-    ops.end_target(plan, "moved", TODAY, admin())
+    today = local_today()
+    ops.end_target(plan, "moved", today, admin())
     db.session.flush()
     auth.login_as(world.user("township_staff"))
     action = f"/visits/targets/{plan.id}/tier"
@@ -151,8 +157,9 @@ def test_a_tier_is_not_changed_on_an_ended_plan(world, client, auth, plan):
 
 
 def test_a_refused_close_of_a_follow_up_keeps_the_resolution(world, client, auth, plan):
+    today = local_today()
     visitor = world.user("visitor")
-    record(plan, visitor, follow_up="燃气灶漏气", follow_up_due_on=TODAY + timedelta(days=3))
+    record(plan, visitor, follow_up="燃气灶漏气", follow_up_due_on=today + timedelta(days=3))
     follow_up = db.session.scalar(sa.select(FollowUp))
     auth.login_as(world.user("township_staff"))
     action = f"/visits/follow-ups/{follow_up.id}/close"

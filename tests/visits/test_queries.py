@@ -12,16 +12,16 @@ from tests.builders import build_person
 from tests.querycount import count_queries
 from tests.visits.helpers import admin, at, build_target, record
 
-TODAY = local_today()
 PAGES = ["/visits/", "/visits/targets", "/visits/coverage", "/visits/candidates", "/"]
 
 
 def _people(world, n: int) -> None:
+    today = local_today()
     visitor = world.user("visitor")
     for i in range(n):
         person = build_person(world.village_a, lives_alone=True, phone=f"1390000{i:04d}")
-        target = build_target(person, [visitor], TODAY - timedelta(days=120))
-        visit = record(target, admin(), at(TODAY - timedelta(days=95 - i % 10)), follow_up="漏水")
+        target = build_target(person, [visitor], today - timedelta(days=120))
+        visit = record(target, admin(), at(today - timedelta(days=95 - i % 10)), follow_up="漏水")
         assert visit.follow_ups
         build_person(world.village_a, empty_nest=True)  # a candidate not yet enrolled
 

@@ -14,15 +14,14 @@ from tests.builders import build_person
 from tests.notifications.conftest import mail_port, smtp, smtp_server  # noqa: F401 (fixtures)
 from tests.visits.helpers import admin, at, build_target, record
 
-TODAY = local_today()
-
 
 def _overdue_plan(world):
+    today = local_today()
     visitor = world.user("visitor")
     visitor.email = "zhao.visitor@example.cn"
     person = build_person(world.village_a, name="钱秀英", lives_alone=True)
-    target = build_target(person, [visitor], TODAY - timedelta(days=200))
-    record(target, admin(), at(TODAY - timedelta(days=100)))  # general: 10 days overdue
+    target = build_target(person, [visitor], today - timedelta(days=200))
+    record(target, admin(), at(today - timedelta(days=100)))  # general: 10 days overdue
     db.session.flush()
     return visitor
 
@@ -62,6 +61,7 @@ def test_a_reminder_no_longer_true_when_the_mail_server_is_back_is_dropped(
     from eldercare.notifications.models import OutboxMessage
     from eldercare.visits import tasks
 
+    today = local_today()
     visitor = _overdue_plan(world)
     now = datetime.now(UTC)
     tasks.remind_overdue(now)
@@ -74,7 +74,7 @@ def test_a_reminder_no_longer_true_when_the_mail_server_is_back_is_dropped(
         )
     )
     assert reminder.status == "pending"
-    record(_target_of(reminder), admin(), at(TODAY))  # the visit is made meanwhile
+    record(_target_of(reminder), admin(), at(today))  # the visit is made meanwhile
     db.session.commit()
     with smtp_server(mail_port) as mailbox:
         dispatch_outbox(now=now + timedelta(hours=1))

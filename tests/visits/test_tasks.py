@@ -16,8 +16,6 @@ from eldercare.visits import tasks
 from tests.builders import build_person, build_user
 from tests.visits.helpers import BEIJING, admin, at, build_target, record
 
-TODAY = local_today()
-
 
 def morning(day, hour=7, minute=30) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=BEIJING).astimezone(UTC)
@@ -41,14 +39,15 @@ def inapp(user, prefix: str) -> list[OutboxMessage]:
 def plans(world):
     """Three people of one visitor: overdue, due in two days, due in a month; and one of
     another visitor."""
+    today = local_today()
     visitor = world.user("visitor")
-    start = TODAY - timedelta(days=200)
+    start = today - timedelta(days=200)
 
     def plan(name, last_visit_days_ago, visitors=(visitor,)):
-        person = build_person(world.village_a, name=name, born=TODAY.replace(year=1955))
+        person = build_person(world.village_a, name=name, born=today.replace(year=1955))
         person.lives_alone = True
         target = build_target(person, list(visitors), enrolled_on=start)  # general: 90 days
-        record(target, admin(), at(TODAY - timedelta(days=last_visit_days_ago)))
+        record(target, admin(), at(today - timedelta(days=last_visit_days_ago)))
         return target
 
     other = build_user("visitor", world.village_a)
@@ -63,7 +62,8 @@ def plans(world):
 
 
 def test_digest_lists_exactly_the_visits_due(plans):
-    sent = tasks.send_daily_digests(morning(TODAY))
+    today = local_today()
+    sent = tasks.send_daily_digests(morning(today))
     assert sent >= 2  # one per visitor at least (in-app, plus e-mail when they have one)
     [digest] = inapp(plans["visitor"], "visit-digest:")
     assert "逾期 1 人，即将到期 1 人" in digest.subject
@@ -75,29 +75,32 @@ def test_digest_lists_exactly_the_visits_due(plans):
 
 
 def test_digest_once_a_day_and_again_the_next_morning(plans):
-    tasks.send_daily_digests(morning(TODAY))
-    assert tasks.send_daily_digests(morning(TODAY, 9)) == 0
-    tasks.send_daily_digests(morning(TODAY + timedelta(days=1)))
+    today = local_today()
+    tasks.send_daily_digests(morning(today))
+    assert tasks.send_daily_digests(morning(today, 9)) == 0
+    tasks.send_daily_digests(morning(today + timedelta(days=1)))
     assert len(inapp(plans["visitor"], "visit-digest:")) == 2
 
 
 def test_a_visit_takes_the_person_off_the_next_digest(plans):
+    today = local_today()
     record(plans["overdue"], plans["visitor"])
     record(plans["soon"], plans["visitor"])
-    tasks.send_daily_digests(morning(TODAY + timedelta(days=1)))
+    tasks.send_daily_digests(morning(today + timedelta(days=1)))
     assert inapp(plans["visitor"], "visit-digest:") == []
 
 
 def test_overdue_reminder_is_sent_once_per_missed_date(plans):
-    tasks.remind_overdue(morning(TODAY, 8))
-    tasks.remind_overdue(morning(TODAY, 8, 5))
-    tasks.remind_overdue(morning(TODAY + timedelta(days=1), 8))
+    today = local_today()
+    tasks.remind_overdue(morning(today, 8))
+    tasks.remind_overdue(morning(today, 8, 5))
+    tasks.remind_overdue(morning(today + timedelta(days=1), 8))
     reminders = inapp(plans["visitor"], "visit-overdue:")
     assert [m.link for m in reminders] == [f"/visits/targets/{plans['overdue'].id}"]
     # Visited, then missed again: a new due date, a new reminder.
     target = plans["overdue"]
-    record(target, plans["visitor"], at(TODAY - timedelta(days=1)))
-    later = TODAY + timedelta(days=95)
+    record(target, plans["visitor"], at(today - timedelta(days=1)))
+    later = today + timedelta(days=95)
     tasks.remind_overdue(morning(later, 8))
     tasks.remind_overdue(morning(later, 9))
     about_it = [
@@ -112,9 +115,10 @@ def test_scheduler_down_for_three_days_catches_up_once(plans):
     # The scheduler last ran today; it is down for the next three days and restarts on the
     # fourth: one reminder per missed due date (the one that fell due while it was down
     # included), one digest for that day, not one per missed day; a second start adds nothing.
-    tasks.send_daily_digests(morning(TODAY))
-    tasks.remind_overdue(morning(TODAY, 8))
-    back = TODAY + timedelta(days=4)
+    today = local_today()
+    tasks.send_daily_digests(morning(today))
+    tasks.remind_overdue(morning(today, 8))
+    back = today + timedelta(days=4)
     for _start in range(2):
         tasks.send_daily_digests(morning(back, 9))
         tasks.remind_overdue(morning(back, 9))
@@ -131,29 +135,32 @@ def test_scheduler_down_for_three_days_catches_up_once(plans):
 
 
 def test_escalation_to_township_staff_once(world, plans):
+    today = local_today()
     staff = world.user("township_staff")
     # Five days overdue: under the 7-day limit.
-    assert tasks.escalate_overdue(morning(TODAY, 8, 30)) == 0
-    tasks.escalate_overdue(morning(TODAY + timedelta(days=2), 8, 30))
+    assert tasks.escalate_overdue(morning(today, 8, 30)) == 0
+    tasks.escalate_overdue(morning(today + timedelta(days=2), 8, 30))
     [alert] = inapp(staff, "visit-escalation:")
     assert "王*兰" in alert.body and "孙*珍" in alert.body and "刘*芳" not in alert.body
-    assert tasks.escalate_overdue(morning(TODAY + timedelta(days=3), 8, 30)) == 0
+    assert tasks.escalate_overdue(morning(today + timedelta(days=3), 8, 30)) == 0
     # The next plan crossing the limit is a new alert about it alone.
-    tasks.escalate_overdue(morning(TODAY + timedelta(days=9), 8, 30))
+    tasks.escalate_overdue(morning(today + timedelta(days=9), 8, 30))
     alerts = inapp(staff, "visit-escalation:")
     assert len(alerts) == 2 and "刘*芳" in alerts[1].body and "王*兰" not in alerts[1].body
 
 
 def test_escalation_goes_to_the_county_when_the_township_has_no_staff(world, plans):
+    today = local_today()
     world.user("township_staff").active = False
     db.session.flush()
-    tasks.escalate_overdue(morning(TODAY + timedelta(days=2), 8, 30))
+    tasks.escalate_overdue(morning(today + timedelta(days=2), 8, 30))
     assert len(inapp(world.user("county_staff"), "visit-escalation:")) == 1
 
 
 def test_policy_limits_are_per_county(world, plans):
+    today = local_today()
     ops.save_policy(world.county_a, {"escalation_days": 3}, admin())
-    tasks.escalate_overdue(morning(TODAY, 8, 30))
+    tasks.escalate_overdue(morning(today, 8, 30))
     assert len(inapp(world.user("township_staff"), "visit-escalation:")) == 1
 
 
@@ -172,20 +179,22 @@ def test_major_event_tells_the_visitors_at_once(world, plans):
 def test_the_digest_never_lists_people_who_died_or_moved_away(plans):
     """Even written into the registry without its one writer (the repair sweep ends those
     plans at night), a departed person is not in the digest."""
-    plans["overdue"].person.death_date = TODAY - timedelta(days=1)
-    plans["soon"].person.moved_out_on = TODAY - timedelta(days=1)
+    today = local_today()
+    plans["overdue"].person.death_date = today - timedelta(days=1)
+    plans["soon"].person.moved_out_on = today - timedelta(days=1)
     db.session.flush()
-    tasks.send_daily_digests(morning(TODAY))
+    tasks.send_daily_digests(morning(today))
     assert inapp(plans["visitor"], "visit-digest:") == []  # nothing else was due
-    assert tasks.repair_departed(morning(TODAY)) >= 2
+    assert tasks.repair_departed(morning(today)) >= 2
     assert not plans["overdue"].active and plans["overdue"].end_reason == "death"
     assert not plans["soon"].active and plans["soon"].end_reason == "moved"
 
 
 def test_messages_are_written_in_the_recipients_language(plans):
+    today = local_today()
     plans["visitor"].locale = "en"
     db.session.flush()
-    tasks.remind_overdue(morning(TODAY))
+    tasks.remind_overdue(morning(today))
     [reminder] = inapp(plans["visitor"], "visit-overdue:")
     assert reminder.subject.startswith("Overdue visit")
 
@@ -194,13 +203,14 @@ def test_turning_80_makes_the_tier_high_the_next_morning(world):
     """Nobody edits anything: the morning job notices the birthday."""
     from eldercare.core import resident_id
 
-    born = resident_id.years_before(TODAY, 80) + timedelta(days=1)  # 80 tomorrow
+    today = local_today()
+    born = resident_id.years_before(today, 80) + timedelta(days=1)  # 80 tomorrow
     person = build_person(world.village_a, born=born, lives_alone=True)
-    target = build_target(person, enrolled_on=TODAY - timedelta(days=30))
+    target = build_target(person, enrolled_on=today - timedelta(days=30))
     assert target.tier == "general"
-    tasks.send_daily_digests(morning(TODAY))
+    tasks.send_daily_digests(morning(today))
     assert target.tier == "general"
-    tasks.send_daily_digests(morning(TODAY + timedelta(days=1)))
+    tasks.send_daily_digests(morning(today + timedelta(days=1)))
     db.session.refresh(target)
     assert target.tier == "high"
-    assert target.next_due_on == TODAY - timedelta(days=23)  # never visited: a week after enrolment
+    assert target.next_due_on == today - timedelta(days=23)  # never visited: a week after enrolment

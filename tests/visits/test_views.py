@@ -16,20 +16,19 @@ from eldercare.visits.models import CareTarget, Visit, VisitPolicy
 from tests.builders import build_person
 from tests.visits.helpers import BEIJING, admin, at, build_target, record, visit_form
 
-TODAY = local_today()
-
 
 def test_visitor_sees_only_assigned_people_due(world, client, auth):
+    today = local_today()
     visitor = world.user("visitor")
     mine = build_target(
         build_person(world.village_a, name="周桂香", lives_alone=True),
         [visitor],
-        TODAY - timedelta(days=30),
+        today - timedelta(days=30),
     )
     build_target(
         build_person(world.village_a, name="吴秀珍", lives_alone=True),
         [],
-        TODAY - timedelta(days=30),
+        today - timedelta(days=30),
     )
     auth.login_as(visitor)
     page = client.get("/visits/").get_data(as_text=True)
@@ -38,11 +37,12 @@ def test_visitor_sees_only_assigned_people_due(world, client, auth):
 
 
 def test_recording_takes_the_person_off_the_due_list(world, client, auth):
+    today = local_today()
     visitor = world.user("visitor")
     target = build_target(
         build_person(world.village_a, name="周桂香", lives_alone=True),
         [visitor],
-        TODAY - timedelta(days=30),
+        today - timedelta(days=30),
     )
     auth.login_as(visitor)
     response = client.post(f"/visits/targets/{target.id}/visits/new", data=visit_form())
@@ -69,9 +69,10 @@ def test_a_refused_visit_form_keeps_what_was_typed(world, client, auth):
 
 
 def test_form_sent_twice_after_lost_signal_records_once(world, client, auth):
+    today = local_today()
     visitor = world.user("visitor")
     target = build_target(
-        build_person(world.village_a, lives_alone=True), [visitor], TODAY - timedelta(days=3)
+        build_person(world.village_a, lives_alone=True), [visitor], today - timedelta(days=3)
     )
     auth.login_as(visitor)
     form = visit_form(client_token="0f8c2a9e6b1d4c3a")
@@ -90,13 +91,14 @@ def test_health_notes_and_location_are_encrypted_at_rest(world):
 
 def test_coverage_matches_an_independent_count(world, client, auth):
     """The monthly rate recomputed from the visit rows by hand."""
-    first, _next = month_bounds(TODAY)
+    today = local_today()
+    first, _next = month_bounds(today)
     start = first - timedelta(days=60)
     people = [build_person(world.village_a, lives_alone=True) for _ in range(4)]
     targets = [build_target(p, enrolled_on=start) for p in people]
-    record(targets[0], admin(), at(TODAY))
+    record(targets[0], admin(), at(today))
     record(targets[1], admin(), at(first - timedelta(days=3)))  # last month: not counted
-    record(targets[2], admin(), at(TODAY))
+    record(targets[2], admin(), at(today))
     # Ended before the month: not to visit this month.
     targets[3].active = False
     targets[3].ended_on = first - timedelta(days=1)
@@ -110,7 +112,7 @@ def test_coverage_matches_an_independent_count(world, client, auth):
         for v in db.session.scalars(sa.select(Visit).where(Visit.visited_at >= month_start))
         if v.target_id in expected_targets
     }
-    result = coverage(world.county_a, TODAY, sa.true())
+    result = coverage(world.county_a, today, sa.true())
     assert (result.total.targets, result.total.visited) == (len(expected_targets), len(visited))
     assert result.total.rate == 2 / 3
     [township] = result.by_subregion
@@ -121,9 +123,10 @@ def test_coverage_matches_an_independent_count(world, client, auth):
 
 
 def test_ledger_export_masks_ids_and_leaves_out_health(world, client, auth):
+    today = local_today()
     target = build_target(
         build_person(world.village_a, name="郑玉梅", lives_alone=True),
-        enrolled_on=TODAY - timedelta(days=5),
+        enrolled_on=today - timedelta(days=5),
     )
     record(target, admin(), summary="=HYPERLINK(1)", health_notes="糖尿病")
     auth.login_as(world.user("township_staff"))
@@ -138,11 +141,12 @@ def test_ledger_export_masks_ids_and_leaves_out_health(world, client, auth):
 
 
 def test_county_changes_the_rules_and_plans_follow(world, client, auth):
+    today = local_today()
     target = build_target(
-        build_person(world.village_a, lives_alone=True), enrolled_on=TODAY - timedelta(days=30)
+        build_person(world.village_a, lives_alone=True), enrolled_on=today - timedelta(days=30)
     )
-    record(target, admin(), at(TODAY - timedelta(days=20)))
-    assert target.next_due_on == TODAY + timedelta(days=70)
+    record(target, admin(), at(today - timedelta(days=20)))
+    assert target.next_due_on == today + timedelta(days=70)
     auth.login_as(world.user("county_staff"))
     form = {
         c.key: str(getattr(VisitPolicy.defaults(), c.key))
@@ -152,7 +156,7 @@ def test_county_changes_the_rules_and_plans_follow(world, client, auth):
     form["general_interval_days"] = "60"
     assert client.post("/visits/policy", data=form).status_code == 302
     db.session.refresh(target)
-    assert target.next_due_on == TODAY + timedelta(days=40)
+    assert target.next_due_on == today + timedelta(days=40)
     # Higher tiers are never visited less often than lower ones.
     form["key_interval_days"] = "90"
     refused = client.post("/visits/policy", data=form)
