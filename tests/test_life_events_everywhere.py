@@ -35,8 +35,10 @@ from tests.feeds.helpers import death_row, imported
 from tests.subsidies.helpers import county_staff, enrol, make_program
 from tests.visits.helpers import build_target
 
-TODAY = local_today()
-NEXT_MONTH = periods.next_period("monthly", periods.period_containing("monthly", TODAY))
+
+def next_period():
+    """The month after this one (the programs here pay monthly)."""
+    return periods.next_period("monthly", periods.period_containing("monthly", local_today()))
 
 
 @dataclass
@@ -56,18 +58,20 @@ class Life:
 
 @pytest.fixture
 def life(world, make_room, make_bed, make_user) -> Life:
+    today = local_today()
+    next_month = next_period()
     person = world.person_a
     staff = world.user("county_staff")
     bed = make_bed(make_room(world.facility_a, number="301"))
     stay = beds_ops.admit(
-        bed, person, TODAY - timedelta(days=200), LOW_RISKS, world.user("operator")
+        bed, person, today - timedelta(days=200), LOW_RISKS, world.user("operator")
     )
     make_center(world.facility_a)
-    member = make_member(world.facility_a, person, joined=TODAY - timedelta(days=100))
+    member = make_member(world.facility_a, person, joined=today - timedelta(days=100))
     # A plan overdue for weeks: the overdue job has put a reminder in the outbox (an e-mail
     # waits there to be sent; the in-app copy is delivered at once).
     world.user("visitor").email = "visitor@example.test"
-    plan = build_target(person, [world.user("visitor")], enrolled_on=TODAY - timedelta(days=90))
+    plan = build_target(person, [world.user("visitor")], enrolled_on=today - timedelta(days=90))
     visit_tasks.remind_overdue(now=utcnow())
     reminders = [
         m.id
@@ -82,14 +86,14 @@ def life(world, make_room, make_bed, make_user) -> Life:
     # Two programs: next month drawn up in one (draft), approved in the other.
     allowance = make_program(world, code="GL", name="高龄津贴")
     service = make_program(world, code="FW", name="养老服务补贴", kind="service_subsidy")
-    applied = TODAY - timedelta(days=120)
+    applied = today - timedelta(days=120)
     drafted = enrol(world, allowance, person, applied_on=applied)
     approved = enrol(world, service, person, applied_on=applied)
-    subsidy_ops.generate(allowance, NEXT_MONTH, staff)
-    batch = subsidy_ops.generate(service, NEXT_MONTH, staff).batch
+    subsidy_ops.generate(allowance, next_month, staff)
+    batch = subsidy_ops.generate(service, next_month, staff).batch
     assert subsidy_ops.approve(batch, county_staff(world, "checker")).approved
     approved_payment = db.session.scalar(
-        sa.select(Payment).where(Payment.enrolment_id == approved.id, Payment.period == NEXT_MONTH)
+        sa.select(Payment).where(Payment.enrolment_id == approved.id, Payment.period == next_month)
     )
     assert approved_payment is not None and approved_payment.status == "approved"
     second = family_of(person, username="second_relative")
@@ -112,22 +116,25 @@ def life(world, make_room, make_bed, make_user) -> Life:
 
 
 def record_by_registry(world, client, auth, life: Life):
+    today = local_today()
     auth.login_as(world.user("township_staff"))
-    return client.post(f"/people/{life.person.id}/death", data={"death_date": TODAY.isoformat()})
+    return client.post(f"/people/{life.person.id}/death", data={"death_date": today.isoformat()})
 
 
 def record_by_discharge(world, client, auth, life: Life):
+    today = local_today()
     auth.login_as(world.user("operator"))
     return client.post(
         f"/facilities/{world.facility_a.id}/beds/{life.bed.id}/discharge",
-        data={"discharged_on": TODAY.isoformat(), "reason": "death", "note": ""},
+        data={"discharged_on": today.isoformat(), "reason": "death", "note": ""},
     )
 
 
 def record_by_feed(world, client, auth, life: Life):
     """The funeral service's list, imported by county staff (uploaded, columns chosen,
     processed: the same operations as the feed's pages)."""
-    done = imported(world.user("county_staff"), [death_row(1, life.person, day=TODAY)])
+    today = local_today()
+    done = imported(world.user("county_staff"), [death_row(1, life.person, day=today)])
     assert done.applied + done.already_known == 1, "the row was not applied"
 
     class Answer:
@@ -197,21 +204,23 @@ def everything(life: Life) -> dict:
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_one_death_reaches_every_module_at_once(world, client, auth, life, route):
+    today = local_today()
+    next_month = next_period()
     record, source = ROUTES[route]
     answer = record(world, client, auth, life)
     assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
     now = everything(life)
-    assert now["death"] == TODAY
+    assert now["death"] == today
     assert now["events"] == [("death", source)]
-    assert now["stay"] == (TODAY, "death")
+    assert now["stay"] == (today, "death")
     assert now["bed"] == "vacant"
-    assert now["member"] == TODAY
+    assert now["member"] == today
     assert now["plan"] is False
     assert set(now["reminders"]) == {"cancelled"}
-    assert now["enrolments"][life.drafted.id] == ("stopped", "death", NEXT_MONTH)
-    assert now["enrolments"][life.approved.id] == ("stopped", "death", NEXT_MONTH)
+    assert now["enrolments"][life.drafted.id] == ("stopped", "death", next_month)
+    assert now["enrolments"][life.approved.id] == ("stopped", "death", next_month)
     drafted_later = [
-        p for p in now["payments"].values() if p[0] == life.drafted.id and p[1] >= NEXT_MONTH
+        p for p in now["payments"].values() if p[0] == life.drafted.id and p[1] >= next_month
     ]
     assert drafted_later == [], "the draft batch still pays the dead"
     original = now["payments"][life.approved_payment.id]
@@ -219,7 +228,7 @@ def test_one_death_reaches_every_module_at_once(world, client, auth, life, route
     reversals = [
         p
         for p in now["payments"].values()
-        if p[0] == life.approved.id and p[2] == "reversal" and p[1] == NEXT_MONTH
+        if p[0] == life.approved.id and p[2] == "reversal" and p[1] == next_month
     ]
     assert len(reversals) == 1 and reversals[0][4] == -original[4]
     assert now["booking"] == "cancelled"

@@ -10,7 +10,10 @@ from tests.builders import LOW_RISKS, build_bed, build_person, build_room
 
 VIEWERS = STAFF | {"operator"}
 ACTORS = frozenset({"admin", "operator"})
-YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
+
+
+def yesterday() -> str:
+    return (local_today() - timedelta(days=1)).isoformat()
 
 
 def _outside(world, user):
@@ -52,14 +55,14 @@ def admit_form(world, user):
     return {
         "id_number": world.person_a.id_number,
         "name": world.person_a.name,
-        "admitted_on": YESTERDAY,
+        "admitted_on": yesterday(),
         **{f"risks[{key}]": level for key, level in LOW_RISKS.items()},
     }
 
 
 def transfer_form(world, user):
     free = build_bed(build_room(world.facility_a))
-    return {"bed_id": free.id, "on": YESTERDAY}
+    return {"bed_id": free.id, "on": yesterday()}
 
 
 def bed_form(world, user):
@@ -83,10 +86,10 @@ ROUTES = [
     Route("beds.show", allowed=VIEWERS, target=bed("occupied")),
     _action("beds.admit", "vacant", admit_form),
     _action(
-        "beds.discharge", "occupied", lambda w, u: {"discharged_on": YESTERDAY, "reason": "home"}
+        "beds.discharge", "occupied", lambda w, u: {"discharged_on": yesterday(), "reason": "home"}
     ),
     _action("beds.transfer", "occupied", transfer_form),
-    _action("beds.start_leave", "occupied", lambda w, u: {"start_on": YESTERDAY}),
+    _action("beds.start_leave", "occupied", lambda w, u: {"start_on": yesterday()}),
     _action("beds.end_leave", "held", lambda w, u: {"end_on": local_today().isoformat()}),
     _action(
         "beds.reserve",
@@ -98,9 +101,9 @@ ROUTES = [
     ),
     _action("beds.release", "reserved"),
     _action(
-        "beds.out_of_service", "vacant", lambda w, u: {"reason": "维修", "start_on": YESTERDAY}
+        "beds.out_of_service", "vacant", lambda w, u: {"reason": "维修", "start_on": yesterday()}
     ),
-    _action("beds.back_in_service", "out_of_service", lambda w, u: {"on": YESTERDAY}),
+    _action("beds.back_in_service", "out_of_service", lambda w, u: {"on": yesterday()}),
     Route(
         "beds.add_room",
         "POST",

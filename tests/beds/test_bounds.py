@@ -21,9 +21,6 @@ from eldercare.extensions import db
 from eldercare.regions.models import CountySettings
 from tests.builders import LOW_RISKS, build_person
 
-TODAY = local_today()
-FAR_BACK = TODAY.replace(year=TODAY.year - EVENT_YEARS_BACK - 1).isoformat()
-TOMORROW = (TODAY + timedelta(days=1)).isoformat()
 TOO_FAR = "The date is too far back"
 
 
@@ -39,13 +36,25 @@ def api_headers(world):
     return {"Authorization": f"Bearer {secret}"}
 
 
+def far_back() -> str:
+    """A day just before the oldest one the forms take."""
+    today = local_today()
+    return today.replace(year=today.year - EVENT_YEARS_BACK - 1).isoformat()
+
+
+def tomorrow() -> str:
+    return (local_today() + timedelta(days=1)).isoformat()
+
+
 def page(world, bed, action):
     return f"/facilities/{world.facility_a.id}/beds/{bed.id}/{action}?lang=en"
 
 
 def occupy(world, bed):
     person = build_person(world.village_a)
-    return ops.admit(bed, person, TODAY - timedelta(days=30), LOW_RISKS, world.user("admin"))
+    return ops.admit(
+        bed, person, local_today() - timedelta(days=30), LOW_RISKS, world.user("admin")
+    )
 
 
 def set_price_range(world, low_fen: int, high_fen: int) -> None:
@@ -78,11 +87,12 @@ DATED_FORMS = [
 ]
 
 
-@pytest.mark.parametrize("day", [FAR_BACK, "1900-01-01", TOMORROW])
+@pytest.mark.parametrize("when", ["far back", "1900-01-01", "tomorrow"])
 @pytest.mark.parametrize(("action", "state", "form"), DATED_FORMS, ids=lambda x: str(x)[:12])
 def test_every_dated_bed_form_refuses_an_implausible_day(
-    client, auth, world, beds, action, state, form, day
+    client, auth, world, beds, action, state, form, when
 ):
+    day = {"far back": far_back(), "tomorrow": tomorrow()}.get(when, when)
     bed = beds[0]
     if state == "occupied":
         occupy(world, bed)
@@ -90,22 +100,23 @@ def test_every_dated_bed_form_refuses_an_implausible_day(
     response = client.post(page(world, bed, action), data=form(world, bed, day))
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert (TOO_FAR if day != TOMORROW else "The date is in the future.") in html
+    assert (TOO_FAR if when != "tomorrow" else "The date is in the future.") in html
     assert f'value="{day}"' in html  # what was typed is kept
 
 
 def test_transfer_leave_end_and_back_in_service_refuse_far_back_days(client, auth, world, beds):
+    today, too_old = local_today(), far_back()
     stay = occupy(world, beds[0])
     auth.login_as(world.user("operator"))
     moved = client.post(
-        page(world, beds[0], "transfer"), data={"bed_id": beds[1].id, "on": FAR_BACK}
+        page(world, beds[0], "transfer"), data={"bed_id": beds[1].id, "on": too_old}
     )
     assert moved.status_code == 422 and TOO_FAR in moved.get_data(as_text=True)
-    ops.start_leave(stay, TODAY - timedelta(days=3), "", world.user("admin"))
-    back = client.post(page(world, beds[0], "leave/end"), data={"end_on": FAR_BACK})
+    ops.start_leave(stay, today - timedelta(days=3), "", world.user("admin"))
+    back = client.post(page(world, beds[0], "leave/end"), data={"end_on": too_old})
     assert back.status_code == 422 and TOO_FAR in back.get_data(as_text=True)
-    ops.take_out_of_service(beds[1], "维修", TODAY - timedelta(days=3), world.user("admin"))
-    again = client.post(page(world, beds[1], "back-in-service"), data={"on": FAR_BACK})
+    ops.take_out_of_service(beds[1], "维修", today - timedelta(days=3), world.user("admin"))
+    again = client.post(page(world, beds[1], "back-in-service"), data={"on": too_old})
     assert again.status_code == 422 and TOO_FAR in again.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Stay)) == 1
 
@@ -142,7 +153,9 @@ def test_the_api_shares_the_bounds(client, world, beds, api_headers):
 
 def test_the_operation_refuses_a_far_back_day_without_a_schema(world, beds):
     with pytest.raises(Invalid) as refused:
-        ops.take_out_of_service(beds[0], "维修", TODAY.replace(year=1950), world.user("admin"))
+        ops.take_out_of_service(
+            beds[0], "维修", local_today().replace(year=1950), world.user("admin")
+        )
     assert "admitted_on" not in refused.value.errors and "start_on" in refused.value.errors
 
 

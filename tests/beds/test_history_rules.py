@@ -14,8 +14,6 @@ from eldercare.core.errors import AppError
 from eldercare.extensions import db
 from tests.builders import LOW_RISKS
 
-TODAY = local_today()
-
 
 @pytest.fixture
 def beds(world, make_room, make_bed):
@@ -26,6 +24,7 @@ def beds(world, make_room, make_bed):
 def test_a_reservation_for_a_person_lets_exactly_them_in_through_the_api(
     client, auth, world, beds, make_person
 ):
+    today = local_today()
     person, other = make_person(world.village_a), make_person(world.village_a)
     auth.login_as(world.user("operator"))
     expires = (utcnow() + timedelta(days=3)).isoformat()
@@ -39,7 +38,7 @@ def test_a_reservation_for_a_person_lets_exactly_them_in_through_the_api(
         },
     )
     assert reserved.status_code == 201
-    body = {"admitted_on": TODAY.isoformat(), "risks": LOW_RISKS}
+    body = {"admitted_on": today.isoformat(), "risks": LOW_RISKS}
     refused = client.post(
         f"/api/v1/beds/{beds[0].id}/admit",
         json=body | {"id_number": other.id_number, "name": other.name},
@@ -66,59 +65,63 @@ def test_a_reservation_names_both_id_number_and_name_or_neither(client, auth, wo
 
 
 def test_admission_elsewhere_ends_the_persons_reservation(world, beds, make_person):
+    today = local_today()
     operator = world.user("operator")
     person = make_person(world.village_a)
     ops.reserve(beds[0], person.name, utcnow() + timedelta(days=2), operator, person=person)
-    ops.admit(beds[1], person, TODAY, LOW_RISKS, operator)
+    ops.admit(beds[1], person, today, LOW_RISKS, operator)
     db.session.expire_all()
     assert db.session.get(Bed, beds[0].id).status == "vacant"
     assert db.session.query(Reservation).one().end_reason == "admitted"
 
 
 def test_a_back_dated_transfer_cannot_overlap_the_target_beds_history(world, beds, make_person):
+    today = local_today()
     operator = world.user("operator")
     earlier, mover = make_person(world.village_a), make_person(world.village_a)
-    old = ops.admit(beds[1], earlier, TODAY - timedelta(days=30), LOW_RISKS, operator)
-    ops.discharge(old, TODAY - timedelta(days=5), "home", operator)
-    stay = ops.admit(beds[0], mover, TODAY - timedelta(days=40), LOW_RISKS, operator)
+    old = ops.admit(beds[1], earlier, today - timedelta(days=30), LOW_RISKS, operator)
+    ops.discharge(old, today - timedelta(days=5), "home", operator)
+    stay = ops.admit(beds[0], mover, today - timedelta(days=40), LOW_RISKS, operator)
     with pytest.raises(AppError) as refused:
-        ops.transfer(stay, beds[1], TODAY - timedelta(days=20), operator)
+        ops.transfer(stay, beds[1], today - timedelta(days=20), operator)
     assert refused.value.code == 409
 
 
 def test_outage_dates_are_checked(world, beds, make_person):
+    today = local_today()
     operator = world.user("operator")
     with pytest.raises(AppError):
-        ops.take_out_of_service(beds[0], "维修", TODAY + timedelta(days=3), operator)
+        ops.take_out_of_service(beds[0], "维修", today + timedelta(days=3), operator)
     person = make_person(world.village_a)
-    stay = ops.admit(beds[0], person, TODAY - timedelta(days=10), LOW_RISKS, operator)
-    ops.discharge(stay, TODAY - timedelta(days=2), "home", operator)
+    stay = ops.admit(beds[0], person, today - timedelta(days=10), LOW_RISKS, operator)
+    ops.discharge(stay, today - timedelta(days=2), "home", operator)
     with pytest.raises(AppError) as refused:  # back into a time someone lived there
-        ops.take_out_of_service(beds[0], "维修", TODAY - timedelta(days=5), operator)
+        ops.take_out_of_service(beds[0], "维修", today - timedelta(days=5), operator)
     assert refused.value.code == 409
-    ops.take_out_of_service(beds[1], "维修", TODAY - timedelta(days=6), operator)
-    ops.return_to_service(beds[1], TODAY - timedelta(days=1), operator)
+    ops.take_out_of_service(beds[1], "维修", today - timedelta(days=6), operator)
+    ops.return_to_service(beds[1], today - timedelta(days=1), operator)
     with pytest.raises(AppError) as inside:  # an admission dated inside the outage
         ops.admit(
-            beds[1], make_person(world.village_a), TODAY - timedelta(days=3), LOW_RISKS, operator
+            beds[1], make_person(world.village_a), today - timedelta(days=3), LOW_RISKS, operator
         )
     assert inside.value.code == 409
 
 
 def test_leaves_stay_inside_their_stay(world, beds, make_person):
+    today = local_today()
     operator = world.user("operator")
     stay = ops.admit(
-        beds[0], make_person(world.village_a), TODAY - timedelta(days=20), LOW_RISKS, operator
+        beds[0], make_person(world.village_a), today - timedelta(days=20), LOW_RISKS, operator
     )
-    ops.start_leave(stay, TODAY - timedelta(days=5), "探亲", operator)
+    ops.start_leave(stay, today - timedelta(days=5), "探亲", operator)
     with pytest.raises(AppError):  # a discharge before the leave began
-        ops.discharge(stay, TODAY - timedelta(days=8), "home", operator)
+        ops.discharge(stay, today - timedelta(days=8), "home", operator)
     with pytest.raises(AppError) as moving:  # moving someone who is away
-        ops.transfer(stay, beds[1], TODAY, operator)
+        ops.transfer(stay, beds[1], today, operator)
     assert moving.value.code == 409
-    ops.end_leave(stay, TODAY - timedelta(days=2), operator)
+    ops.end_leave(stay, today - timedelta(days=2), operator)
     with pytest.raises(AppError):  # a new leave overlapping the last one
-        ops.start_leave(stay, TODAY - timedelta(days=3), "again", operator)
+        ops.start_leave(stay, today - timedelta(days=3), "again", operator)
 
 
 def test_a_township_may_record_the_death_of_a_resident_which_closes_the_stay(
@@ -126,28 +129,30 @@ def test_a_township_may_record_the_death_of_a_resident_which_closes_the_stay(
 ):
     """Once refused (a death was recorded by the discharge only); now the registry's one
     writer records it from anywhere, and the stay follows it."""
+    today = local_today()
     person = make_person(world.village_a)
-    stay = ops.admit(beds[0], person, TODAY - timedelta(days=3), LOW_RISKS, world.user("operator"))
+    stay = ops.admit(beds[0], person, today - timedelta(days=3), LOW_RISKS, world.user("operator"))
     auth.login_as(world.user("township_staff"))
     response = client.put(
         f"/api/v1/people/{person.id}",
         json={
             "name": person.name,
             "region_id": world.village_a.id,
-            "death_date": TODAY.isoformat(),
+            "death_date": today.isoformat(),
         },
     )
     assert response.status_code == 200, response.json
     db.session.expire_all()
-    assert (stay.discharged_on, stay.discharge_reason) == (TODAY, "death")
+    assert (stay.discharged_on, stay.discharge_reason) == (today, "death")
     assert db.session.get(Bed, beds[0].id).status == "vacant"
 
 
 def test_the_operator_sees_the_risk_assessment_and_staff_do_not(
     client, auth, world, beds, make_person
 ):
+    today = local_today()
     risks = dict(LOW_RISKS, fall="high")
-    ops.admit(beds[0], make_person(world.village_a), TODAY, risks, world.user("operator"))
+    ops.admit(beds[0], make_person(world.village_a), today, risks, world.user("operator"))
     url = f"/facilities/{world.facility_a.id}/beds/{beds[0].id}"
     auth.login_as(world.user("operator"))
     page = client.get(url).get_data(as_text=True)

@@ -16,8 +16,6 @@ from eldercare.core.db import local_today, utcnow
 from eldercare.extensions import db
 from tests.builders import LOW_RISKS, build_person
 
-TODAY = local_today()
-
 
 @pytest.fixture
 def beds(world, make_room, make_bed):
@@ -30,10 +28,11 @@ def page(world, bed, action=""):
 
 
 def admit_form(person, day=None, **extra):
+    today = local_today()
     return {
         "id_number": person.id_number,
         "name": person.name,
-        "admitted_on": (day or TODAY - timedelta(days=20)).isoformat(),
+        "admitted_on": (day or today - timedelta(days=20)).isoformat(),
         **{f"risks[{key}]": level for key, level in LOW_RISKS.items()},
         **extra,
     }
@@ -74,12 +73,13 @@ def test_admitting_someone_else_to_a_reserved_bed_names_the_holder_and_the_remed
 
 
 def test_a_reservation_by_name_only_says_to_release_it_first(client, world, beds):
+    today = local_today()
     ops.reserve(beds[0], "王大爷", utcnow() + timedelta(days=3), world.user("admin"))
     secret = create_token(world.user("operator"), "test", 1)[1]
     body = {
         "id_number": world.person_a.id_number,
         "name": world.person_a.name,
-        "admitted_on": TODAY.isoformat(),
+        "admitted_on": today.isoformat(),
         "risks": LOW_RISKS,
     }
     response = client.post(
@@ -111,6 +111,7 @@ def test_the_refusal_is_in_chinese(client, auth, world, beds):
 
 @pytest.mark.parametrize("action", ["admit", "reserve"])
 def test_a_wrong_check_digit_says_so(client, auth, world, beds, action):
+    today = local_today()
     auth.login_as(world.user("operator"))
     number = with_wrong_check_digit(world.person_a.id_number)
     if action == "admit":
@@ -120,7 +121,7 @@ def test_a_wrong_check_digit_says_so(client, auth, world, beds, action):
             "holder_name": world.person_a.name,
             "id_number": number,
             "name": world.person_a.name,
-            "expires_at": (TODAY + timedelta(days=3)).isoformat() + "T12:00",
+            "expires_at": (today + timedelta(days=3)).isoformat() + "T12:00",
         }
     response = client.post(page(world, beds[0], action) + "?lang=en", data=form)
     assert response.status_code == 422
@@ -134,7 +135,8 @@ def test_a_wrong_check_digit_says_so(client, auth, world, beds, action):
 
 
 def test_the_bed_page_and_the_transfer_choices_name_floor_room_and_bed(client, auth, world, beds):
-    ops.admit(beds[0], world.person_a, TODAY - timedelta(days=9), LOW_RISKS, world.user("admin"))
+    today = local_today()
+    ops.admit(beds[0], world.person_a, today - timedelta(days=9), LOW_RISKS, world.user("admin"))
     auth.login_as(world.user("operator"))
     html = client.get(page(world, beds[0]) + "?lang=en").get_data(as_text=True)
     assert '<h1 class="h3 mb-0" id="bed-title">Floor 3 · Room 301 · Bed 1</h1>' in html
@@ -142,7 +144,8 @@ def test_the_bed_page_and_the_transfer_choices_name_floor_room_and_bed(client, a
 
 
 def test_refusals_and_the_audit_name_the_bed_by_its_place(world, beds):
-    ops.admit(beds[0], world.person_a, TODAY - timedelta(days=9), LOW_RISKS, world.user("admin"))
+    today = local_today()
+    ops.admit(beds[0], world.person_a, today - timedelta(days=9), LOW_RISKS, world.user("admin"))
     entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "stay.admitted"))
     assert entry.changes["bed"][1] == beds[0].title
     assert "301" in beds[0].title and beds[0].code in beds[0].title
@@ -152,11 +155,12 @@ def test_refusals_and_the_audit_name_the_bed_by_its_place(world, beds):
 
 
 def test_admission_and_discharge_notes_are_both_in_the_history(client, auth, world, beds):
+    today = local_today()
     auth.login_as(world.user("operator"))
     client.post(page(world, beds[0], "admit"), data=admit_form(world.person_a, note="家属陪同入住"))
     client.post(
         page(world, beds[0], "discharge"),
-        data={"discharged_on": TODAY.isoformat(), "reason": "home", "note": "女儿接回家"},
+        data={"discharged_on": today.isoformat(), "reason": "home", "note": "女儿接回家"},
     )
     stay = db.session.scalar(sa.select(Stay))
     assert (stay.note, stay.discharge_note) == ("家属陪同入住", "女儿接回家")
@@ -166,8 +170,9 @@ def test_admission_and_discharge_notes_are_both_in_the_history(client, auth, wor
 
 
 def test_after_a_transfer_the_first_admission_date_stays_visible(client, auth, world, beds):
-    first_day = TODAY - timedelta(days=40)
-    moved_day = TODAY - timedelta(days=5)
+    today = local_today()
+    first_day = today - timedelta(days=40)
+    moved_day = today - timedelta(days=5)
     auth.login_as(world.user("operator"))
     client.post(page(world, beds[0], "admit"), data=admit_form(world.person_a, day=first_day))
     moved = client.post(

@@ -15,11 +15,9 @@ from eldercare.extensions import db
 from tests.builders import LOW_RISKS
 from tests.querycount import count_queries
 
-TODAY = local_today()
-
 
 def _iso(days_ago: int) -> str:
-    return (TODAY - timedelta(days=days_ago)).isoformat()
+    return (local_today() - timedelta(days=days_ago)).isoformat()
 
 
 def admit_form(person, day: str | None = None, name: str | None = None) -> dict:
@@ -73,12 +71,13 @@ ENCRYPTED_COLUMN = re.compile(r"person\.id_number(?!_)|stay\.risk_assessment")
 def test_the_board_names_residents_and_never_reads_their_id_numbers(
     client, auth, world, beds, make_person
 ):
+    today = local_today()
     occupied, held = beds
     operator = world.user("operator")
     other = make_person(world.village_a, name="王桂兰")
-    ops.admit(occupied, world.person_a, TODAY - timedelta(days=5), LOW_RISKS, operator)
-    stay = ops.admit(held, other, TODAY - timedelta(days=5), LOW_RISKS, operator)
-    ops.start_leave(stay, TODAY - timedelta(days=1), "", operator)
+    ops.admit(occupied, world.person_a, today - timedelta(days=5), LOW_RISKS, operator)
+    stay = ops.admit(held, other, today - timedelta(days=5), LOW_RISKS, operator)
+    ops.start_leave(stay, today - timedelta(days=1), "", operator)
     auth.login_as(operator)
     with count_queries() as statements:
         html = client.get(url(world)).get_data(as_text=True)
@@ -204,6 +203,7 @@ def test_missing_risks_are_refused(client, auth, world, beds):
 
 
 def test_death_discharge_writes_the_registry_death_date(client, auth, world, beds):
+    today = local_today()
     bed = beds[0]
     auth.login_as(world.user("operator"))
     client.post(url(world, bed, "admit"), data=admit_form(world.person_a, _iso(30)))
@@ -212,18 +212,19 @@ def test_death_discharge_writes_the_registry_death_date(client, auth, world, bed
     )
     assert response.status_code == 302
     db.session.refresh(world.person_a)
-    assert world.person_a.death_date == TODAY - timedelta(days=3)
+    assert world.person_a.death_date == today - timedelta(days=3)
 
 
 def test_the_history_answers_who_was_in_the_bed_on_a_past_day(
     client, auth, world, beds, make_person
 ):
+    today = local_today()
     bed = beds[0]
     admin = world.user("admin")
     earlier = make_person(world.village_a, name="刘秀珍")
-    stay = ops.admit(bed, earlier, TODAY - timedelta(days=60), LOW_RISKS, admin)
-    ops.discharge(stay, TODAY - timedelta(days=40), "home", admin)
-    ops.admit(bed, world.person_a, TODAY - timedelta(days=20), LOW_RISKS, admin)
+    stay = ops.admit(bed, earlier, today - timedelta(days=60), LOW_RISKS, admin)
+    ops.discharge(stay, today - timedelta(days=40), "home", admin)
+    ops.admit(bed, world.person_a, today - timedelta(days=20), LOW_RISKS, admin)
     auth.login_as(world.user("county_staff"))
     html = client.get(url(world, bed) + f"?on={_iso(50)}").get_data(as_text=True)
     answer = re.search(r'id="resident-on-answer">(.*?)</div>', html, re.S).group(1)
@@ -236,13 +237,14 @@ def test_the_history_answers_who_was_in_the_bed_on_a_past_day(
 
 
 def test_leave_reserve_and_outage_through_the_forms(client, auth, world, beds):
+    today = local_today()
     first, second = beds
     auth.login_as(world.user("operator"))
     client.post(url(world, first, "admit"), data=admit_form(world.person_a))
     assert client.post(url(world, first, "leave"), data={"start_on": _iso(1)}).status_code == 302
     assert tile(client.get(url(world)).get_data(as_text=True), first) == "held"
     assert client.post(url(world, first, "leave/end"), data={"end_on": _iso(0)}).status_code == 302
-    expires = (TODAY + timedelta(days=2)).isoformat() + "T12:00"
+    expires = (today + timedelta(days=2)).isoformat() + "T12:00"
     response = client.post(
         url(world, second, "reserve"), data={"holder_name": "陈大爷", "expires_at": expires}
     )
@@ -286,6 +288,7 @@ def test_add_room_and_bed_from_the_board(client, auth, world):
 def test_a_run_out_reservation_shows_the_bed_free_and_no_page_writes(client, auth, world, beds):
     """GET never writes: the board, the bed page and the API show a bed whose reservation
     has run out as vacant, as after the job; only the job ends the reservation."""
+    today = local_today()
     import sqlalchemy as sa
 
     from eldercare.auth.operations import create_token
@@ -294,7 +297,7 @@ def test_a_run_out_reservation_shows_the_bed_free_and_no_page_writes(client, aut
     from eldercare.core.audit import AuditLog as AuditEntry
 
     operator = world.user("operator")
-    ops.admit(beds[1], world.person_a, TODAY, LOW_RISKS, operator)
+    ops.admit(beds[1], world.person_a, today, LOW_RISKS, operator)
     ops.reserve(beds[0], "王先生", utcnow() + timedelta(hours=1), operator)
     reservation = db.session.scalar(sa.select(Reservation).where(Reservation.bed_id == beds[0].id))
     reservation.expires_at = utcnow() - timedelta(minutes=5)

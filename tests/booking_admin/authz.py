@@ -14,7 +14,10 @@ from tests.authz.matrix import STAFF, Route, facility
 
 VIEWERS = STAFF | {"operator"}
 ACTORS = frozenset({"admin", "operator"})
-FAR_DAY = local_today() + timedelta(days=60)
+
+
+def far_day():
+    return local_today() + timedelta(days=60)
 
 
 def _facilities(world, user) -> tuple[Facility, Facility]:
@@ -39,7 +42,7 @@ def _service(facility_row) -> dict:
 
 
 def _blackout(facility_row) -> dict:
-    blackout = Blackout(facility_id=facility_row.id, day=FAR_DAY, reason="检修")
+    blackout = Blackout(facility_id=facility_row.id, day=far_day(), reason="检修")
     db.session.add(blackout)
     db.session.flush()
     return {"facility_id": facility_row.id, "blackout_id": blackout.id}
@@ -52,6 +55,12 @@ def _record(make):
         return tuple(make(f) for f in _facilities(world, user))
 
     return target
+
+
+def _another_week(world, user):
+    """The facilities of ``facility``, shown on a week two months ahead."""
+    week = far_day().isoformat()
+    return tuple({"facility_id": ident, "week": week} for ident in facility(world, user))
 
 
 SERVICE_FORM = {
@@ -70,20 +79,13 @@ def _post(endpoint, target, data, arg="facility_id"):
 
 ROUTES = [
     Route("booking_admin.calendar", allowed=VIEWERS, target=facility, arg="facility_id"),
-    Route(
-        "booking_admin.calendar",
-        allowed=VIEWERS,
-        target=facility,
-        arg="facility_id",
-        extra_args={"week": FAR_DAY.isoformat()},
-        note="another week",
-    ),
+    Route("booking_admin.calendar", allowed=VIEWERS, target=_another_week, note="another week"),
     Route("booking_admin.services", allowed=VIEWERS, target=facility, arg="facility_id"),
     Route("booking_admin.new_service", allowed=ACTORS, target=facility, arg="facility_id"),
     _post("booking_admin.new_service", facility, lambda w, u: SERVICE_FORM | {"kind": "visit"}),
     Route("booking_admin.edit_service", allowed=ACTORS, target=_record(_service)),
     _post("booking_admin.edit_service", _record(_service), lambda w, u: SERVICE_FORM),
-    _post("booking_admin.add_blackout", facility, lambda w, u: {"day": FAR_DAY.isoformat()}),
+    _post("booking_admin.add_blackout", facility, lambda w, u: {"day": far_day().isoformat()}),
     _post("booking_admin.remove_blackout", _record(_blackout), lambda w, u: {}),
     Route("booking_desk.index", allowed=frozenset({"operator"}), ok=(302,)),
 ]

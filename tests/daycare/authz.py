@@ -6,12 +6,12 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from eldercare.core.db import utcnow
+from eldercare.core.db import local_today, utcnow
 from eldercare.daycare import operations as ops
 from eldercare.daycare.models import ClosedDay
 from eldercare.extensions import db
 from tests.authz.matrix import STAFF, Route
-from tests.daycare.helpers import TODAY, make_center, make_member
+from tests.daycare.helpers import make_center, make_member
 from tests.visits.helpers import admin
 
 VIEWERS = STAFF | {"operator"}
@@ -46,15 +46,17 @@ def _record(make):
 
 
 def _attendance(facility):
+    today = local_today()
     member = make_member(facility)
-    a = ops.check_in(facility, member.person, TODAY, admin())
+    a = ops.check_in(facility, member.person, today, admin())
     return {"facility_id": facility.id, "attendance_id": a.id}
 
 
 def _meal(facility):
+    today = local_today()
     member = make_member(facility)
-    ops.check_in(facility, member.person, TODAY, admin())
-    meal = ops.serve_meal(facility, member.person, TODAY, "lunch", admin())
+    ops.check_in(facility, member.person, today, admin())
+    meal = ops.serve_meal(facility, member.person, today, "lunch", admin())
     return {"facility_id": facility.id, "meal_id": meal.id}
 
 
@@ -73,40 +75,60 @@ def _incident(facility):
 
 
 def _closed(facility):
-    closed = ClosedDay(facility_id=facility.id, day=TODAY + timedelta(days=next(_days)))
+    today = local_today()
+    closed = ClosedDay(facility_id=facility.id, day=today + timedelta(days=next(_days)))
     db.session.add(closed)
     db.session.flush()
     return {"facility_id": facility.id, "closed_id": closed.id}
 
 
 def _walk_in_form(world, user):
+    today = local_today()
     from tests.builders import build_person
 
     person = build_person(world.village_a)
-    return {"day": TODAY.isoformat(), "id_number": person.id_number, "name": person.name}
+    return {"day": today.isoformat(), "id_number": person.id_number, "name": person.name}
 
 
 def _member_person(world, user):
+    today = local_today()
     member = make_member(world.facility_a)
-    return {"day": TODAY.isoformat(), "person_id": member.person_id}
+    return {"day": today.isoformat(), "person_id": member.person_id}
 
 
 def _checked_in(world, user):
+    today = local_today()
     member = make_member(world.facility_a)
-    ops.check_in(world.facility_a, member.person, TODAY, admin())
-    return {"day": TODAY.isoformat(), "person_id": member.person_id, "meal_type": "lunch"}
+    ops.check_in(world.facility_a, member.person, today, admin())
+    return {"day": today.isoformat(), "person_id": member.person_id, "meal_type": "lunch"}
 
 
 def _new_member(world, user):
+    today = local_today()
     from tests.builders import build_person
 
     person = build_person(world.village_a)
     return {
         "id_number": person.id_number,
         "name": person.name,
-        "joined_on": TODAY.isoformat(),
+        "joined_on": today.isoformat(),
         "days": ["0", "2"],
     }
+
+
+def _activity_form(world, user):
+    today = local_today().isoformat()
+    return {
+        "title": "太极拳",
+        "category": "exercise",
+        "starts_at": today + "T00:05",
+        "ends_at": today + "T00:35",
+    }
+
+
+def _a_day_next_year(world, user):
+    today = local_today()
+    return {"day": today.replace(year=today.year + 1).isoformat()}
 
 
 def _post(endpoint, target, data, arg="facility_id"):
@@ -135,22 +157,21 @@ ROUTES = [
         data=lambda w, u: {"days": ["1", "3"], "emergency_phone": "13900001111"},
         ok=(302,),
     ),
-    _post("daycare.end_membership", _record(_member), lambda w, u: {"left_on": TODAY.isoformat()}),
+    _post(
+        "daycare.end_membership",
+        _record(_member),
+        lambda w, u: {"left_on": local_today().isoformat()},
+    ),
     _post(
         "daycare.add_activity",
         center,
-        lambda w, u: {
-            "title": "太极拳",
-            "category": "exercise",
-            "starts_at": TODAY.isoformat() + "T00:05",
-            "ends_at": TODAY.isoformat() + "T00:35",
-        },
+        _activity_form,
     ),
     _post(
         "daycare.report_incident",
         center,
         lambda w, u: {
-            "occurred_at": TODAY.isoformat() + "T00:01",
+            "occurred_at": local_today().isoformat() + "T00:01",
             "risk": "scald",
             "severity": "minor",
             "description": "热水烫红手背",
@@ -165,7 +186,7 @@ ROUTES = [
     _post(
         "daycare.add_closed_day",
         center,
-        lambda w, u: {"day": TODAY.replace(year=TODAY.year + 1).isoformat()},
+        _a_day_next_year,
     ),
     _post("daycare.remove_closed_day", _record(_closed), lambda w, u: {}),
 ]

@@ -12,8 +12,6 @@ from eldercare.facilities.models import Facility
 from tests.builders import build_person
 from tests.visits.helpers import admin
 
-TODAY = local_today()
-
 
 def make_center(facility: Facility, **kw) -> Facility:
     """Make a facility a day-care center (open every day unless told otherwise)."""
@@ -35,6 +33,7 @@ def make_center(facility: Facility, **kw) -> Facility:
 
 def make_member(facility: Facility, person=None, joined: date | None = None, **kw) -> Member:
     person = person or build_person(facility.region)
-    data = {"joined_on": joined or TODAY - timedelta(days=30), "days": [0, 1, 2, 3, 4, 5, 6]}
+    joined = joined or local_today() - timedelta(days=30)
+    data = {"joined_on": joined, "days": [0, 1, 2, 3, 4, 5, 6]}
     data.update(kw)
     return ops.add_member(facility, person, data, admin())

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from eldercare.core.db import local_today
 from eldercare.daycare.models import Attendance
 from eldercare.extensions import db
 from tests.builders import build_world
 from tests.concurrency import at_once, committed_app
-from tests.daycare.helpers import TODAY, make_center, make_member
+from tests.daycare.helpers import make_center, make_member
 
 pytestmark = pytest.mark.no_transaction
 
@@ -28,6 +29,7 @@ def committed(tmp_path, worker_id):
 
 
 def test_two_tablets_check_in_the_same_person(committed):
+    today = local_today()
     app, (center_id, person_id, operator) = committed
 
     def tap():
@@ -37,7 +39,7 @@ def test_two_tablets_check_in_the_same_person(committed):
             session["_fresh"] = True
         response = client.post(
             f"/facilities/{center_id}/daycare/check-in",
-            data={"day": TODAY.isoformat(), "person_id": person_id},
+            data={"day": today.isoformat(), "person_id": person_id},
         )
         return response.status_code
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from eldercare.core.db import local_today
 from eldercare.daycare.models import Attendance, Center, ClosedDay, Meal, Member
 from eldercare.extensions import db
 from tests.builders import build_person
-from tests.daycare.helpers import TODAY, make_center, make_member
+from tests.daycare.helpers import make_center, make_member
 
 
 def _url(facility, path: str = "") -> str:
@@ -16,12 +17,13 @@ def _url(facility, path: str = "") -> str:
 
 
 def test_check_in_and_lunch_with_one_tap_each(world, client, auth):
+    today = local_today()
     center = make_center(world.facility_a)
     member = make_member(center)
     auth.login_as(world.user("operator"))
     roster = client.get(_url(center)).get_data(as_text=True)
     assert member.person.name in roster and "签到" in roster
-    tap = {"day": TODAY.isoformat(), "person_id": member.person_id}
+    tap = {"day": today.isoformat(), "person_id": member.person_id}
     assert client.post(_url(center, "/check-in"), data=tap).status_code == 302
     assert client.post(_url(center, "/meals"), data=tap | {"meal_type": "lunch"}).status_code == 302
     roster = client.get(_url(center)).get_data(as_text=True)
@@ -30,30 +32,33 @@ def test_check_in_and_lunch_with_one_tap_each(world, client, auth):
 
 
 def test_a_walk_in_by_id_card(world, client, auth):
+    today = local_today()
     center = make_center(world.facility_a)
     stranger = build_person(world.village_b, name="过路老人")
     auth.login_as(world.user("operator"))
-    form = {"day": TODAY.isoformat(), "id_number": stranger.id_number, "name": "过路老人"}
+    form = {"day": today.isoformat(), "id_number": stranger.id_number, "name": "过路老人"}
     assert client.post(_url(center, "/check-in"), data=form).status_code == 302
     [attendance] = db.session.scalars(sa.select(Attendance)).all()
     assert attendance.walk_in and attendance.person_id == stranger.id
 
 
 def test_a_walk_in_with_the_wrong_name_is_refused(world, client, auth):
+    today = local_today()
     center = make_center(world.facility_a)
     stranger = build_person(world.village_b, name="过路老人")
     auth.login_as(world.user("operator"))
-    wrong = {"day": TODAY.isoformat(), "id_number": stranger.id_number, "name": "别人"}
+    wrong = {"day": today.isoformat(), "id_number": stranger.id_number, "name": "别人"}
     refused = client.post(_url(center, "/check-in"), data=wrong, follow_redirects=True)
     assert "alert-danger" in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
 
 
 def test_another_centers_member_cannot_be_named(world, client, auth):
+    today = local_today()
     center = make_center(world.facility_a)
     elsewhere = make_member(make_center(world.facility_b))
     auth.login_as(world.user("operator"))
-    tap = {"day": TODAY.isoformat(), "person_id": elsewhere.person_id}
+    tap = {"day": today.isoformat(), "person_id": elsewhere.person_id}
     refused = client.post(_url(center, "/check-in"), data=tap, follow_redirects=True)
     assert "alert-danger" in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 0
@@ -71,14 +76,15 @@ def test_staff_see_no_dietary_notes_and_a_masked_phone(world, client, auth):
 
 
 def test_a_refused_tap_says_why_and_writes_nothing(world, client, auth):
+    today = local_today()
     center = make_center(world.facility_a)
     member = make_member(center)
-    db.session.add(ClosedDay(facility_id=center.id, day=TODAY, reason="停电"))
+    db.session.add(ClosedDay(facility_id=center.id, day=today, reason="停电"))
     db.session.flush()
     auth.login_as(world.user("operator"))
     response = client.post(
         _url(center, "/check-in"),
-        data={"day": TODAY.isoformat(), "person_id": member.person_id},
+        data={"day": today.isoformat(), "person_id": member.person_id},
         follow_redirects=True,
     )
     page = response.get_data(as_text=True)
@@ -87,13 +93,14 @@ def test_a_refused_tap_says_why_and_writes_nothing(world, client, auth):
 
 
 def test_a_refused_member_form_keeps_what_was_typed(world, client, auth):
+    today = local_today()
     center = make_center(world.facility_a)
     person = build_person(world.village_a, name="马桂芝")
     auth.login_as(world.user("operator"))
     form = {
         "name": "马桂芝",
         "id_number": person.id_number,
-        "joined_on": TODAY.isoformat(),
+        "joined_on": today.isoformat(),
         "days": ["0", "9"],
         "emergency_contact": "马小军",
         "emergency_phone": "电话号码",
@@ -133,14 +140,15 @@ def test_a_facility_without_day_care_has_no_such_pages(world, client, auth):
 
 def test_the_front_desk_counts_only_who_is_still_there(world, client, auth):
     """在站 N 人: checked in and not yet checked out; those gone home count as came today."""
+    today = local_today()
     center = make_center(world.facility_a)
     stays, goes = make_member(center), make_member(center)
     auth.login_as(world.user("operator"))
     for member in (stays, goes):
-        tap = {"day": TODAY.isoformat(), "person_id": member.person_id}
+        tap = {"day": today.isoformat(), "person_id": member.person_id}
         assert client.post(_url(center, "/check-in"), data=tap).status_code == 302
     gone = db.session.scalar(sa.select(Attendance).where(Attendance.person_id == goes.person_id))
-    out = client.post(_url(center, f"/attendance/{gone.id}/check-out"), data={"day": TODAY})
+    out = client.post(_url(center, f"/attendance/{gone.id}/check-out"), data={"day": today})
     assert out.status_code == 302
     page = client.get(_url(center)).get_data(as_text=True)
     assert "在站 1 人 / 名额 20" in page

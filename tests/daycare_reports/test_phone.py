@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.daycare_reports.test_views import LAST_MONTH, _centers
+from tests.daycare_reports.test_views import _centers, previous_month
 
 pytestmark = pytest.mark.browser
 
@@ -55,9 +55,10 @@ def _fits(page, width: int) -> bool:
 
 @pytest.mark.parametrize("device", [PHONE, TABLET], ids=["phone", "tablet"])
 def test_the_report_fits_the_screen(chromium, client, auth, world, device):
+    last_month = previous_month()
     busy, _idle = _centers(world)
     auth.login_as(world.user("county_staff"))
-    url = f"/facilities/{busy.id}/daycare/report?month={LAST_MONTH:%Y-%m}"
+    url = f"/facilities/{busy.id}/daycare/report?month={last_month:%Y-%m}"
     context, page, errors = _open(chromium, client, url, device)
     try:
         width = device["viewport"]["width"]
@@ -75,9 +76,10 @@ def test_the_report_fits_the_screen(chromium, client, auth, world, device):
 
 @pytest.mark.parametrize("device", [PHONE, TABLET], ids=["phone", "tablet"])
 def test_the_overview_fits_the_screen(chromium, client, auth, world, device):
+    last_month = previous_month()
     _busy, idle = _centers(world)
     auth.login_as(world.user("county_staff"))
-    url = f"/daycare/overview?month={LAST_MONTH:%Y-%m}&idle_days=60"
+    url = f"/daycare/overview?month={last_month:%Y-%m}&idle_days=60"
     context, page, errors = _open(chromium, client, url, device)
     try:
         width = device["viewport"]["width"]

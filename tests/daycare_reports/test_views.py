@@ -16,8 +16,10 @@ from tests.daycare_reports.helpers import attend, build_center, meal
 from tests.querycount import count_queries
 from tests.test_i18n_pages import english_words
 
-TODAY = local_today()
-LAST_MONTH = (TODAY.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+def previous_month() -> date:
+    """The first day of last month."""
+    return (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def _month_days(month: date) -> list[date]:
@@ -36,10 +38,11 @@ def _centers(world):
     """Two centers of township A last month: one busy (2 people on its first three weekdays,
     a subsidised lunch each day for the first of them) and one that never recorded
     attendance."""
+    last_month = previous_month()
     busy = build_center(world.township_a, name="马营日间照料中心")
     idle = build_center(world.township_a, kind="happiness_home", name="东村幸福院")
     people = [build_person(world.village_a, name=n) for n in ("王秀兰", "刘玉珍")]
-    for day in _open_weekdays(LAST_MONTH)[:3]:
+    for day in _open_weekdays(last_month)[:3]:
         for person in people:
             attend(busy, person, day)
         meal(busy, people[0], day, subsidised=True, price_fen=800)
@@ -64,14 +67,15 @@ def _header_lines(response, name: str | None = None) -> list[str]:
 
 def test_the_report_page_shows_the_month(world, client, auth):
     """Last month: 2 people on 3 days = 6 person-days, 3 subsidised lunches at 8 yuan."""
+    last_month = previous_month()
     busy, _idle = _centers(world)
     auth.login_as(world.user("county_staff"))
-    page = client.get(f"/facilities/{busy.id}/daycare/report?month={LAST_MONTH:%Y-%m}")
+    page = client.get(f"/facilities/{busy.id}/daycare/report?month={last_month:%Y-%m}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="person-days">6<' in html and 'id="people-served">2<' in html
     assert 'id="subsidised">3<' in html and "24.00" in html
-    assert f'id="open-days">{len(_open_weekdays(LAST_MONTH))}<' in html
+    assert f'id="open-days">{len(_open_weekdays(last_month))}<' in html
     assert 'class="chart"' in html and "data-print" in html and "js/print.js" in html
 
 
@@ -82,33 +86,35 @@ def test_a_facility_that_runs_no_day_care_has_no_report(world, client, auth):
 
 
 def test_an_invalid_month_is_dropped_with_a_notice(world, client, auth):
+    today = local_today()
     busy, _idle = _centers(world)
     auth.login_as(world.user("township_staff"))
-    for bad in ("2025-13", "1999-01", (TODAY + timedelta(days=40)).strftime("%Y-%m")):
+    for bad in ("2025-13", "1999-01", (today + timedelta(days=40)).strftime("%Y-%m")):
         response = client.get(f"/facilities/{busy.id}/daycare/report?month={bad}")
         assert response.status_code == 200
         html = response.get_data(as_text=True)
-        assert "alert-warning" in html and TODAY.strftime("%Y-%m") in html
+        assert "alert-warning" in html and today.strftime("%Y-%m") in html
 
 
 def test_the_report_xlsx_has_the_totals_and_is_audited(world, client, auth):
+    last_month = previous_month()
     busy, _idle = _centers(world)
     auth.login_as(world.user("township_staff"))
-    response = client.get(f"/facilities/{busy.id}/daycare/report.xlsx?month={LAST_MONTH:%Y-%m}")
+    response = client.get(f"/facilities/{busy.id}/daycare/report.xlsx?month={last_month:%Y-%m}")
     summary = dict(_sheet_rows(response, "运营月报")[1:])
-    assert summary["机构名称"] == "马营日间照料中心" and summary["月份"] == f"{LAST_MONTH:%Y-%m}"
-    assert summary["开放日数"] == len(_open_weekdays(LAST_MONTH))
+    assert summary["机构名称"] == "马营日间照料中心" and summary["月份"] == f"{last_month:%Y-%m}"
+    assert summary["开放日数"] == len(_open_weekdays(last_month))
     assert (summary["出勤人次"], summary["服务人数（出勤或用餐，去重）"]) == (6, 2)
     assert (summary["午餐份数"], summary["补贴餐份数"], summary["补贴餐金额（元）"]) == (3, 3, 24)
     daily = _sheet_rows(response, "每日出勤与用餐")
     assert daily[0] == ("日期", "星期", "是否开放", "出勤人次", "用餐份数")
-    assert len(daily) == 1 + len(_month_days(LAST_MONTH)) + 1
-    assert daily[-1] == ("合计", None, len(_open_weekdays(LAST_MONTH)), 6, 3)
+    assert len(daily) == 1 + len(_month_days(last_month)) + 1
+    assert daily[-1] == ("合计", None, len(_open_weekdays(last_month)), 6, 3)
     assert sum(row[3] for row in daily[1:-1]) == 6
     entry = db.session.scalar(
         sa.select(AuditLog).where(AuditLog.action == "daycare.report_exported")
     )
-    assert entry.facility_id == busy.id and entry.note == f"{LAST_MONTH:%Y-%m}"
+    assert entry.facility_id == busy.id and entry.note == f"{last_month:%Y-%m}"
 
 
 def _row(html: str, facility) -> str:
@@ -117,13 +123,14 @@ def _row(html: str, facility) -> str:
 
 def test_the_overview_flags_the_idle_center_and_totals_add_up(world, client, auth):
     """The busy center's last attendance, early last month, is under 60 days ago."""
+    last_month = previous_month()
     busy, idle = _centers(world)
     auth.login_as(world.user("county_staff"))
-    url = f"/daycare/overview?month={LAST_MONTH:%Y-%m}&idle_days=60"
+    url = f"/daycare/overview?month={last_month:%Y-%m}&idle_days=60"
     html = client.get(url).get_data(as_text=True)
     assert "badge bg-danger" in _row(html, idle) and "badge" not in _row(html, busy)
-    assert _open_weekdays(LAST_MONTH)[2].isoformat() in _row(html, busy)
-    assert f'href="/facilities/{busy.id}/daycare/report?month={LAST_MONTH:%Y-%m}"' in html
+    assert _open_weekdays(last_month)[2].isoformat() in _row(html, busy)
+    assert f'href="/facilities/{busy.id}/daycare/report?month={last_month:%Y-%m}"' in html
     assert 'id="person-days">6<' in html and 'id="centers">2<' in html
     # An idle threshold out of range is refused with a notice; the default is used.
     refused = client.get("/daycare/overview?idle_days=0").get_data(as_text=True)
@@ -131,9 +138,10 @@ def test_the_overview_flags_the_idle_center_and_totals_add_up(world, client, aut
 
 
 def test_the_overview_xlsx_has_a_row_per_center_and_the_totals(world, client, auth):
+    last_month = previous_month()
     _centers(world)
     auth.login_as(world.user("county_staff"))
-    response = client.get(f"/daycare/overview.xlsx?month={LAST_MONTH:%Y-%m}&idle_days=60")
+    response = client.get(f"/daycare/overview.xlsx?month={last_month:%Y-%m}&idle_days=60")
     rows = _sheet_rows(response)
     assert rows[0][:3] == ("机构名称", "机构类型", "所在地区")
     body, total = rows[1:-1], rows[-1]
@@ -150,14 +158,15 @@ def test_the_overview_xlsx_has_a_row_per_center_and_the_totals(world, client, au
 
 
 def test_the_overview_costs_the_same_queries_for_more_centers(world, client, auth):
+    last_month = previous_month()
     _centers(world)
     auth.login_as(world.user("county_staff"))
-    url = f"/daycare/overview?month={LAST_MONTH:%Y-%m}"
+    url = f"/daycare/overview?month={last_month:%Y-%m}"
     with count_queries() as few:
         assert client.get(url).status_code == 200
     for n in range(10):
         center = build_center(world.township_a, name=f"村级幸福院{n}", kind="happiness_home")
-        attend(center, build_person(world.village_a), LAST_MONTH)
+        attend(center, build_person(world.village_a), last_month)
     with count_queries() as many:
         html = client.get(url).get_data(as_text=True)
     assert html.count('id="center-') == 12
@@ -166,11 +175,12 @@ def test_the_overview_costs_the_same_queries_for_more_centers(world, client, aut
 
 def test_the_pages_are_in_chinese(world, client, auth):
     """Every string of the two pages is translated (the default language is Chinese)."""
+    last_month = previous_month()
     busy, _idle = _centers(world)
     auth.login_as(world.user("county_staff"))
     for url in (
-        f"/facilities/{busy.id}/daycare/report?month={LAST_MONTH:%Y-%m}",
-        f"/daycare/overview?month={LAST_MONTH:%Y-%m}",
+        f"/facilities/{busy.id}/daycare/report?month={last_month:%Y-%m}",
+        f"/daycare/overview?month={last_month:%Y-%m}",
     ):
         html = client.get(url).get_data(as_text=True)
         assert 'lang="zh-CN"' in html
@@ -178,16 +188,17 @@ def test_the_pages_are_in_chinese(world, client, auth):
 
 
 def test_the_exports_and_prints_say_what_where_when_and_by_whom(world, client, auth):
+    last_month = previous_month()
     busy, _idle = _centers(world)
     county = world.user("county_staff")
     county.display_name = "李主任"
     db.session.flush()
     auth.login_as(county)
-    month = f"{LAST_MONTH:%Y-%m}"
+    month = f"{last_month:%Y-%m}"
     report = client.get(f"/facilities/{busy.id}/daycare/report.xlsx?month={month}")
     for sheet in (None, "每日出勤与用餐"):
         title, area, made = _header_lines(report, sheet)[:3]
-        assert title == f"马营日间照料中心运营月报（{LAST_MONTH:%Y年%m月}）"
+        assert title == f"马营日间照料中心运营月报（{last_month:%Y年%m月}）"
         assert area.startswith("地区：") and area.endswith("马营镇")
         assert made.startswith("制表人：李主任") and "制表时间：" in made
     overview = client.get(f"/daycare/overview.xlsx?month={month}")

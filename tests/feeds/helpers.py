@@ -14,8 +14,6 @@ from eldercare.feeds import operations as ops
 from eldercare.feeds.schemas import Upload
 from tests.builders import build_person, build_user
 
-TODAY = local_today()
-DIED = TODAY - timedelta(days=10)
 HEADERS = ["序号", "死者姓名", "公民身份号码", "火化日期", "殡仪馆"]
 
 
@@ -38,10 +36,16 @@ def xlsx_bytes(rows, headers=HEADERS) -> bytes:
     return out.getvalue()
 
 
+def death_day():
+    """The day a death list says someone died unless told otherwise: ten days ago."""
+    return local_today() - timedelta(days=10)
+
+
 def death_row(n, person, name=None, day=None, source="县殡仪馆"):
     """A row of HEADERS for ``person`` (an id number string works too)."""
     number = person if isinstance(person, str) else person.id_number
-    return [n, name if name is not None else person.name, number, (day or DIED).isoformat(), source]
+    day = day or death_day()
+    return [n, name if name is not None else person.name, number, day.isoformat(), source]
 
 
 def upload(by, content: bytes, name="死亡名单.csv", kind="death", source="县殡仪馆", county=None):

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from eldercare.core.audit import AuditLog
+from eldercare.core.db import local_today
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.extensions import db
 from eldercare.feeds import operations as ops
@@ -19,10 +20,9 @@ from eldercare.people import signals
 from eldercare.people.models import LifeEvent, Person
 from tests.builders import build_person, new_id_number
 from tests.feeds.helpers import (
-    DIED,
     MAPPING,
-    TODAY,
     csv_bytes,
+    death_day,
     death_row,
     imported,
     people,
@@ -66,23 +66,26 @@ def counts(feed_import):
 
 
 def test_an_exact_match_is_recorded_through_the_registry(world):
+    died = death_day()
     staff = world.user("county_staff")
     (person,) = people(world, 1, name="王秀英")
     done = imported(staff, [death_row(1, person)])
     assert counts(done) == (1, 0, 0, 0, 0)
     (event,) = events_of(person)
-    assert (event.kind, event.occurred_on, event.source) == ("death", DIED, "feed")
+    assert (event.kind, event.occurred_on, event.source) == ("death", died, "feed")
     assert event.source_ref == f"feed:{done.id}:2"
     assert event.recorded_by_id == staff.id
     assert "县殡仪馆" in event.note
-    assert db.session.get(Person, person.id).death_date == DIED
+    assert db.session.get(Person, person.id).death_date == died
     assert rows_of(done) == []
 
 
 def test_mismatch_unknown_doubt_and_conflict_go_to_review_bad_rows_are_refused(world):
+    today = local_today()
+    died = death_day()
     staff = world.user("county_staff")
     exact, renamed, doubted, dead = people(world, 4)
-    dead.death_date = DIED - timedelta(days=30)
+    dead.death_date = died - timedelta(days=30)
     stranger = new_id_number(area="610302")
 
     def doubt(person, kind=None, on=None, **_kw):
@@ -95,7 +98,7 @@ def test_mismatch_unknown_doubt_and_conflict_go_to_review_bad_rows_are_refused(w
         death_row(4, doubted),
         death_row(5, dead),
         death_row(6, "61030219500315123", name="坏号"),
-        death_row(7, exact, day=TODAY + timedelta(days=3)),
+        death_row(7, exact, day=today + timedelta(days=3)),
         [8, "无日期", exact.id_number, "不详", ""],
     ]
 
@@ -128,6 +131,7 @@ def test_mismatch_unknown_doubt_and_conflict_go_to_review_bad_rows_are_refused(w
 
 
 def test_a_receiver_refusing_sends_the_row_to_review_and_writes_nothing_of_it(world):
+    died = death_day()
     staff = world.user("county_staff")
     refused, fine = people(world, 2)
 
@@ -146,7 +150,7 @@ def test_a_receiver_refusing_sends_the_row_to_review_and_writes_nothing_of_it(wo
     assert (row.reason, row.message) == ("refused", "床位结算未完成")
     assert events_of(refused) == []
     assert db.session.get(Person, refused.id).death_date is None
-    assert db.session.get(Person, fine.id).death_date == DIED
+    assert db.session.get(Person, fine.id).death_date == died
 
 
 def test_the_importer_cannot_decide_a_second_officer_applies_or_dismisses(world):
@@ -192,9 +196,10 @@ def test_the_importer_cannot_decide_a_second_officer_applies_or_dismisses(world)
 
 
 def test_a_date_the_registry_refuses_on_review_is_an_error_and_the_row_waits(world):
+    died = death_day()
     staff, other = world.user("county_staff"), second_officer(world)
     (person,) = people(world, 1)
-    person.death_date = DIED - timedelta(days=5)
+    person.death_date = died - timedelta(days=5)
     done = imported(staff, [death_row(1, person)])
     (row,) = rows_of(done)
     assert row.reason == "conflict"
@@ -226,11 +231,12 @@ def test_reimporting_the_same_or_an_overlapping_list_applies_nothing_twice(world
 
 
 def test_the_same_person_twice_in_one_list(world):
+    died = death_day()
     staff = world.user("county_staff")
     (person,) = people(world, 1)
     done = imported(
         staff,
-        [death_row(1, person), death_row(2, person), death_row(3, person, day=DIED - timedelta(1))],
+        [death_row(1, person), death_row(2, person), death_row(3, person, day=died - timedelta(1))],
     )
     assert counts(done) == (1, 1, 1, 0, 0)
     assert len(events_of(person)) == 1
@@ -257,6 +263,7 @@ def test_the_file_is_kept_with_its_digest(world):
 
 
 def test_columns_are_guessed_first_then_remembered_per_source(world):
+    died = death_day()
     staff = world.user("county_staff")
     (person,) = people(world, 1)
     page = ops.mapping_page(upload(staff, csv_bytes([death_row(1, person)])))
@@ -264,7 +271,7 @@ def test_columns_are_guessed_first_then_remembered_per_source(world):
     assert "*" in page["rows"][0][2] and person.id_number not in page["rows"][0]
 
     odd = ["证件", "人", "日子", "备注"]
-    row = [person.id_number, person.name, DIED.isoformat(), ""]
+    row = [person.id_number, person.name, died.isoformat(), ""]
     feed_import = upload(staff, csv_bytes([row], headers=odd), source="公安户籍", kind="moved_out")
     assert ops.mapping_page(feed_import)["chosen"] == {}
     ops.process(feed_import, {"id_number": 0, "name": 1, "date": 2}, staff)
@@ -273,38 +280,40 @@ def test_columns_are_guessed_first_then_remembered_per_source(world):
 
     moved = ["日子", "备注", "人", "证件"]
     later = upload(
-        staff, csv_bytes([[DIED.isoformat(), "", "某", "x"]], headers=moved), source="公安户籍"
+        staff, csv_bytes([[died.isoformat(), "", "某", "x"]], headers=moved), source="公安户籍"
     )
     assert ops.mapping_page(later)["chosen"] == {"id_number": "3", "name": "2", "date": "0"}
     elsewhere = upload(
-        staff, csv_bytes([[DIED.isoformat(), "", "某", "x"]], headers=moved), source="县殡仪馆"
+        staff, csv_bytes([[died.isoformat(), "", "某", "x"]], headers=moved), source="县殡仪馆"
     )
     assert ops.mapping_page(elsewhere)["chosen"] == {}  # another source: nothing to go by
-    assert db.session.get(Person, person.id).moved_out_on == DIED
+    assert db.session.get(Person, person.id).moved_out_on == died
 
 
 def test_an_xlsx_list_with_date_cells(world):
+    died = death_day()
     staff = world.user("county_staff")
     a, b = people(world, 2)
     from datetime import datetime
 
     content = xlsx_bytes(
         [
-            [1, a.name, a.id_number, datetime(DIED.year, DIED.month, DIED.day, 9, 30), "县殡仪馆"],
-            [2, b.name, b.id_number, DIED.strftime("%Y年%m月%d日"), "县殡仪馆"],
+            [1, a.name, a.id_number, datetime(died.year, died.month, died.day, 9, 30), "县殡仪馆"],
+            [2, b.name, b.id_number, died.strftime("%Y年%m月%d日"), "县殡仪馆"],
         ]
     )
     done = ops.process(upload(staff, content, name="名单.xlsx"), dict(MAPPING), staff)
     assert counts(done) == (2, 0, 0, 0, 0)
-    assert db.session.get(Person, b.id).death_date == DIED
+    assert db.session.get(Person, b.id).death_date == died
 
 
 def test_a_move_out_list(world):
+    died = death_day()
     staff = world.user("county_staff")
     person, dead = people(world, 2)
-    dead.death_date = DIED
+    dead.death_date = died
     headers = ["姓名", "身份证号码", "迁出日期", "迁往地"]
-    rows = [[p.name, p.id_number, DIED.isoformat(), "西安市雁塔区"] for p in (person, dead)]
+    rows = [[p.name, p.id_number, died.isoformat(), "西安市雁塔区"] for p in (person, dead)]
     feed_import = upload(
         staff, csv_bytes(rows, headers=headers), kind="moved_out", source="公安户籍"
     )
@@ -313,7 +322,7 @@ def test_a_move_out_list(world):
     done = ops.process(feed_import, chosen, staff)
     assert counts(done) == (1, 0, 1, 0, 0)
     kept = db.session.get(Person, person.id)
-    assert (kept.moved_out_on, kept.moved_out_to) == (DIED, "西安市雁塔区")
+    assert (kept.moved_out_on, kept.moved_out_to) == (died, "西安市雁塔区")
     (row,) = rows_of(done)
     assert row.reason == "conflict"
 
@@ -356,6 +365,7 @@ def test_people_no_feature_holds_are_recorded_set_based_with_the_same_rows(world
     """The bulk path writes what the one-by-one path writes: the date, a LifeEvent with its
     source, an audit entry, the relatives' one notice; and a person some feature holds goes
     through the event."""
+    died = death_day()
     staff = world.user("county_staff")
     plain, held = people(world, 2)
     seen = []
@@ -372,8 +382,8 @@ def test_people_no_feature_holds_are_recorded_set_based_with_the_same_rows(world
     assert seen == [held.id]
     for person in (plain, held):
         (event,) = events_of(person)
-        assert (event.source, event.occurred_on) == ("feed", DIED)
-        assert db.session.get(Person, person.id).death_date == DIED
+        assert (event.source, event.occurred_on) == ("feed", died)
+        assert db.session.get(Person, person.id).death_date == died
     entries = db.session.scalars(
         sa.select(AuditLog).where(
             AuditLog.action == "person.death", AuditLog.entity_id.in_([plain.id, held.id])

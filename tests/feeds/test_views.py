@@ -12,7 +12,7 @@ from eldercare.core.audit import AuditLog
 from eldercare.extensions import db
 from eldercare.feeds.models import FeedImport, FeedRow
 from eldercare.people.models import Person
-from tests.feeds.helpers import DIED, csv_bytes, death_row, people, second_officer
+from tests.feeds.helpers import csv_bytes, death_day, death_row, people, second_officer
 
 
 def _upload(client, content, name="名单.csv", source="县殡仪馆", kind="death"):
@@ -24,6 +24,7 @@ def _upload(client, content, name="名单.csv", source="县殡仪馆", kind="dea
 
 
 def test_upload_columns_process_report_and_download(client, auth, world):
+    died = death_day()
     staff = auth.login_as(world.user("county_staff"))
     exact, renamed = people(world, 2)
     content = csv_bytes([death_row(1, exact), death_row(2, renamed, name="别名")])
@@ -44,7 +45,7 @@ def test_upload_columns_process_report_and_download(client, auth, world):
     listing = client.get("/feeds/").get_data(as_text=True)
     assert "县殡仪馆" in listing and "待复核 1" in listing
     db.session.expire_all()
-    assert db.session.get(Person, exact.id).death_date == DIED
+    assert db.session.get(Person, exact.id).death_date == died
 
     file = client.get(f"/feeds/{feed_import.id}/file")
     assert file.status_code == 200 and file.data == content
@@ -87,6 +88,7 @@ def test_a_refused_mapping_keeps_the_choices(client, auth, world):
 
 
 def test_the_queue_and_a_second_officers_decision(client, auth, world):
+    died = death_day()
     staff = world.user("county_staff")
     auth.login_as(staff)
     (renamed,) = people(world, 1)
@@ -118,7 +120,7 @@ def test_the_queue_and_a_second_officers_decision(client, auth, world):
     )
     assert done.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Person, renamed.id).death_date == DIED
+    assert db.session.get(Person, renamed.id).death_date == died
     assert "别名" not in client.get("/feeds/review").get_data(as_text=True)
 
 

@@ -86,4 +86,6 @@ def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-TOMORROW = local_today() + timedelta(days=1)  # the county's tomorrow, as the app sees it
+def tomorrow() -> date:
+    """The county's tomorrow, as the app sees it."""
+    return local_today() + timedelta(days=1)

@@ -66,7 +66,6 @@ from tests.visits.helpers import admin, at, build_target, record
 
 #: Rows of what a page lists in the small and in the large data set.
 SMALL, LARGE = 3, 15
-TODAY = local_today()
 _n = itertools.count(1)
 
 
@@ -141,10 +140,11 @@ def relatives(w: World, n: int) -> None:
 
 
 def assessments(w: World, n: int) -> None:
+    today = local_today()
     for _ in range(n):
         people_ops.add_assessment(
             w.person_a,
-            {"assessed_on": TODAY - timedelta(days=1 + next(_n) % 900), "level": "mild"},
+            {"assessed_on": today - timedelta(days=1 + next(_n) % 900), "level": "mild"},
             admin(),
         )
 
@@ -161,6 +161,7 @@ def facilities(w: World, n: int) -> None:
 
 def beds(w: World, n: int) -> None:
     """Beds of facility A, two rooms a floor: a third of them occupied, one reserved."""
+    today = local_today()
     operator = w.user("operator")
     for i in range(n):
         floor = 1 + next(_n) % 3
@@ -168,7 +169,7 @@ def beds(w: World, n: int) -> None:
         bed = build_bed(room, care_type=("nursing", "general", "dementia")[i % 3])
         if i % 3 == 0:
             bed_ops.admit(
-                bed, build_person(w.village_a), TODAY - timedelta(days=9), LOW_RISKS, operator
+                bed, build_person(w.village_a), today - timedelta(days=9), LOW_RISKS, operator
             )
         elif i % 3 == 1:
             bed_ops.reserve(bed, f"预约人{i}", utcnow() + timedelta(days=3), operator)
@@ -273,13 +274,15 @@ def requests(w: World, n: int) -> None:
 
 
 def services(w: World, n: int) -> None:
+    today = local_today()
     for i in range(n):
         service = make_service(w.facility_a, name=f"服务{next(_n)}", kind=("visit", "meal")[i % 2])
-        booking_ops.add_blackout(w.facility_a, TODAY + timedelta(days=10), "检修", admin(), service)
+        booking_ops.add_blackout(w.facility_a, today + timedelta(days=10), "检修", admin(), service)
 
 
 def calendar_week(w: World) -> dict:
-    day = TODAY + timedelta(days=BOOKING_DAY)
+    today = local_today()
+    day = today + timedelta(days=BOOKING_DAY)
     return {"facility_id": w.facility_a.id, "week": day.isoformat()}
 
 
@@ -298,39 +301,43 @@ def members(w: World, n: int) -> None:
 
 def roster(w: World, n: int) -> None:
     """Members who came today and had lunch, and a walk-in."""
+    today = local_today()
     center = _center(w)
     for i in range(n):
         person = build_person(w.village_a)
         if i % 3:
             make_member(center, person)
-        attend(center, person, TODAY, walk_in=not i % 3)
-        meal(center, person, TODAY)
+        attend(center, person, today, walk_in=not i % 3)
+        meal(center, person, today)
 
 
 def activities(w: World, n: int) -> None:
+    today = local_today()
     center = _center(w)
     for i in range(n):
         people_there = [build_person(w.village_a) for _ in range(2)]
         for person in people_there:
             make_member(center, person)
-        activity(center, local(TODAY - timedelta(days=i % 20), 10), people_there)
+        activity(center, local(today - timedelta(days=i % 20), 10), people_there)
 
 
 def incidents(w: World, n: int) -> None:
+    today = local_today()
     center = _center(w)
     risks = ("fall", "choking", "wandering")
     for i in range(n):
         person = build_person(w.village_a)
         make_member(center, person)
-        found = incident(center, local(TODAY - timedelta(days=i % 20), 11), risks[i % 3])
+        found = incident(center, local(today - timedelta(days=i % 20), 11), risks[i % 3])
         found.person_id = person.id
         found.reported_by_id = w.user("operator").id
     db.session.flush()
 
 
 def month_of_attendance(w: World, n: int) -> None:
+    today = local_today()
     center = _center(w)
-    first = TODAY.replace(day=1)
+    first = today.replace(day=1)
     for _ in range(n):
         person = build_person(w.village_a)
         make_member(center, person, joined=first - timedelta(days=40))
@@ -339,7 +346,8 @@ def month_of_attendance(w: World, n: int) -> None:
 
 
 def centers(w: World, n: int) -> None:
-    first = TODAY.replace(day=1)
+    today = local_today()
+    first = today.replace(day=1)
     for _ in range(n):
         center = make_center(build_facility(w.township_a, name=f"日照中心{next(_n)}"))
         person = build_person(w.village_a)
@@ -353,35 +361,41 @@ def centers(w: World, n: int) -> None:
 def visit_targets(w: World, n: int) -> None:
     """People visited months ago (overdue now) with a follow-up left open, and a candidate not
     yet enrolled, for each of ``n``."""
+    today = local_today()
     visitor = w.user("visitor")
     for i in range(n):
         person = build_person(w.village_a, lives_alone=True, phone=f"139{next(_n):08d}")
-        target = build_target(person, [visitor], TODAY - timedelta(days=120))
-        record(target, admin(), at(TODAY - timedelta(days=95 - i % 10)), follow_up="漏水")
+        target = build_target(person, [visitor], today - timedelta(days=120))
+        record(target, admin(), at(today - timedelta(days=95 - i % 10)), follow_up="漏水")
         build_person(w.village_a, empty_nest=True)
 
 
-LAST_MONTH = (TODAY.replace(day=1) - timedelta(days=1)).replace(day=1)
+def previous_month() -> date:
+    """The first day of the month before this one."""
+    return (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def visited_last_month(w: World, n: int) -> None:
     """People visited in the month before this one (the month of the ledger)."""
+    last_month = previous_month()
     visitor = w.user("visitor")
     for i in range(n):
         person = build_person(w.village_a, lives_alone=True)
-        target = build_target(person, [visitor], LAST_MONTH - timedelta(days=30))
-        record(target, visitor, at(LAST_MONTH + timedelta(days=i % 28)), follow_up="漏水")
+        target = build_target(person, [visitor], last_month - timedelta(days=30))
+        record(target, visitor, at(last_month + timedelta(days=i % 28)), follow_up="漏水")
 
 
 def _plan_of_a(w: World):
+    today = local_today()
     found = db.session.scalar(sa.select(CareTarget).where(CareTarget.person_id == w.person_a.id))
-    return found or build_target(w.person_a, [w.user("visitor")], TODAY - timedelta(days=400))
+    return found or build_target(w.person_a, [w.user("visitor")], today - timedelta(days=400))
 
 
 def visits_of_a(w: World, n: int) -> None:
+    today = local_today()
     target = _plan_of_a(w)
     for _ in range(n):
-        record(target, admin(), at(TODAY - timedelta(days=1 + next(_n) % 300)))
+        record(target, admin(), at(today - timedelta(days=1 + next(_n) % 300)))
 
 
 # ratings
@@ -426,8 +440,9 @@ def assessor_applications(w: World, n: int) -> None:
 
 
 def _round_of_a(w: World) -> Round:
+    today = local_today()
     found = db.session.scalar(sa.select(Round).where(Round.region_id == w.county_a.id))
-    return found or build_round(w.county_a, TODAY.year, "本年度评定")
+    return found or build_round(w.county_a, today.year, "本年度评定")
 
 
 def round_applications(w: World, n: int) -> None:
@@ -485,17 +500,19 @@ def programs(w: World, n: int) -> None:
 
 
 def enrolments(w: World, n: int) -> None:
+    today = local_today()
     program = _program(w)
     for _ in range(n):
         person = person_aged(w, date(1944, 2, 2))
-        enrol(w, program, person, applied_on=TODAY - timedelta(days=40))
+        enrol(w, program, person, applied_on=today - timedelta(days=40))
 
 
 def _in_notice(program: Program, subject: dict, registrar, approver) -> None:
     """An application registered, reviewed and approved: in its public notice."""
+    today = local_today()
     data = {
         **subject,
-        "applied_on": TODAY,
+        "applied_on": today,
         "account_kind": "bank",
         "bank_name": "农业银行",
         "account_holder": "户名",
@@ -503,7 +520,7 @@ def _in_notice(program: Program, subject: dict, registrar, approver) -> None:
     }
     found = subsidy_ops.apply(program, data, registrar)
     subsidy_ops.review(found, True, "", registrar)
-    subsidy_ops.decide(found, True, "", approver, today=TODAY)
+    subsidy_ops.decide(found, True, "", approver, today=today)
 
 
 def people_in_notice(w: World, n: int) -> None:
@@ -545,8 +562,9 @@ def facilities_in_notice(w: World, n: int) -> None:
 
 def candidates(w: World, n: int) -> None:
     """People who turn 65 (the program's lowest age) this month."""
+    today = local_today()
     _program(w)
-    born = TODAY.replace(year=TODAY.year - 65, day=1)
+    born = today.replace(year=today.year - 65, day=1)
     for i in range(n):
         build_person(w.village_a if i % 2 else w.village_a2, born=born + timedelta(days=i % 28))
 
@@ -638,13 +656,14 @@ def _history_bed(w: World):
 
 def bed_history(w: World, n: int) -> None:
     """Residents who came and went, one after the other, and a reservation released."""
+    today = local_today()
     bed = _history_bed(w)
     operator = w.user("operator")
     done = db.session.scalar(
         sa.select(sa.func.count()).select_from(Stay).where(Stay.bed_id == bed.id)
     )
     for k in range(done, done + n):
-        day = TODAY - timedelta(days=200 - 4 * k)
+        day = today - timedelta(days=200 - 4 * k)
         stay = bed_ops.admit(bed, build_person(w.village_a), day, LOW_RISKS, operator)
         bed_ops.start_leave(stay, day, "住院", operator)
         bed_ops.end_leave(stay, day + timedelta(days=1), operator)
@@ -658,9 +677,10 @@ def bed_values(w: World) -> dict:
 
 
 def follow_ups_of_a(w: World, n: int) -> None:
+    today = local_today()
     target = _plan_of_a(w)
     for _ in range(n):
-        when = at(TODAY - timedelta(days=1 + next(_n) % 300))
+        when = at(today - timedelta(days=1 + next(_n) % 300))
         record(target, w.user("visitor"), when, follow_up="漏水", summary="屋顶漏水")
 
 
@@ -671,6 +691,7 @@ def _enrolment_of_a(w: World):
 
 def paid_enrolment(w: World, n: int) -> None:
     """Person A paid for ``n`` more months, and her yearly reviews recorded."""
+    today = local_today()
     enrolment = _enrolment_of_a(w)
     program = enrolment.program
     staff = w.user("county_staff")
@@ -679,7 +700,7 @@ def paid_enrolment(w: World, n: int) -> None:
             sa.select(sa.func.count()).select_from(Batch).where(Batch.program_id == program.id)
         )
         subsidy_ops.generate(program, date(2024 + (k + 1) // 12, (k + 1) % 12 + 1, 1), staff)
-        subsidy_ops.record_review(enrolment, "复核", w.user("township_staff"), today=TODAY)
+        subsidy_ops.record_review(enrolment, "复核", w.user("township_staff"), today=today)
 
 
 def rule_tables(w: World, n: int) -> None:
@@ -822,7 +843,7 @@ PAGES: list[Page] = [
         "visits.ledger",
         "township_staff",
         visited_last_month,
-        lambda w: {"month": LAST_MONTH.strftime("%Y-%m")},
+        lambda w: {"month": previous_month().strftime("%Y-%m")},
     ),
     Page("api_visits.due", "visitor", visit_targets),
     # ratings

@@ -16,8 +16,6 @@ from eldercare.ratings import operations as ops
 from eldercare.ratings.models import Evidence, Objection, Round, Scheme, Score
 from tests.ratings.helpers import PNG, full_marks
 
-TODAY = local_today()
-
 
 def _in_notice(world, application):
     ops.save_scores(application, "self", full_marks(application), world.user("operator"), True)
@@ -29,6 +27,7 @@ def _in_notice(world, application):
 
 
 def test_a_refused_round_keeps_every_value_typed(client, auth, world):
+    today = local_today()
     ops.load_shipped_schemes()
     schemes = db.session.scalars(sa.select(Scheme).order_by(Scheme.id)).all()
     chosen = schemes[-1]  # not the first option: the select must keep it
@@ -44,7 +43,7 @@ def test_a_refused_round_keeps_every_value_typed(client, auth, world):
     response = client.post("/ratings/rounds", data=form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert f"请选择 {TODAY.year - 1} 至 {TODAY.year + 1} 之间的年份" in page
+    assert f"请选择 {today.year - 1} 至 {today.year + 1} 之间的年份" in page
     assert 'value="2020年度评定"' in page and 'value="2020"' in page and 'value="10"' in page
     assert 'value="渭滨区民政局"' in page and 'value="0917-3261234"' in page
     assert f'<option value="{chosen.id}" selected>' in page
@@ -55,41 +54,44 @@ def test_a_refused_round_keeps_every_value_typed(client, auth, world):
     assert "之间的年份" in text and "请填写电话号码" in text
     # A phone that is not one, refused the same way.
     bad_phone = client.post(
-        "/ratings/rounds", data={**form, "year": str(TODAY.year), "supervision_phone": "找老王"}
+        "/ratings/rounds", data={**form, "year": str(today.year), "supervision_phone": "找老王"}
     )
     assert bad_phone.status_code == 422 and 'value="找老王"' in bad_phone.get_data(as_text=True)
-    assert client.post("/ratings/rounds", data={**form, "year": str(TODAY.year)}).status_code == 302
+    assert client.post("/ratings/rounds", data={**form, "year": str(today.year)}).status_code == 302
 
 
 @pytest.mark.parametrize("offset", [timedelta(days=-400), timedelta(days=1), timedelta(days=400)])
 def test_an_objection_is_received_on_a_day_of_the_notice(client, auth, world, application, offset):
+    today = local_today()
     _in_notice(world, application)
     auth.login_as(world.user("county_staff"))
     url = f"/ratings/applications/{application.id}/objections"
-    day = (TODAY + offset).isoformat()
+    day = (today + offset).isoformat()
     response = client.post(
         url, data={"received_on": day, "text": "收费标准未公示", "resolution": "待核实"}
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert f"请填写公示期内的日期：{TODAY.isoformat()} 至 {TODAY.isoformat()}" in page
+    assert f"请填写公示期内的日期：{today.isoformat()} 至 {today.isoformat()}" in page
     assert f'value="{day}"' in page and "收费标准未公示" in page and "待核实" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Objection)) == 0
-    ok = client.post(url, data={"received_on": TODAY.isoformat(), "text": "收费标准未公示"})
+    ok = client.post(url, data={"received_on": today.isoformat(), "text": "收费标准未公示"})
     assert ok.status_code == 302
 
 
 def test_the_objection_form_offers_only_the_days_of_the_notice(client, auth, world, application):
+    today = local_today()
     _in_notice(world, application)
     auth.login_as(world.user("county_staff"))
     page = client.get(f"/ratings/applications/{application.id}").get_data(as_text=True)
-    assert f'min="{TODAY.isoformat()}" max="{TODAY.isoformat()}"' in page
+    assert f'min="{today.isoformat()}" max="{today.isoformat()}"' in page
 
 
 def test_a_refused_committee_note_and_answer_keep_what_was_typed(client, auth, world, application):
+    today = local_today()
     _in_notice(world, application)
     staff = world.user("county_staff")
-    objection = ops.record_objection(application, {"received_on": TODAY, "text": "异议"}, staff)
+    objection = ops.record_objection(application, {"received_on": today, "text": "异议"}, staff)
     db.session.commit()
     auth.login_as(staff)
     # Answering once the result is no longer in notice is refused: the typed answer stays.

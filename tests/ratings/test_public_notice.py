@@ -19,8 +19,6 @@ from eldercare.ratings import operations as ops
 from eldercare.ratings.models import Objection
 from tests.ratings.helpers import full_marks
 
-TODAY = local_today()
-
 
 @pytest.fixture
 def in_notice(world, rnd, application):
@@ -36,6 +34,7 @@ def in_notice(world, rnd, application):
 
 
 def test_the_notice_is_public_with_everything_it_prints(client, world, in_notice):
+    today = local_today()
     listing = client.get("/public/ratings/notices")
     assert listing.status_code == 200
     text = listing.get_data(as_text=True)
@@ -45,7 +44,7 @@ def test_the_notice_is_public_with_everything_it_prints(client, world, in_notice
     assert f"{in_notice.level} 级" in page  # 拟评等级
     for section in in_notice.round.scheme.sections:
         assert f"{section.name}：{in_notice.result['sections'][section.code]} / " in page
-    assert f"{TODAY.isoformat()} 至 {in_notice.notice_until.isoformat()}" in page
+    assert f"{today.isoformat()} 至 {in_notice.notice_until.isoformat()}" in page
     assert "（盖章）" in page  # room for the seal on the printed notice
     # One county's notices only, and an unknown county is not found.
     assert world.facility_a.name in client.get(
@@ -76,6 +75,7 @@ def test_a_result_not_in_notice_is_not_public(client, world, application):
 
 
 def test_anyone_lodges_an_objection_and_county_staff_answer_it(client, auth, world, in_notice):
+    today = local_today()
     url = f"/public/ratings/notices/{in_notice.id}/objections"
     response = client.post(
         url, data={"name": "李四", "phone": "138-0000-1234", "text": "夜间护理员明显不足"}
@@ -84,7 +84,7 @@ def test_anyone_lodges_an_objection_and_county_staff_answer_it(client, auth, wor
     objection = db.session.scalars(sa.select(Objection)).one()
     assert objection.lodged_publicly and objection.recorded_by_id is None
     assert (objection.lodger_name, objection.lodger_phone) == ("李四", "138-0000-1234")
-    assert objection.received_on == TODAY
+    assert objection.received_on == today
     assert db.session.scalar(
         sa.select(AuditLog).where(AuditLog.action == "rating_objection.lodged")
     )
@@ -119,7 +119,8 @@ def test_a_refused_objection_keeps_what_was_typed(client, in_notice):
 
 
 def test_objections_close_with_the_notice(client, in_notice):
-    in_notice.notice_until = TODAY - timedelta(days=1)
+    today = local_today()
+    in_notice.notice_until = today - timedelta(days=1)
     db.session.commit()
     assert client.get(f"/public/ratings/notices/{in_notice.id}").status_code == 404
     response = client.post(

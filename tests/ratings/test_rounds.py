@@ -16,18 +16,17 @@ from eldercare.ratings.models import Grade, Objection, Scheme
 from eldercare.ratings.operations.decisions import _years_later
 from tests.builders import build_user
 
-TODAY = local_today()
-
 
 @pytest.fixture
 def rnd(world):
+    today = local_today()
     ops.load_shipped_schemes()
     scheme = db.session.scalar(sa.select(Scheme).where(Scheme.kind == "nursing_home"))
     world.facility_a.kind = "nursing_home"
     db.session.flush()
     return ops.open_round(
         world.county_a,
-        {"year": TODAY.year, "name": "年度评定", "scheme_id": scheme.id, "notice_days": 7},
+        {"year": today.year, "name": "年度评定", "scheme_id": scheme.id, "notice_days": 7},
         world.user("county_staff"),
     )
 
@@ -61,17 +60,18 @@ def test_opening_a_round_freezes_its_scheme(rnd):
 
 
 def test_from_self_assessment_to_published_stars(world, rnd):
+    today = local_today()
     application, _assessor = assessed(world, rnd)
     assert application.status == "assessed"
     ops.decide(application, True, "", world.user("county_staff"))
     assert application.status == "in_notice" and application.level == 5
-    assert application.notice_until == TODAY + timedelta(days=6)  # 7 days, today included
+    assert application.notice_until == today + timedelta(days=6)  # 7 days, today included
     with pytest.raises(Conflict):
         ops.publish(application, world.user("county_staff"))  # the notice is still running
     ops.record_objection(
-        application, {"received_on": TODAY, "text": "收费不透明"}, world.user("county_staff")
+        application, {"received_on": today, "text": "收费不透明"}, world.user("county_staff")
     )
-    later = TODAY + timedelta(days=8)
+    later = today + timedelta(days=8)
     with pytest.raises(Conflict):
         ops.publish(application, None, later)  # an objection is unanswered
     application_objection = db.session.scalars(sa.select(Objection)).one()
@@ -168,17 +168,18 @@ def test_one_assessor_is_not_enough(world, rnd):
 
 
 def test_an_objection_answered_or_upheld(world, rnd):
+    today = local_today()
     application, _ = assessed(world, rnd)
     staff = world.user("county_staff")
     ops.decide(application, True, "", staff)
     objection = ops.record_objection(
-        application, {"received_on": TODAY, "text": "护理员不足"}, staff
+        application, {"received_on": today, "text": "护理员不足"}, staff
     )
     ops.reopen(application, "异议属实，重新审定", staff)
     assert application.status == "assessed" and application.level is None
     ops.decide(application, True, "", staff)
     ops.answer_objection(objection, "已补充护理员并复核", staff)
-    grade = ops.publish(application, None, TODAY + timedelta(days=8))
+    grade = ops.publish(application, None, today + timedelta(days=8))
     assert grade.level == 5
 
 

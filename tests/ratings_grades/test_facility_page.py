@@ -8,8 +8,6 @@ from eldercare.core.db import local_today
 from tests.public.test_search import not_rated
 from tests.ratings_grades.helpers import build_grade
 
-TODAY = local_today()
-
 
 def page(client, facility) -> str:
     response = client.get(f"/facilities/{facility.id}")
@@ -18,7 +16,8 @@ def page(client, facility) -> str:
 
 
 def test_grade_in_force_and_history(client, auth, world):
-    start = TODAY - timedelta(days=200)
+    today = local_today()
+    start = today - timedelta(days=200)
     old = build_grade(
         world.facility_a, 2, date(2019, 4, 1), date(2022, 4, 1), total="655.0", round_name="首轮"
     )

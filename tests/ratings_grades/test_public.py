@@ -13,8 +13,6 @@ from tests.public.test_search import beds, not_rated
 from tests.querycount import count_queries
 from tests.ratings_grades.helpers import build_grade, plus_years
 
-TODAY = local_today()
-
 
 def search(client, **params) -> str:
     response = client.get("/public/facilities", query_string=params)
@@ -37,13 +35,14 @@ def found(body: str) -> set[str]:
 def rated(world, make_facility):
     """马营镇敬老院 three stars today; 阳平养老院 one star; 五星养老院 five stars; an expired
     five-star grade and one that starts tomorrow leave 未来养老院 not rated."""
-    build_grade(world.facility_a, 3, TODAY - timedelta(days=400))
-    build_grade(world.facility_b, 1, TODAY)
+    today = local_today()
+    build_grade(world.facility_a, 3, today - timedelta(days=400))
+    build_grade(world.facility_b, 1, today)
     five = make_facility(world.township_b, name="五星养老院")
-    build_grade(five, 5, TODAY - timedelta(days=10))
+    build_grade(five, 5, today - timedelta(days=10))
     later = make_facility(world.township_b, name="未来养老院")
-    build_grade(later, 5, plus_years(TODAY, -3), TODAY)  # ran out yesterday
-    build_grade(later, 4, TODAY + timedelta(days=1))
+    build_grade(later, 5, plus_years(today, -3), today)  # ran out yesterday
+    build_grade(later, 4, today + timedelta(days=1))
     return world
 
 
@@ -57,9 +56,10 @@ def test_search_shows_the_star_level_in_force(client, rated):
 
 
 def test_facility_page_shows_the_stars_and_the_last_valid_day(client, rated):
+    today = local_today()
     body = client.get(f"/public/facilities/{rated.facility_a.id}").get_data(as_text=True)
     level = body.split('id="star-level"')[1].split("</dd>")[0]
-    last_day = plus_years(TODAY - timedelta(days=400), 3) - timedelta(days=1)
+    last_day = plus_years(today - timedelta(days=400), 3) - timedelta(days=1)
     assert "★★★" in level and last_day.isoformat() in level
     other = client.get(f"/public/facilities/{rated.facility_b.id}").get_data(as_text=True)
     assert "★" in other.split('id="star-level"')[1].split("</dd>")[0]
@@ -98,6 +98,8 @@ def test_exact_star_level_and_unrated_filters(client, rated):
 def test_query_count_does_not_grow_with_rated_facilities(
     client, world, make_facility, make_room, make_bed, url
 ):
+    today = local_today()
+
     def queries() -> int:
         target = url if url.startswith("/") else f"/public/facilities/{world.facility_a.id}"
         with count_queries() as seen:
@@ -105,13 +107,13 @@ def test_query_count_does_not_grow_with_rated_facilities(
         assert response.status_code == 200
         return len(seen.selects)
 
-    build_grade(world.facility_a, 2, TODAY - timedelta(days=5))
+    build_grade(world.facility_a, 2, today - timedelta(days=5))
     few = queries()
     for n in range(12):
         facility = make_facility(world.township_a, name=f"星级养老院{n:02d}")
         beds(make_room, make_bed, facility, ("nursing", 2000))
-        build_grade(facility, n % 5 + 1, TODAY - timedelta(days=n))
-        build_grade(facility, 1, TODAY - timedelta(days=800))  # superseded
+        build_grade(facility, n % 5 + 1, today - timedelta(days=n))
+        build_grade(facility, 1, today - timedelta(days=800))  # superseded
     assert queries() == few
     if url.startswith("/"):
         body = search(client, per_page=50, min_star=1)

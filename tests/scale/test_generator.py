@@ -62,8 +62,6 @@ TINY = Scale(
     bookings=120,
 )
 SEED = 7
-#: Both loads of the same seed run at the same moment (the data is as of a moment).
-NOW = utcnow().replace(microsecond=0)
 
 
 def digests() -> dict[str, str]:
@@ -140,10 +138,12 @@ def digests() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, worker_id):
-    """The tiny scale, loaded once for the module and committed."""
+    """The tiny scale, loaded once for the module and committed, as of the moment the first
+    test of the module runs (``build.now``; a second load of the seed runs at it too)."""
+    now = utcnow().replace(microsecond=0)
     with committed_app(f"scale_{worker_id}", tmp_path_factory.mktemp("scale")) as app:
         with app.app_context():
-            build = load_scale(TINY, SEED, now=NOW)
+            build = load_scale(TINY, SEED, now=now)
             db.session.commit()
             found = digests()
         yield app, build, found
@@ -296,7 +296,7 @@ def test_visit_plans_agree_with_their_visits(ctx):
     visits = count(Visit)
     assert visits > 4 * len(targets)  # a year at monthly to weekly intervals, quarterly at least
     # The demo visitor has visits due.
-    due = due_list(user("visitor"), today, NOW)
+    due = due_list(user("visitor"), today, ctx.now)
     assert due.overdue and due.due
 
 
@@ -382,11 +382,11 @@ def test_the_app_works_on_the_data(ctx):
     assert sum(len(beds) for _, rooms in floors for _, beds in rooms) > 0
     rated = overview.indicator("rated_share").value
     assert rated is not None and 0 < rated < 1
-    found = db.session.scalars(search_facilities({}, NOW)).all()
+    found = db.session.scalars(search_facilities({}, ctx.now)).all()
     assert found
-    starred = db.session.scalars(search_facilities({"min_star": 1}, NOW)).all()
+    starred = db.session.scalars(search_facilities({"min_star": 1}, ctx.now)).all()
     assert 0 < len(starred) < len(found)
-    assert sum(v.total for v in vacancies(found, NOW)) == TINY.beds
+    assert sum(v.total for v in vacancies(found, ctx.now)) == TINY.beds
 
 
 HOMES = scale_ratings.ELIGIBLE
@@ -416,7 +416,7 @@ def test_most_homes_are_rated_and_no_other_kind_is(ctx):
     assert {r.region.code[:6] for r in rounds} == counties
     assert len(rounds) == scale_ratings.ROUNDS * len(counties)
     assert len({(r.region_id, r.year) for r in rounds}) == len(rounds)
-    assert all(r.status == "closed" and r.closed_at <= NOW for r in rounds)
+    assert all(r.status == "closed" and r.closed_at <= ctx.now for r in rounds)
     scheme = db.session.get(Scheme, rounds[0].scheme_id)
     assert scheme.region_id is None and scheme.kind == "nursing_home" and scheme.is_frozen
 
@@ -572,13 +572,13 @@ def test_pages_open(loaded, name, path):
 
 
 def test_the_same_seed_gives_the_same_data(loaded, tmp_path_factory, worker_id):
-    _, _, first = loaded
+    _, build, first = loaded  # both loads of the seed run at the same moment
     again = committed_app(f"scale_again_{worker_id}", tmp_path_factory.mktemp("again"))
     with again as app, app.app_context():
-        load_scale(TINY, SEED, now=NOW)
+        load_scale(TINY, SEED, now=build.now)
         assert digests() == first
         db.session.rollback()
-        load_scale(TINY, SEED + 1, now=NOW)
+        load_scale(TINY, SEED + 1, now=build.now)
         other = digests()
         assert other["person"] != first["person"]
         assert other["rating_grade"] != first["rating_grade"]
@@ -587,7 +587,7 @@ def test_the_same_seed_gives_the_same_data(loaded, tmp_path_factory, worker_id):
 
 def test_it_refuses_a_database_with_people(ctx):
     with pytest.raises(ScaleError):
-        load_scale(TINY, SEED, now=NOW)
+        load_scale(TINY, SEED, now=ctx.now)
 
 
 def test_flask_demo_loads_a_scale_and_commits_it(tmp_path, worker_id, monkeypatch):

@@ -24,10 +24,14 @@ from eldercare.subsidies import periods, tasks
 from eldercare.subsidies.models import Batch, Enrolment, Payment, Recovery
 from tests.subsidies.helpers import county_staff, enrol, make_program, person_aged
 
-TODAY = local_today()
-THIS_MONTH = periods.period_containing("monthly", TODAY)
-NEXT_MONTH = periods.next_period("monthly", THIS_MONTH)
-APPLIED = TODAY - timedelta(days=100)
+
+def this_period() -> date:
+    """The month today is in (the programs here pay monthly)."""
+    return periods.period_containing("monthly", local_today())
+
+
+def next_period() -> date:
+    return periods.next_period("monthly", this_period())
 
 
 @dataclass
@@ -43,17 +47,20 @@ class Paid:
 def paid(world) -> Paid:
     """An 82-year-old in two programs: next month in a draft batch of one, approved in the
     other."""
-    person = person_aged(world, TODAY.replace(year=TODAY.year - 82, day=1) - timedelta(days=40))
+    today = local_today()
+    next_month = next_period()
+    applied = today - timedelta(days=100)
+    person = person_aged(world, today.replace(year=today.year - 82, day=1) - timedelta(days=40))
     allowance = make_program(world, code="GL", name="高龄津贴")
     service = make_program(world, code="FW", name="养老服务补贴", kind="service_subsidy")
-    drafted = enrol(world, allowance, person, applied_on=APPLIED)
-    approved = enrol(world, service, person, applied_on=APPLIED)
+    drafted = enrol(world, allowance, person, applied_on=applied)
+    approved = enrol(world, service, person, applied_on=applied)
     maker = world.user("county_staff")
-    draft = ops.generate(allowance, NEXT_MONTH, maker).batch
-    batch = ops.generate(service, NEXT_MONTH, maker).batch
+    draft = ops.generate(allowance, next_month, maker).batch
+    batch = ops.generate(service, next_month, maker).batch
     assert ops.approve(batch, county_staff(world, "checker")).approved
     payment = db.session.scalar(
-        sa.select(Payment).where(Payment.enrolment_id == approved.id, Payment.period == NEXT_MONTH)
+        sa.select(Payment).where(Payment.enrolment_id == approved.id, Payment.period == next_month)
     )
     assert payment.status == "approved"
     return Paid(person, drafted, approved, draft, payment)
@@ -103,21 +110,24 @@ def actions(action: str) -> int:
 
 
 def test_a_death_stops_drops_the_draft_and_lists_the_approved_payment(world, paid):
+    today = local_today()
+    this_month = this_period()
+    next_month = next_period()
     staff = world.user("township_staff")
     draft_before = ops.totals(paid.draft)
-    recorded = life_events.record_death(paid.person, TODAY, staff)
+    recorded = life_events.record_death(paid.person, today, staff)
     db.session.expire_all()
     for enrolment in (paid.drafted, paid.approved):
         fresh = db.session.get(Enrolment, enrolment.id)
         assert (fresh.status, fresh.stop_reason, fresh.stop_month) == (
             "stopped",
             "death",
-            NEXT_MONTH,
+            next_month,
         )
     # The draft no longer pays next month; the back pay owed before the death stays.
     drafted = payments_of(paid.drafted)
-    assert [p for p in drafted if p[0] >= NEXT_MONTH] == []
-    assert all(p[0] <= THIS_MONTH and p[2] == "pending" for p in drafted)
+    assert [p for p in drafted if p[0] >= next_month] == []
+    assert all(p[0] <= this_month and p[2] == "pending" for p in drafted)
     count, fen = draft_before["pending"]
     assert ops.totals(paid.draft)["pending"] == (count - 1, fen - 18000)
     assert actions("subsidies.payment_dropped") == 1
@@ -125,19 +135,19 @@ def test_a_death_stops_drops_the_draft_and_lists_the_approved_payment(world, pai
     payment = db.session.get(Payment, paid.approved_payment.id)
     assert (payment.status, payment.amount_fen, payment.kind) == ("approved", 18000, "regular")
     (reversal,) = [p for p in payments_of(paid.approved) if p[1] == "reversal"]
-    assert reversal == (NEXT_MONTH, "reversal", "recorded", -18000, payment.id)
+    assert reversal == (next_month, "reversal", "recorded", -18000, payment.id)
     (recovery,) = db.session.scalars(sa.select(Recovery)).all()
     assert (recovery.payment_id, recovery.status, recovery.reason, recovery.left_on) == (
         payment.id,
         "to_recover",
         "death",
-        TODAY,
+        today,
     )
     assert recovery.amount_fen == 18000
     assert actions("subsidies.recovery_listed") == 1
     # What the recorder reads and what a relative is told.
     texts = [str(e.text) for e in recorded.effects if e.feature == "subsidies"]
-    label = periods.label("monthly", NEXT_MONTH)
+    label = periods.label("monthly", next_month)
     assert any("高龄津贴" in t and label in t and "死亡" in t for t in texts), texts
     assert any("养老服务补贴" in t and "180.00" in t for t in texts), texts
     family = [str(e.family) for e in recorded.effects if e.family is not None]
@@ -148,10 +158,11 @@ def test_a_death_stops_drops_the_draft_and_lists_the_approved_payment(world, pai
 
 
 def test_the_same_death_again_changes_nothing(world, paid):
+    today = local_today()
     staff = world.user("township_staff")
-    life_events.record_death(paid.person, TODAY, staff)
+    life_events.record_death(paid.person, today, staff)
     after = state(paid.person)
-    assert life_events.record_death(paid.person, TODAY, staff).already_known
+    assert life_events.record_death(paid.person, today, staff).already_known
     event = db.session.scalar(sa.select(LifeEvent).where(LifeEvent.person_id == paid.person.id))
     # The receiver itself, sent the same event again (a feed or a sweep may): nothing.
     answers = signals.life_event.send(event, by=staff, facility_id=None)
@@ -166,48 +177,53 @@ def test_the_same_death_again_changes_nothing(world, paid):
 def test_the_month_of_death_is_paid_in_full(world, paid):
     """Died on the 1st: that month is still paid in full, the next one is the first stopped
     and the only one listed."""
-    life_events.record_death(paid.person, THIS_MONTH, world.user("township_staff"))
-    assert db.session.get(Enrolment, paid.approved.id).stop_month == NEXT_MONTH
+    this_month = this_period()
+    next_month = next_period()
+    life_events.record_death(paid.person, this_month, world.user("township_staff"))
+    assert db.session.get(Enrolment, paid.approved.id).stop_month == next_month
     listed = db.session.scalars(sa.select(Recovery)).all()
-    assert [r.payment.period for r in listed] == [NEXT_MONTH]
+    assert [r.payment.period for r in listed] == [next_month]
 
 
 def test_a_move_out_stops_drops_and_lists_for_recovery(world, paid):
+    today = local_today()
+    next_month = next_period()
     staff = world.user("county_staff")
-    recorded = life_events.record_move_out(paid.person, TODAY, staff, destination="西安市")
+    recorded = life_events.record_move_out(paid.person, today, staff, destination="西安市")
     db.session.expire_all()
     for enrolment in (paid.drafted, paid.approved):
         fresh = db.session.get(Enrolment, enrolment.id)
         assert (fresh.status, fresh.stop_reason, fresh.stop_month) == (
             "stopped",
             "moved_out",
-            NEXT_MONTH,
+            next_month,
         )
-    assert [p for p in payments_of(paid.drafted) if p[0] >= NEXT_MONTH] == []
+    assert [p for p in payments_of(paid.drafted) if p[0] >= next_month] == []
     (recovery,) = db.session.scalars(sa.select(Recovery)).all()
     assert (recovery.reason, recovery.left_on, recovery.status) == (
         "moved_out",
-        TODAY,
+        today,
         "to_recover",
     )
     assert db.session.get(Payment, paid.approved_payment.id).status == "approved"
     assert any("户籍迁出" in str(e.text) for e in recorded.effects)
     # A death after the move learns nothing new here.
     before = state(paid.person)
-    again = life_events.record_death(paid.person, TODAY, staff)
+    again = life_events.record_death(paid.person, today, staff)
     assert [e for e in again.effects if e.feature == "subsidies"] == []
     assert state(paid.person) == before
 
 
 def test_an_application_still_being_decided_is_refused(world):
+    today = local_today()
     program = make_program(world)
     person = person_aged(world, date(1944, 2, 2))
     application = ops.apply(
         program,
-        {"person_id": person.id, "applied_on": TODAY, "account_number": "6222020000000001"},
+        {"person_id": person.id, "applied_on": today, "account_number": "6222020000000001"},
         world.user("township_staff"),
     )
-    recorded = life_events.record_death(person, TODAY, world.user("township_staff"))
+    recorded = life_events.record_death(person, today, world.user("township_staff"))
     assert db.session.get(Enrolment, application.id).status == "rejected"
     assert any("高龄津贴" in str(e.text) for e in recorded.effects)
 
@@ -223,11 +239,13 @@ def _dibao_program(world):
 
 
 def test_losing_dibao_stops_only_the_programs_that_asked_for_it(world):
+    next_month = next_period()
+    applied = local_today() - timedelta(days=100)
     person = person_aged(world, date(1944, 2, 2), economic_status="dibao")
-    service = enrol(world, _dibao_program(world), person, applied_on=APPLIED)
-    allowance = enrol(world, make_program(world), person, applied_on=APPLIED)
+    service = enrol(world, _dibao_program(world), person, applied_on=applied)
+    allowance = enrol(world, make_program(world), person, applied_on=applied)
     maker = world.user("county_staff")
-    draft = ops.generate(service.program, NEXT_MONTH, maker).batch
+    draft = ops.generate(service.program, next_month, maker).batch
     base = {"name": person.name, "region_id": person.region_id}
     update_person(person, {**base, "economic_status": "low_income"}, maker)
     db.session.expire_all()
@@ -235,13 +253,13 @@ def test_losing_dibao_stops_only_the_programs_that_asked_for_it(world):
     assert (stopped.status, stopped.stop_reason, stopped.stop_month) == (
         "stopped",
         "lost_status",
-        NEXT_MONTH,
+        next_month,
     )
     assert db.session.get(Enrolment, allowance.id).status == "active"
     assert [
         p.period
         for p in db.session.scalars(sa.select(Payment).where(Payment.batch_id == draft.id))
-        if p.period >= NEXT_MONTH
+        if p.period >= next_month
     ] == []
     event = db.session.scalar(sa.select(LifeEvent).where(LifeEvent.person_id == person.id))
     assert any("养老服务补贴" in text for _f, text in event.effects)
@@ -250,6 +268,9 @@ def test_losing_dibao_stops_only_the_programs_that_asked_for_it(world):
 
 
 def test_a_new_ability_level_changes_the_amount_or_stops(world):
+    today = local_today()
+    next_month = next_period()
+    applied = today - timedelta(days=100)
     care = make_program(
         world,
         code="HL",
@@ -263,39 +284,42 @@ def test_a_new_ability_level_changes_the_amount_or_stops(world):
     person = person_aged(world, date(1944, 2, 2))
     db.session.add(
         AbilityAssessment(
-            person_id=person.id, assessed_on=APPLIED - timedelta(days=30), level="severe"
+            person_id=person.id, assessed_on=applied - timedelta(days=30), level="severe"
         )
     )
     db.session.flush()
     db.session.refresh(person)
-    enrolment = enrol(world, care, person, applied_on=APPLIED)
+    enrolment = enrol(world, care, person, applied_on=applied)
     staff = world.user("county_staff")
-    add_assessment(person, {"assessed_on": TODAY, "level": "moderate"}, staff)
+    add_assessment(person, {"assessed_on": today, "level": "moderate"}, staff)
     assert db.session.get(Enrolment, enrolment.id).status == "active"
     event = db.session.scalars(
         sa.select(LifeEvent).where(LifeEvent.person_id == person.id).order_by(LifeEvent.id)
     ).all()[-1]
     assert any("100.00" in text for _f, text in event.effects), event.effects
-    batch = ops.generate(care, NEXT_MONTH, staff).batch
+    batch = ops.generate(care, next_month, staff).batch
     amounts = {
         p.period: p.amount_fen
         for p in db.session.scalars(sa.select(Payment).where(Payment.batch_id == batch.id))
     }
-    assert amounts[NEXT_MONTH] == 10000
-    add_assessment(person, {"assessed_on": TODAY, "level": "intact"}, staff)
+    assert amounts[next_month] == 10000
+    add_assessment(person, {"assessed_on": today, "level": "intact"}, staff)
     db.session.expire_all()
     stopped = db.session.get(Enrolment, enrolment.id)
     assert (stopped.status, stopped.stop_reason, stopped.stop_month) == (
         "stopped",
         "ability_changed",
-        NEXT_MONTH,
+        next_month,
     )
-    assert NEXT_MONTH not in {
+    assert next_month not in {
         p.period for p in db.session.scalars(sa.select(Payment).where(Payment.batch_id == batch.id))
     }
 
 
 def test_a_feed_is_told_to_ask_when_payments_were_sent_after_the_date(world, paid):
+    today = local_today()
+    next_month = next_period()
+
     def doubts(kind, on):
         return [
             str(reason)
@@ -303,31 +327,33 @@ def test_a_feed_is_told_to_ask_when_payments_were_sent_after_the_date(world, pai
             if reason
         ]
 
-    assert doubts("death", TODAY) == []  # approved, not yet sent: listed, not doubted
+    assert doubts("death", today) == []  # approved, not yet sent: listed, not doubted
     db.session.execute(
         sa.update(Payment).where(Payment.id == paid.approved_payment.id).values(status="exported")
     )
-    (reason,) = doubts("death", TODAY)
-    assert "1" in reason and TODAY.isoformat() in reason
-    assert doubts("moved_out", TODAY) == [reason]
-    assert doubts("death", NEXT_MONTH) == []  # nothing sent for a later period
-    assert doubts("status_lost", TODAY) == []
+    (reason,) = doubts("death", today)
+    assert "1" in reason and today.isoformat() in reason
+    assert doubts("moved_out", today) == [reason]
+    assert doubts("death", next_month) == []  # nothing sent for a later period
+    assert doubts("status_lost", today) == []
 
 
 def test_the_repair_sweep_finishes_what_an_event_left(world, paid):
+    today = local_today()
+    next_month = next_period()
     assert tasks.repair_departed() == 0
     # A death written past the one writer (an old import): nothing followed it.
-    paid.person.death_date = TODAY
+    paid.person.death_date = today
     db.session.flush()
     # Two enrolments stopped, one draft payment dropped, one payment listed.
     assert tasks.repair_departed() == 4
     db.session.expire_all()
     assert [e[1:] for e in state(paid.person)["enrolments"]] == [
-        ("stopped", "death", NEXT_MONTH),
-        ("stopped", "death", NEXT_MONTH),
+        ("stopped", "death", next_month),
+        ("stopped", "death", next_month),
     ]
-    assert [p for p in payments_of(paid.drafted) if p[0] >= NEXT_MONTH] == []
-    assert [r[2:] for r in state(paid.person)["recoveries"]] == [("to_recover", "death", TODAY)]
+    assert [p for p in payments_of(paid.drafted) if p[0] >= next_month] == []
+    assert [r[2:] for r in state(paid.person)["recoveries"]] == [("to_recover", "death", today)]
     notes = set(
         db.session.scalars(
             sa.select(AuditLog.note).where(
@@ -346,9 +372,10 @@ def test_the_repair_sweep_finishes_what_an_event_left(world, paid):
 
 
 def test_a_listed_payment_is_not_reversed_a_second_time(world, paid):
+    today = local_today()
     from eldercare.core.errors import Conflict
 
-    life_events.record_death(paid.person, TODAY, world.user("township_staff"))
+    life_events.record_death(paid.person, today, world.user("township_staff"))
     payment = db.session.get(Payment, paid.approved_payment.id)
     payment.status = "paid"
     db.session.flush()
@@ -360,12 +387,15 @@ def test_a_listed_payment_is_not_reversed_a_second_time(world, paid):
 
 
 def _listed(world, paid) -> Recovery:
-    life_events.record_death(paid.person, TODAY, world.user("township_staff"))
+    today = local_today()
+    life_events.record_death(paid.person, today, world.user("township_staff"))
     db.session.commit()
     return db.session.scalars(sa.select(Recovery)).one()
 
 
 def test_county_staff_see_what_is_to_recover_and_mark_it_recovered(world, paid, client, auth):
+    today = local_today()
+    next_month = next_period()
     recovery = _listed(world, paid)
     staff = world.user("county_staff")
     auth.login_as(staff)
@@ -374,8 +404,8 @@ def test_county_staff_see_what_is_to_recover_and_mark_it_recovered(world, paid, 
     page = client.get("/subsidies/recoveries").get_data(as_text=True)
     assert paid.person.name not in page  # masked
     assert recovery.person_masked in page
-    assert "养老服务补贴" in page and "180.00" in page and TODAY.isoformat() in page
-    assert periods.label("monthly", NEXT_MONTH) in page
+    assert "养老服务补贴" in page and "180.00" in page and today.isoformat() in page
+    assert periods.label("monthly", next_month) in page
     # A note is required, and what was typed stays when it is refused.
     answer = client.post(f"/subsidies/recoveries/{recovery.id}/recovered", data={"note": " "})
     assert answer.status_code == 422
@@ -428,29 +458,32 @@ def test_another_countys_staff_see_nothing_to_recover(world, paid, client, auth)
 
 
 def test_a_stopped_enrolment_shows_why_and_from_when(world, paid, client, auth):
-    life_events.record_death(paid.person, TODAY, world.user("township_staff"))
+    today = local_today()
+    next_month = next_period()
+    life_events.record_death(paid.person, today, world.user("township_staff"))
     db.session.commit()
     auth.login_as(world.user("county_staff"))
     page = client.get(f"/subsidies/enrolments/{paid.approved.id}").get_data(as_text=True)
-    assert periods.label("monthly", NEXT_MONTH) in page and "死亡" in page
+    assert periods.label("monthly", next_month) in page and "死亡" in page
 
 
 def test_nothing_new_is_opened_for_someone_who_moved_out(world):
+    today = local_today()
     from eldercare.core.errors import Invalid
 
     program = make_program(world)
-    month = periods.month_start(TODAY)
+    month = periods.month_start(today)
     person = person_aged(world, month.replace(year=month.year - 65))  # 65 this month
 
     def candidates():
         return {p.id for p in db.session.scalars(ops.candidates(program, month))}
 
     assert person.id in candidates()
-    life_events.record_move_out(person, TODAY, world.user("county_staff"), destination="西安市")
+    life_events.record_move_out(person, today, world.user("county_staff"), destination="西安市")
     with pytest.raises(Invalid) as refused:
         ops.apply(
             program,
-            {"person_id": person.id, "applied_on": TODAY, "account_number": "6222020000000001"},
+            {"person_id": person.id, "applied_on": today, "account_number": "6222020000000001"},
             world.user("township_staff"),
         )
     assert "迁出" in str(refused.value.errors["person_id"][0])
