@@ -75,7 +75,7 @@ def test_no_test_module_reads_the_clock_when_it_is_imported():
 
 
 def test_the_check_sees_every_import_time_place():
-    source = '''
+    source = """
 TODAY = local_today()
 class Case:
     START = utcnow()
@@ -85,7 +85,7 @@ class Case:
 def test_x(when, later=lambda: ops.local_today()):
     today = local_today()
 STARTED = time.monotonic(), time.time()
-'''
+"""
     assert import_time_clock_reads(source) == [2, 4, 5, 7, 10, 10]
 
 

@@ -15,6 +15,7 @@ from eldercare.beds.schemas import BedSchema, RoomSchema
 from eldercare.core import audit
 from eldercare.core.i18n import plain_messages
 from eldercare.core.spreadsheets import RowError, SpreadsheetError, read_table, rows_of
+from eldercare.core.upload_limits import TableLimits, one_import_at_a_time
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.operations import county_settings_for
@@ -62,12 +63,13 @@ def _schema_errors(err: ValidationError, row: int) -> list[RowError]:
     return out
 
 
+@one_import_at_a_time
 def import_beds(facility: Facility, filename: str, content: bytes, by) -> ImportResult:
     """Check every row; create the missing rooms and every bed, or nothing (never commits)."""
     _require_operator(by, facility.id)
     if not filename.lower().endswith(".xlsx"):
         raise SpreadsheetError(_("Upload an .xlsx file."))
-    table = read_table(filename, content)
+    table = read_table(filename, content, TableLimits.for_rows(MAX_ROWS))
     result = ImportResult()
     mapping, body, result.errors = rows_of(table, HEADERS, REQUIRED_COLUMNS, MAX_ROWS)
     if result.errors:

@@ -15,16 +15,25 @@ from openpyxl import load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from eldercare.core.upload_limits import (
+    EMPTY_ROWS_ALLOWED,
+    Deadline,
+    SpreadsheetError,
+    TableLimits,
+    check_xlsx,
+    too_many_columns,
+    too_many_rows,
+    unreadable,
+)
+
+__all__ = ["SpreadsheetError", "TableLimits"]
+
 
 @dataclass
 class RowError:
     row: int
     column: str
     reason: str
-
-
-class SpreadsheetError(ValueError):
-    """The file cannot be read as a table; the message says why, translated."""
 
 
 def _cell(value) -> str:
@@ -39,20 +48,33 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def read_table(filename: str, content: bytes) -> list[list[str]]:
-    """Rows of cells as text from an .xlsx or .csv file (UTF-8, or GB18030 from Excel)."""
+def read_table(filename: str, content: bytes, limits: TableLimits) -> list[list[str]]:
+    """Rows of cells as text from an .xlsx or .csv file (UTF-8, or GB18030 from Excel), read
+    within ``limits``: an .xlsx is checked before it is parsed (see upload_limits), and
+    either kind is read row by row, stopping at the first limit passed."""
     lower = filename.lower()
+    deadline = Deadline(limits.seconds)
     if lower.endswith(".xlsx"):
+        check_xlsx(content, limits)
         try:
             # Read-only mode parses the sheet while iterating: a damaged sheet fails here too.
             wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
             try:
-                sheet = wb.worksheets[0]
-                return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+                # Columns past the limit are not read (like any column no import knows; the
+                # check counted the cells with a value), and a declared dimension of a
+                # million rows or columns pads nothing past the limits.
+                rows = wb.worksheets[0].iter_rows(
+                    values_only=True,
+                    max_col=limits.columns,
+                    max_row=limits.rows + EMPTY_ROWS_ALLOWED,
+                )
+                return _bounded((_trimmed(row, limits) for row in rows), limits, deadline)
             finally:
                 wb.close()
+        except SpreadsheetError:
+            raise
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise SpreadsheetError(_("The file is not a readable .xlsx workbook.")) from exc
+            raise unreadable() from exc
     if lower.endswith(".csv"):
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -65,12 +87,49 @@ def read_table(filename: str, content: bytes) -> list[list[str]]:
         if "\x00" in text:  # UTF-16 "Unicode text" or a binary file renamed to .csv
             raise SpreadsheetError(_("The CSV file is neither UTF-8 nor GB18030 text."))
         try:
-            return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+            rows = csv.reader(io.StringIO(text))
+            return _bounded(([c.strip() for c in row] for row in rows), limits, deadline)
         except csv.Error as exc:  # e.g. a field over the csv module's size limit
             raise SpreadsheetError(
                 _("The CSV file cannot be read: a cell is too long or the file is damaged.")
             ) from exc
     raise SpreadsheetError(_("Upload an .xlsx or .csv file."))
+
+
+def _trimmed(values: tuple, limits: TableLimits) -> list[str]:
+    end = len(values)
+    while end and values[end - 1] in (None, ""):
+        end -= 1
+    if end > limits.columns:
+        raise too_many_columns(limits)
+    return [_cell(v) for v in values[:end]]
+
+
+def _bounded(rows, limits: TableLimits, deadline: Deadline) -> list[list[str]]:
+    """The rows up to the last one with something in it, all as wide as the widest, refused
+    at the first row past the row limit or the first cell past the column limit that holds
+    something."""
+    table: list[list[str]] = []
+    filled = 0  # rows up to the last one with something in it
+    for number, row in enumerate(rows, start=1):
+        while row and not row[-1]:
+            row.pop()
+        if len(row) > limits.columns:
+            raise too_many_columns(limits)
+        table.append(row)
+        if any(row):
+            filled = len(table)
+            if filled > limits.rows:
+                raise too_many_rows(limits)
+        elif len(table) - filled > EMPTY_ROWS_ALLOWED:
+            break
+        if number % 1000 == 0:
+            deadline.check()
+    del table[filled:]
+    width = max((len(row) for row in table), default=0)
+    for row in table:
+        row.extend([""] * (width - len(row)))
+    return table
 
 
 def rows_of(

@@ -16,7 +16,7 @@ from eldercare.core import resident_id
 from eldercare.core.db import local_today
 from eldercare.core.errors import AppError
 from eldercare.core.signals import answers
-from eldercare.core.spreadsheets import map_header, read_table
+from eldercare.core.spreadsheets import TableLimits, map_header, read_table
 from eldercare.extensions import db
 from eldercare.feeds.models import (
     FeedImport,
@@ -26,6 +26,7 @@ from eldercare.feeds.models import (
     RowReason,
     RowStatus,
 )
+from eldercare.feeds.schemas import max_rows
 from eldercare.people import life_events, signals
 from eldercare.people.models import LifeEventSource, Person, id_number_index
 from eldercare.regions.models import Region
@@ -76,7 +77,8 @@ def same_name(a: str, b: str) -> bool:
 
 
 def table_of(feed_import: FeedImport) -> list[list[str]]:
-    table = read_table(feed_import.original_name, feed_import.content)
+    limits = TableLimits.for_rows(max_rows())
+    table = read_table(feed_import.original_name, feed_import.content, limits)
     while table and not any(table[-1]):
         table.pop()
     return table

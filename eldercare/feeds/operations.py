@@ -15,7 +15,8 @@ from eldercare.core import audit
 from eldercare.core.db import utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import Role, is_county_staff_of, role_of, visible
-from eldercare.core.spreadsheets import SpreadsheetError
+from eldercare.core.spreadsheets import SpreadsheetError, TableLimits
+from eldercare.core.upload_limits import one_import_at_a_time
 from eldercare.extensions import db
 from eldercare.feeds import matching
 from eldercare.feeds.models import (
@@ -84,6 +85,7 @@ def _source(county: Region, name: str) -> FeedSource:
 # --- upload, columns, processing -------------------------------------------------------------
 
 
+@one_import_at_a_time
 def upload(data: dict, by) -> FeedImport:
     """Keep the file (it must be readable, with at most FEEDS_MAX_ROWS rows) for its
     columns to be chosen."""
@@ -92,7 +94,7 @@ def upload(data: dict, by) -> FeedImport:
         raise AppError(403)
     file = data["file"]
     try:
-        table = matching.read_table(file.name, file.data)
+        table = matching.read_table(file.name, file.data, TableLimits.for_rows(max_rows()))
     except SpreadsheetError as err:
         raise Invalid(errors={"file": [str(err)]}) from err
     while table and not any(table[-1]):

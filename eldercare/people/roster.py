@@ -25,6 +25,7 @@ from eldercare.core.spreadsheets import (
     rows_of,
     write_header,
 )
+from eldercare.core.upload_limits import TableLimits, one_import_at_a_time
 from eldercare.extensions import db
 from eldercare.people.models import (
     ABILITY_LABELS,
@@ -197,11 +198,12 @@ def _insert_people(rows: list[dict]) -> list[int]:
     return ids
 
 
+@one_import_at_a_time
 def import_roster(filename: str, content: bytes, by) -> ImportResult:
     """Check every row first; write all rows or none. Errors name row, column and reason."""
-    table = read_table(filename, content)
-    result = ImportResult()
     limit = current_app.config["ROSTER_IMPORT_MAX_ROWS"]
+    table = read_table(filename, content, TableLimits.for_rows(limit))
+    result = ImportResult()
     mapping, body, result.errors = rows_of(table, HEADERS, REQUIRED_COLUMNS, limit)
     if result.errors:
         return result

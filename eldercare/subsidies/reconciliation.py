@@ -16,6 +16,7 @@ from eldercare.core import audit, permissions
 from eldercare.core.db import utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.spreadsheets import RowError, read_table, rows_of
+from eldercare.core.upload_limits import TableLimits, one_import_at_a_time
 from eldercare.extensions import db
 from eldercare.subsidies.bankfile import TOTAL_LABEL, expire_loaded_payments, yuan_text
 from eldercare.subsidies.models import (
@@ -87,6 +88,7 @@ def _fen(text: str) -> int | None:
     return int(fen)
 
 
+@one_import_at_a_time
 def import_return(batch: Batch, filename: str, content: bytes, by) -> ReturnResult:
     """Check every row of the bank's return first; settle all of them or none. A payment
     already settled with the same result is skipped (importing the same file again changes
@@ -99,7 +101,7 @@ def import_return(batch: Batch, filename: str, content: bytes, by) -> ReturnResu
         raise Conflict(_l("The batch has not been sent to the bank yet."))
     result = ReturnResult()
     mapping, body, result.errors = rows_of(
-        read_table(filename, content), HEADERS, REQUIRED, MAX_ROWS
+        read_table(filename, content, TableLimits.for_rows(MAX_ROWS)), HEADERS, REQUIRED, MAX_ROWS
     )
     if result.errors:
         return result
