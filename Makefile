@@ -57,7 +57,7 @@ test: install
 	./scripts/ensure-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-sqlite: install
