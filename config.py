@@ -69,6 +69,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    # A sign-in without "stay signed in" ends on the server after this many hours even if it
+    # is never signed out of (a copied session cookie dies with it); signing out ends it now.
+    SIGN_IN_HOURS = int(os.environ.get("SIGN_IN_HOURS", "12"))
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so a long field form survives
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 

@@ -11,6 +11,7 @@ import pytest
 
 from eldercare.auth.models import User
 from eldercare.auth.passwords import hash_password
+from eldercare.auth.sessions import start as start_session
 from eldercare.beds.models import RISKS, Bed, Room
 from eldercare.beds.operations import new_bed_code
 from eldercare.core import resident_id
@@ -256,7 +257,7 @@ class Auth:
         with self.client.session_transaction() as session:
             session.clear()
             if user is not None:
-                session["_user_id"] = user.get_id()
+                session["_user_id"] = start_session(user)
                 session["_fresh"] = True
         return user
 

@@ -19,15 +19,11 @@ def configure_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from eldercare.auth.models import User
+        """The session and the "stay signed in" cookie both name a sign-in kept on the
+        server (``auth.sessions``): once it has ended, neither signs anyone in."""
+        from eldercare.auth import sessions
 
-        ident, _, version = user_id.partition(":")
-        if not ident.isdigit() or not version.isdigit():
-            return None
-        user = db.session.get(User, int(ident))
-        if user is None or user.session_version != int(version) or not user.is_active:
-            return None
-        return user
+        return sessions.load(user_id)
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -1,8 +1,10 @@
-"""User accounts bound to a scope, and personal API tokens stored as digests."""
+"""User accounts bound to a scope, their sign-ins (server sessions) and personal API tokens,
+the secrets of both stored as digests."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -32,8 +34,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Bumped on password change or deactivation: every other session then ends.
-    session_version: Mapped[int] = mapped_column(default=1)
 
     region: Mapped[Region | None] = relationship()
     facility: Mapped[Facility | None] = relationship(back_populates="operators")
@@ -54,8 +54,24 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login asks this
         return bool(self.active)
 
+    #: The key of the sign-in this request runs under (set by ``auth.sessions``; not stored).
+    session_key = None  # type: str | None
+
+    def __eq__(self, other) -> bool:
+        # Flask-Login's mixin compares get_id(), which names a sign-in: the same account
+        # signed in twice is still the same account.
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and self.id == other.id)
+
+    __hash__ = object.__hash__
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What Flask-Login keeps in the session and the "stay signed in" cookie: the account
+        and the key of a sign-in recorded on the server, which signing out ends."""
+        if not self.session_key:
+            raise RuntimeError("sign in through eldercare.auth.sessions.start()")
+        return f"{self.id}:{self.session_key}"
 
     @property
     def role_enum(self) -> Role | None:
@@ -112,6 +128,53 @@ class ApiToken(TimestampMixin, db.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+    @classmethod
+    def __scope__(cls, user):
+        if role_of(user) == Role.ADMIN:
+            return sa.true()
+        return cls.user_id == user.id
+
+
+class SessionEnd(StrEnum):
+    SIGNED_OUT = "signed_out"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a reason, not a password)
+    ACCOUNT_CHANGED = "account_changed"  # role changed, deactivated, password reset
+    ENDED_BY_ADMIN = "ended_by_admin"
+
+
+SESSION_END_LABELS = {
+    SessionEnd.SIGNED_OUT: "已退出登录",
+    SessionEnd.PASSWORD_CHANGED: "密码已修改",
+    SessionEnd.ACCOUNT_CHANGED: "账号已变更",
+    SessionEnd.ENDED_BY_ADMIN: "管理员结束",
+}
+
+
+class UserSession(db.Model):
+    """One sign-in: a browser's session and, if asked, its "stay signed in" cookie both name
+    it, and neither signs in once it is ended (by signing out, a password change, a change
+    of the account or an administrator) or past its end. Only the key's digest is stored."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    key_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(sa.String(20))
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (one_of("end_reason", SessionEnd, "end_reason_known"),)
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        return self.ended_at is None and self.expires_at > (now or utcnow())
 
     @classmethod
     def __scope__(cls, user):

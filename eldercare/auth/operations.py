@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from eldercare.auth.models import ApiToken, User
+from eldercare.auth import sessions
+from eldercare.auth.models import ApiToken, SessionEnd, User
 from eldercare.auth.passwords import burn_time, hash_password, needs_rehash, verify_password
 from eldercare.core import audit
 from eldercare.core.crypto import token_digest
 from eldercare.core.db import utcnow
-from eldercare.core.errors import CONSTRAINT_MESSAGES, Conflict, Invalid
-from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role, visible
+from eldercare.core.errors import CONSTRAINT_MESSAGES, AppError, Conflict, Invalid
+from eldercare.core.permissions import FACILITY_ROLES, REGION_ROLES, Role, role_of, visible
 from eldercare.extensions import db
 from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
@@ -139,17 +140,28 @@ def sign_in(data: dict) -> tuple[User, bool] | LoginRefused:
     A refusal is returned rather than raised, so that the failure count and any lockout it
     wrote are committed with the form, not rolled back as a refused operation's writes are."""
     try:
-        return authenticate(data["username"], data["password"]), data.get("remember", False)
+        user = authenticate(data["username"], data["password"])
     except LoginRefused as refused:
         return refused
+    remember = bool(data.get("remember", False))
+    sessions.start(user, remember)
+    return user, remember
 
 
 def change_password(user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
         raise Invalid(errors={"current_password": [_l("The current password is wrong.")]})
     user.password_hash = hash_password(new)
-    user.session_version += 1  # other sessions end
-    audit.record("auth.password_changed", user, actor=user)
+    # Whoever knew the old password is signed out everywhere else, and its tokens stop.
+    ended = sessions.end_all(user, SessionEnd.PASSWORD_CHANGED, keep_current=True)
+    revoked = sessions.revoke_tokens(user)
+    audit.record(
+        "auth.password_changed",
+        user,
+        actor=user,
+        changes={"sessions_ended": [None, ended], "tokens_revoked": [None, revoked]},
+    )
+    return revoked
 
 
 def _check_scope_target(data: dict) -> None:
@@ -265,6 +277,7 @@ def register_family(data: dict) -> User:
         actor=user,
         changes=audit.changes_between({}, user_snapshot(user)),
     )
+    sessions.start(user)  # signing up signs in
     return user
 
 
@@ -285,7 +298,9 @@ def update_user(user: User, data: dict, by: User) -> User:
         or data.get("new_password")
         or before["role"] != user.role
     ):
-        user.session_version += 1
+        sessions.end_all(user, SessionEnd.ACCOUNT_CHANGED)
+    if data.get("new_password") or (before["active"] and not user.active):
+        sessions.revoke_tokens(user)
     changes = audit.changes_between(before, user_snapshot(user))
     if data.get("new_password"):
         changes["password"] = ["***", "*** (reset)"]
@@ -353,3 +368,24 @@ def scope_choices() -> tuple[list[Region], list[Facility]]:
     ).all()
     facilities = db.session.scalars(sa.select(Facility).order_by(Facility.name)).all()
     return list(regions), list(facilities)
+
+
+def end_sessions(user: User, by: User) -> tuple[int, int]:
+    """An administrator signs an account out everywhere and stops its API tokens (a lost
+    phone, a colleague who left); returns (sign-ins ended, tokens revoked)."""
+    if role_of(by) != Role.ADMIN:
+        raise AppError(403)
+    ended = sessions.end_all(user, SessionEnd.ENDED_BY_ADMIN)
+    revoked = sessions.revoke_tokens(user)
+    audit.record(
+        "user.sessions_ended",
+        user,
+        actor=by,
+        changes={"sessions_ended": [None, ended], "tokens_revoked": [None, revoked]},
+    )
+    return ended, revoked
+
+
+def sign_out(user: User) -> None:
+    sessions.end(user, SessionEnd.SIGNED_OUT)
+    audit.record("auth.logout", user, actor=user)

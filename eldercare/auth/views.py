@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from eldercare.auth import operations as ops
+from eldercare.auth import sessions
 from eldercare.auth.models import ApiToken, User
 from eldercare.auth.schemas import (
     LoginSchema,
@@ -83,6 +84,11 @@ def register():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated and not getattr(g, "token_auth", False):
+        # The sign-in ends on the server: its session cookie and its "stay signed in"
+        # cookie, wherever they were copied to, sign nobody in any more.
+        user = current_user._get_current_object()
+        submit_form(InputSchema(), lambda _d: ops.sign_out(user))
     logout_user()
     flash(_("You have signed out."), "info")
     response = redirect(url_for("auth.login"))
@@ -97,8 +103,8 @@ def logout():
 def change_password():
     if request.method == "GET":
         return render_template("auth/password.html", errors={})
-    # The user itself, not the proxy: login_user() stores what it is given as the
-    # request's user, and a proxy pointing at itself recurses without end.
+    # The user itself, not the proxy: it carries the key of this request's sign-in, which
+    # the change keeps while it ends every other one.
     user = current_user._get_current_object()
     result = submit_form(
         PasswordChangeSchema(),
@@ -106,11 +112,19 @@ def change_password():
     )
     if not result.ok:
         return render_template("auth/password.html", errors=result.errors), result.status
-    # Keep this session (and its "stay signed in" cookie, if it has one) under the new
-    # session version; every other session ends.
-    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-    login_user(user, remember=cookie in request.cookies)
+    # This sign-in stays; every other one has ended, and the API tokens are revoked.
     flash(_("Your password has been changed."), "success")
+    if result.value:
+        flash(
+            _(
+                "Your other sign-ins have ended and %(num)s API tokens were revoked: create "
+                "new ones on the API tokens page where a system needs them.",
+                num=result.value,
+            ),
+            "info",
+        )
+    else:
+        flash(_("Your other sign-ins have ended."), "info")
     return redirect(url_for("home.index"))
 
 
@@ -187,6 +201,7 @@ def _user_form(form, user: User | None, errors: dict, status: int = 200):
         regions=regions,
         facilities=facilities,
         role_labels=ROLE_LABELS,
+        sign_ins=sessions.open_sessions(user) if user else [],
     ), status
 
 
@@ -202,6 +217,26 @@ def user_edit(user_id: int):
         return _user_form(request.form, user, result.errors, result.status)
     flash(_("User %(name)s saved.", name=user.username), "success")
     return redirect(url_for("auth.users"))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+@roles_required(Role.ADMIN)
+def user_end_sessions(user_id: int):
+    user = get_visible_or_404(User, user_id)
+    result = submit_form(InputSchema(), lambda d: ops.end_sessions(user, current_user))
+    if result.ok:
+        ended, revoked = result.value
+        flash(
+            _(
+                "%(name)s is signed out everywhere: %(n)s sign-ins ended, %(t)s API tokens "
+                "revoked.",
+                name=user.username,
+                n=ended,
+                t=revoked,
+            ),
+            "success",
+        )
+    return redirect(url_for("auth.user_edit", user_id=user.id))
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

@@ -6,6 +6,8 @@ ACTION_LABELS = {
     "auth.login": _l("Signed in"),
     "auth.locked": _l("Account locked after failed sign-ins"),
     "auth.password_changed": _l("Password changed"),
+    "auth.logout": _l("Signed out"),
+    "user.sessions_ended": _l("Signed out everywhere by an administrator"),
     "user.created": _l("User created"),
     "user.registered": _l("Family member registered"),
     "user.updated": _l("User changed"),

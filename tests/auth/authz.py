@@ -81,6 +81,14 @@ ROUTES = [
         ok=(302,),
     ),
     Route(
+        "auth.user_end_sessions",
+        "POST",
+        allowed=frozenset({"admin"}),
+        target=some_user,
+        arg="user_id",
+        ok=(302,),
+    ),
+    Route(
         "auth.user_unlock",
         "POST",
         allowed=frozenset({"admin"}),

@@ -309,7 +309,6 @@ def test_deactivating_a_user_ends_its_sessions(admin_client, app, world):
 
     user = user_named("w_visitor")
     assert not user.active
-    assert user.session_version == 2
     assert theirs.get("/api/v1/auth/me").status_code == 401
     response = theirs.post("/auth/login", data={"username": "w_visitor", "password": PASSWORD})
     assert response.status_code == 422
@@ -394,7 +393,7 @@ def test_admin_cannot_remove_own_admin_role_or_disable_itself(admin_client, worl
     assert response.status_code == 422
     assert "alert-danger" in response.get_data(as_text=True)
     user = user_named("w_admin")
-    assert user.role == "admin" and user.active and user.session_version == 1
+    assert user.role == "admin" and user.active
     assert audit_actions(admin.id) == []
     # Still an administrator.
     assert admin_client.get("/auth/users").status_code == 200

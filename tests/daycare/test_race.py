@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from eldercare.auth.sessions import start as start_session
 from eldercare.core.db import local_today
 from eldercare.daycare.models import Attendance
 from eldercare.extensions import db
@@ -23,8 +24,8 @@ def committed(tmp_path, worker_id):
             world = build_world()
             center = make_center(world.facility_a)
             member = make_member(center)
+            ids = (center.id, member.person_id, start_session(world.user("operator")))
             db.session.commit()
-            ids = (center.id, member.person_id, world.user("operator").get_id())
         yield app, ids
 
 

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from eldercare.auth.models import User
+from eldercare.auth.sessions import start as start_session
 from eldercare.beds.models import Bed, Leave, Outage, Reservation, Stay
 from eldercare.beds.operations import board
 from eldercare.bookings.models import HOLDING_STATUSES, Booking, Slot
@@ -564,8 +565,9 @@ def test_pages_open(loaded, name, path):
         account = user(name) if name else None
         if account is not None:
             with client.session_transaction() as session:
-                session["_user_id"] = account.get_id()
+                session["_user_id"] = start_session(account)
                 session["_fresh"] = True
+            db.session.commit()
         path = path.format(facility=account.facility_id if account else "")
     response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)

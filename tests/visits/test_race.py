@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from eldercare.auth.sessions import start as start_session
 from eldercare.core.db import local_today
 from eldercare.extensions import db
 from eldercare.visits.models import CareTarget, Visit
@@ -30,8 +31,8 @@ def committed(tmp_path, worker_id):
                 [first, second],
                 local_today() - timedelta(days=30),
             )
+            ids = {"target": target.id, "visitors": [start_session(first), start_session(second)]}
             db.session.commit()
-            ids = {"target": target.id, "visitors": [first.get_id(), second.get_id()]}
         yield app, ids
 
 

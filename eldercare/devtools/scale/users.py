@@ -23,7 +23,6 @@ USER_COLUMNS = (
     "facility_id",
     "active",
     "failed_logins",
-    "session_version",
     "created_at",
     "updated_at",
 )
@@ -62,7 +61,6 @@ class Accounts:
                 facility_id,
                 True,
                 0,
-                1,
                 self.build.now,
                 self.build.now,
             )
