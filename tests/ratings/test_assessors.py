@@ -167,10 +167,10 @@ def test_the_navigation_shows_an_assessor_only_what_it_can_use(world):
 
 def test_every_scope_fails_closed_for_an_assessor(world, app):
     """Each model's scope shows an external assessor nothing, except what is its own (its
-    account, tokens and messages), what is public (regions, published grades) and the
+    account, sign-ins, tokens and messages), what is public (regions, published grades) and the
     rating records of its appointments."""
     assessor = world.user("assessor")
-    own_or_public = {"User", "ApiToken", "OutboxMessage", "Region", "Grade"}
+    own_or_public = {"User", "ApiToken", "UserSession", "OutboxMessage", "Region", "Grade"}
     appointed = {"Application", "Evidence"}
     for mapper in db.Model.registry.mappers:
         model = mapper.class_
