@@ -68,7 +68,7 @@ def read_table(filename: str, content: bytes, limits: TableLimits) -> list[list[
                     max_col=limits.columns,
                     max_row=limits.rows + EMPTY_ROWS_ALLOWED,
                 )
-                return _bounded((_trimmed(row, limits) for row in rows), limits, deadline)
+                return _bounded(([_cell(v) for v in row] for row in rows), limits, deadline)
             finally:
                 wb.close()
         except SpreadsheetError:
@@ -94,15 +94,6 @@ def read_table(filename: str, content: bytes, limits: TableLimits) -> list[list[
                 _("The CSV file cannot be read: a cell is too long or the file is damaged.")
             ) from exc
     raise SpreadsheetError(_("Upload an .xlsx or .csv file."))
-
-
-def _trimmed(values: tuple, limits: TableLimits) -> list[str]:
-    end = len(values)
-    while end and values[end - 1] in (None, ""):
-        end -= 1
-    if end > limits.columns:
-        raise too_many_columns(limits)
-    return [_cell(v) for v in values[:end]]
 
 
 def _bounded(rows, limits: TableLimits, deadline: Deadline) -> list[list[str]]:

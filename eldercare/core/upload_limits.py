@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import zipfile
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from xml.etree import ElementTree
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
+
+from eldercare.extensions import db
 
 
 class SpreadsheetError(ValueError):
@@ -184,8 +187,7 @@ def _check_other_parts(archive: zipfile.ZipFile, parts, counted: set) -> None:
             continue
         if part.file_size > _OTHER_PART:
             raise unreadable()
-        for _chunk in _chunks(archive, name):
-            pass  # _chunks refuses a DTD
+        deque(_chunks(archive, name), maxlen=0)  # read through: _chunks refuses a DTD
 
 
 def _small_xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
@@ -381,8 +383,6 @@ def import_slot(user) -> Iterator[None]:
     of the same account meanwhile is refused at once. On PostgreSQL an advisory lock on a
     connection of its own (every worker and process sees it); on SQLite, the development
     default of one process, a lock in the process."""
-    from eldercare.extensions import db
-
     user_id = getattr(user, "id", None)
     if user_id is None:
         yield

@@ -78,10 +78,7 @@ def same_name(a: str, b: str) -> bool:
 
 def table_of(feed_import: FeedImport) -> list[list[str]]:
     limits = TableLimits.for_rows(max_rows())
-    table = read_table(feed_import.original_name, feed_import.content, limits)
-    while table and not any(table[-1]):
-        table.pop()
-    return table
+    return read_table(feed_import.original_name, feed_import.content, limits)
 
 
 def guess_mapping(headers: list[str], remembered: dict) -> dict[str, int]:

@@ -96,25 +96,10 @@ def upload(data: dict, by) -> FeedImport:
     try:
         table = matching.read_table(file.name, file.data, TableLimits.for_rows(max_rows()))
     except SpreadsheetError as err:
+        # Past FEEDS_MAX_ROWS rows too: read_table stops there and says so.
         raise Invalid(errors={"file": [str(err)]}) from err
-    while table and not any(table[-1]):
-        table.pop()
     if len(table) < 2 or not any(any(cells) for cells in table[1:]):
         raise Invalid(errors={"file": [_l("The file has no rows under its header row.")]})
-    limit = max_rows()
-    if len(table) - 1 > limit:
-        raise Invalid(
-            errors={
-                "file": [
-                    _l(
-                        "The file has %(n)s rows; at most %(limit)s rows in one file: split "
-                        "the list.",
-                        n=len(table) - 1,
-                        limit=limit,
-                    )
-                ]
-            }
-        )
     source = _source(county, data["source_name"])
     feed_import = FeedImport(
         county_id=county.id,
