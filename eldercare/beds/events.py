@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.beds.models import Bed, DischargeReason, Reservation, Stay
 from eldercare.beds.operations.departures import close_for_death, death_effects, stay_effect
+from eldercare.core.db import utcnow
 from eldercare.extensions import db
+from eldercare.facilities import signals as facility_signals
 from eldercare.people import signals
 from eldercare.people.family import StayLine
 from eldercare.people.models import LifeEventKind, LifeEventSource, Person
@@ -79,3 +82,40 @@ def _beds_involved(kind, person_ids=(), **_kwargs):
             )
         )
     )
+
+
+@facility_signals.closing_refusals.connect
+def _beds_still_in_use(facility, **_kwargs):
+    """A home cannot stop operating with residents in its beds or beds kept for someone."""
+    staying = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Stay)
+        .where(Stay.facility_id == facility.id, Stay.discharged_on.is_(None))
+    )
+    reserved = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Reservation)
+        .where(
+            Reservation.facility_id == facility.id,
+            Reservation.ended_at.is_(None),
+            Reservation.expires_at > utcnow(),
+        )
+    )
+    reasons = []
+    if staying:
+        reasons.append(
+            _l(
+                "%(count)s residents are still staying: the facility's staff discharge them "
+                "first (on its bed board).",
+                count=staying,
+            )
+        )
+    if reserved:
+        reasons.append(
+            _l(
+                "%(count)s beds are reserved for someone: the facility's staff release the "
+                "reservations first.",
+                count=reserved,
+            )
+        )
+    return reasons

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.bookings import operations as ops
 from eldercare.bookings.models import OPEN_STATUSES, Booking
+from eldercare.core.db import utcnow
 from eldercare.extensions import db
+from eldercare.facilities import signals as facility_signals
 from eldercare.people import signals
 from eldercare.people.family import BookingLine
 from eldercare.people.models import LifeEventKind, Person
@@ -60,3 +63,26 @@ def _bookings_involved(kind, person_ids=(), **_kwargs):
             )
         )
     )
+
+
+@facility_signals.closing_refusals.connect
+def _bookings_still_to_come(facility, **_kwargs):
+    """A facility cannot stop operating with families' bookings still to come."""
+    coming = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .where(
+            Booking.facility_id == facility.id,
+            Booking.status.in_(OPEN_STATUSES),
+            Booking.ends_at > utcnow(),
+        )
+    )
+    if not coming:
+        return None
+    return [
+        _l(
+            "%(count)s bookings are still to come: the facility cancels them first (the "
+            "families are told) and stops its services taking new ones.",
+            count=coming,
+        )
+    ]

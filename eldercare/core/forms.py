@@ -35,10 +35,11 @@ class FormResult:
 
 
 def errors_of(err: AppError) -> dict[str, list[str]]:
-    """An operation's refusal as form errors (a general message goes under ``_schema``)."""
+    """An operation's refusal as form errors (a general message goes under ``_schema``,
+    beside the fields' own when it has both)."""
     errors = {key: [str(m) for m in messages] for key, messages in err.errors.items()}
-    if not errors and err.message is not None:
-        errors = {"_schema": [str(err.message)]}
+    if err.message is not None and "_schema" not in errors:
+        errors["_schema"] = [str(err.message)]
     return errors or {"_schema": [str(err.description or err.code)]}
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from eldercare.daycare.models import Member
 from eldercare.daycare.operations.departures import departure_effects, end_for_departure
 from eldercare.extensions import db
+from eldercare.facilities import signals as facility_signals
 from eldercare.people import signals
 from eldercare.people.models import LifeEventKind
 
@@ -34,3 +36,22 @@ def _daycare_involved(kind, person_ids=(), **_kwargs):
             )
         )
     )
+
+
+@facility_signals.closing_refusals.connect
+def _members_still_enrolled(facility, **_kwargs):
+    """A center cannot stop operating with members on its roll."""
+    members = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Member)
+        .where(Member.facility_id == facility.id, Member.left_on.is_(None))
+    )
+    if not members:
+        return None
+    return [
+        _l(
+            "%(count)s people are current day-care members: the center ends their "
+            "memberships first.",
+            count=members,
+        )
+    ]

@@ -49,12 +49,14 @@ def get_facility(facility_id: int):
 
 @blp.route("/<int:facility_id>", methods=["PUT"])
 @api_roles(Role.ADMIN, Role.COUNTY_STAFF, Role.OPERATOR)
-@document_errors(blp, 401, 403, 404, 422)
+@document_errors(blp, 401, 403, 404, 409, 422)
 @blp.arguments(FacilitySchema)
 @blp.response(200, FacilityOut)
 @transactional
 def update_facility(data, facility_id: int):
-    """Replace a facility's details (operators cannot move or reclassify it)."""
+    """Replace a facility's details (operators cannot move or reclassify it). Switching it
+    off (``active`` false) is refused with 409 while it has residents staying, beds reserved,
+    day-care members or bookings to come; ``errors.active`` lists what to do first."""
     facility = get_visible_or_404(Facility, facility_id)
     if not ops.can_edit(current_user, facility):
         raise AppError(403)

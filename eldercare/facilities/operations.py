@@ -7,9 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from eldercare.core import audit
-from eldercare.core.errors import Invalid
+from eldercare.core.errors import Conflict, Invalid
 from eldercare.core.permissions import Role, is_visible, operates, role_of, visible
 from eldercare.extensions import db
+from eldercare.facilities import signals
 from eldercare.facilities.models import Facility
 from eldercare.regions.models import Region
 
@@ -74,6 +75,55 @@ def create_facility(data: dict, by) -> Facility:
     return facility
 
 
+def _lock(facility_id: int, *, share: bool) -> Facility:
+    """The facility row, read fresh and locked: shared by what adds to a facility (an
+    admission, a member, a booking), exclusive for switching it off, so that neither runs
+    on a picture the other is about to change. (SQLite locks the whole database instead.)"""
+    stmt = (
+        sa.select(Facility)
+        .where(Facility.id == facility_id)
+        .with_for_update(read=share, key_share=share)
+    )
+    return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+
+
+def require_operating(facility_id: int, refusal=None) -> Facility:
+    """The facility, locked against being switched off meanwhile; Conflict if it no longer
+    operates: a facility switched off takes no new resident, member or booking."""
+    facility = _lock(facility_id, share=True)
+    if not facility.active:
+        raise Conflict(
+            refusal
+            or _l(
+                "%(name)s is no longer operating: it takes no new residents, members or "
+                "bookings. Ask the civil-affairs bureau if this is wrong.",
+                name=facility.name,
+            )
+        )
+    return facility
+
+
+def closing_refusals(facility: Facility) -> list:
+    """Why ``facility`` cannot be switched off now: each feature's open business there."""
+    reasons = []
+    for _receiver, answer in signals.closing_refusals.send(facility):
+        reasons.extend(answer or ())
+    return reasons
+
+
+def _check_can_close(facility: Facility) -> None:
+    reasons = closing_refusals(_lock(facility.id, share=False))
+    if reasons:
+        raise Conflict(
+            _l(
+                "%(name)s cannot stop operating yet: what must be done first is listed under "
+                "“Operating”.",
+                name=facility.name,
+            ),
+            errors={"active": reasons},
+        )
+
+
 def update_facility(facility: Facility, data: dict, by) -> Facility:
     before = snapshot(facility)
     if registry_fields_locked(by):
@@ -81,6 +131,8 @@ def update_facility(facility: Facility, data: dict, by) -> Facility:
             data[locked] = getattr(facility, locked)
     else:
         _region_in_scope(data["region_id"], by)
+    if before["active"] and "active" in data and not data["active"]:
+        _check_can_close(facility)
     for key in FIELDS:
         if key in data:
             setattr(facility, key, data[key])

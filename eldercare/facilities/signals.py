@@ -14,3 +14,14 @@ details_shown = _signals.signal(
 
     sender: the Facility.""",
 )
+
+closing_refusals = _signals.signal(
+    "facility-closing-refusals",
+    doc="""Asked before a facility is switched off (``active`` set to false), with its row
+    locked: each receiver returns a list of reasons (lazy strings) why it cannot stop yet,
+    each saying what is open and what to do first (beds: residents staying, beds reserved;
+    day care: current members; bookings: bookings still to come), or None. Any reason
+    refuses the change (409), and nothing is written.
+
+    sender: the Facility.""",
+)

@@ -26,6 +26,7 @@ from eldercare.core import audit
 from eldercare.core.db import utcnow
 from eldercare.core.errors import Conflict, Invalid
 from eldercare.extensions import db
+from eldercare.facilities.operations import require_operating
 from eldercare.people.models import Person
 
 # --- reservations and outages --------------------------------------------------------------
@@ -41,6 +42,7 @@ def reserve(
         raise Invalid(errors={"expires_at": [refusal]})
     if person is not None and person.death_date is not None:
         raise Invalid(errors={"id_number": [_l("This person is recorded as deceased.")]})
+    require_operating(bed.facility_id)
     bed = lock_bed(bed.id)
     if refresh_status(bed, now) != BedStatus.VACANT:
         raise Conflict(

@@ -35,6 +35,7 @@ from eldercare.core import audit
 from eldercare.core.db import local_zone, utcnow
 from eldercare.core.errors import Conflict, Invalid
 from eldercare.extensions import db
+from eldercare.facilities.operations import require_operating
 from eldercare.people import life_events
 from eldercare.people.models import LifeEventSource, Person
 from eldercare.people.signals import Effect
@@ -123,6 +124,7 @@ def admit(bed: Bed, person: Person, on: date, risks: dict[str, str], by, note: s
     """Admit a registered person to a vacant bed (or the bed reserved for them)."""
     _require_operator(by, bed.facility_id)
     _not_future(on, "admitted_on")
+    require_operating(bed.facility_id)
     bed = lock_bed(bed.id)
     status = refresh_status(bed)
     if person.death_date is not None:

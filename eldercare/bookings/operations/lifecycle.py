@@ -34,6 +34,7 @@ from eldercare.core.db import utcnow
 from eldercare.core.errors import AppError, Conflict, Invalid
 from eldercare.core.permissions import Role, operates, role_of, visible
 from eldercare.extensions import db
+from eldercare.facilities.operations import require_operating
 from eldercare.notifications.operations import notify_many
 from eldercare.people.models import Person
 
@@ -71,6 +72,7 @@ def book(
     starts_at = starts_at.astimezone(UTC)
     if service.at_home and not data.get("place"):
         raise Invalid(errors={"place": [_l("Say where the service is to be done.")]})
+    require_operating(service.facility_id, _l("This service is not taking bookings."))
     person = _lock_person(person.id)
     if person.is_deceased:
         raise Invalid(errors={"person_id": [_l("This person is recorded as deceased.")]})

@@ -18,6 +18,7 @@ from eldercare.core.permissions import is_visible
 from eldercare.daycare.models import Attendance, Member
 from eldercare.daycare.operations.common import audit_center, require_operator, runs_daycare
 from eldercare.extensions import db
+from eldercare.facilities.operations import require_operating
 from eldercare.facilities.models import Facility
 from eldercare.people.models import Person
 
@@ -80,6 +81,7 @@ def add_member(facility: Facility, person: Person, data: dict, by) -> Member:
         raise Conflict(_l("This person has moved out of the county."))
     if current_member(facility.id, person.id) is not None:
         raise Conflict(_l("This person is already a member."))
+    require_operating(facility.id)
     member = Member(
         facility_id=facility.id,
         person_id=person.id,
