@@ -7,7 +7,7 @@ booking. On PostgreSQL an admission racing the switch-off ends with one of the t
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa

@@ -18,8 +18,8 @@ from eldercare.core.permissions import is_visible
 from eldercare.daycare.models import Attendance, Member
 from eldercare.daycare.operations.common import audit_center, require_operator, runs_daycare
 from eldercare.extensions import db
-from eldercare.facilities.operations import require_operating
 from eldercare.facilities.models import Facility
+from eldercare.facilities.operations import require_operating
 from eldercare.people.models import Person
 
 
