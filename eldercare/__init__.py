@@ -240,7 +240,22 @@ def _register_request_hooks(app: Flask) -> None:
             return
         if g.get("token_auth") or not app.config.get("WTF_CSRF_ENABLED", True):
             return
+        if request.routing_exception is not None:
+            return  # nothing is dispatched: the 404 or 405 is the answer, not a CSRF failure
+        _signed_out_api_write_is_401()
         csrf.protect()
+
+    def _signed_out_api_write_is_401():
+        """An API write that needs a user, sent with none, is told to sign in (401, as the
+        document says) before its missing CSRF token is looked at: a token for no session
+        could never be right, and 400 would send the client looking for the wrong fault."""
+        from flask_login import current_user
+
+        from eldercare.core.errors import AppError
+
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(view, "allowed_roles", None) is not None and not current_user.is_authenticated:
+            raise AppError(401)
 
     @app.after_request
     def _security_headers(response):

@@ -105,8 +105,16 @@ class BedSchema(InputSchema):
 
 
 class BedUpdateSchema(InputSchema):
+    """A partial change of a bed: at least one of its fields (an empty PATCH is refused,
+    not answered as if something had been saved)."""
+
     care_type = choice(CareType)
     monthly_price = YuanAmount(data_key="monthly_price", attribute="monthly_price_fen")
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError(_l("Give at least one change: care type or price."))
 
 
 class AdmitSchema(InputSchema):
