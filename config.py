@@ -155,6 +155,21 @@ class Config:
     SCHEDULER_JOBS = os.environ.get("SCHEDULER_JOBS") or None
 
 
+#: The limits on one uploaded spreadsheet. Their defaults live with the code that applies them
+#: (eldercare.core.upload_limits.TableLimits); a variable of the environment overrides one.
+SPREADSHEET_SETTINGS = (
+    "SPREADSHEET_MAX_COLUMNS",
+    "SPREADSHEET_MAX_CELLS",
+    "SPREADSHEET_MAX_UNPACKED_MB",
+    "SPREADSHEET_MAX_STRINGS_MB",
+    "SPREADSHEET_MAX_RATIO",
+    "SPREADSHEET_READ_SECONDS",
+)
+for _name in SPREADSHEET_SETTINGS:
+    if os.environ.get(_name):
+        setattr(Config, _name, os.environ[_name])
+
+
 class DevelopmentConfig(Config):
     """Local use and the demo: fixed, publicly known keys; never for real data."""
 
