@@ -139,6 +139,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     bootstrap.init_app(app)
     api.init_app(app)
+    from eldercare.core import openapi
+
+    openapi.install(api)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "Personal API token"}
     )

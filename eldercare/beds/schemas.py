@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from eldercare.beds.models import RISKS, BedStatus, CareType, DischargeReason, RiskLevel
 from eldercare.core import resident_id
 from eldercare.core.db import local_today, local_zone
+from eldercare.core.openapi import rule
 from eldercare.core.schemas import InputSchema, Money, choice, id_field
 
 MAX_PRICE_FEN = 10_000_000_00  # ten million yuan a month: anything above is a typo
@@ -42,6 +43,7 @@ def event_day_refusal(value: date) -> str | None:
     return None
 
 
+@rule("Not in the future, and not before the oldest day the county takes (a few years back).")
 def not_future(value) -> None:
     """Bed events are recorded when they happened: between ``earliest_event_day`` and today."""
     refusal = event_day_refusal(value)
@@ -68,6 +70,7 @@ def reservation_end_refusal(value: datetime, now: datetime | None = None) -> str
     return None
 
 
+@rule("A valid 18-character resident ID number (GB 11643: birth date and check digit).")
 def check_id_number(value: str) -> None:
     """A mistyped ID number (wrong length, date or check digit) says so, as on the person
     form, rather than 'no registered person'."""

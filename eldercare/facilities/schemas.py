@@ -27,7 +27,10 @@ class FacilitySchema(InputSchema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=120))
     kind = choice(FacilityKind, required=True)
     ownership = choice(Ownership, required=True)
-    region_id = id_field(required=True)
+    region_id = id_field(
+        required=True,
+        metadata={"enforced": "A county, township or village inside the caller's own area."},
+    )
     address = fields.String(load_default="", validate=validate.Length(max=255))
     latitude = Coordinate(
         allow_none=True,

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from eldercare.core import resident_id
 from eldercare.core.db import local_today
 from eldercare.core.masking import mask_phone
+from eldercare.core.openapi import rule
 from eldercare.core.schemas import InputSchema, PageArgs, choice, id_field
 from eldercare.people.models import AbilityLevel, EconomicStatus, HukouType, LinkStatus, Sex
 
@@ -24,6 +25,7 @@ RELATION_LABELS = {
 LINK_BADGES = {LinkStatus.VERIFIED.value: "success"}
 
 
+@rule("A valid 18-character resident ID number (GB 11643: birth date and check digit).")
 def check_id_number(value: str) -> None:
     try:
         resident_id.parse(value)
@@ -40,7 +42,10 @@ class PersonSchema(InputSchema):
     sex = choice(Sex, allow_none=True)
     phone = fields.String(allow_none=True, validate=PHONE)
     address = fields.String(load_default="", validate=validate.Length(max=255))
-    region_id = id_field(required=True)
+    region_id = id_field(
+        required=True,
+        metadata={"enforced": "A township or village inside the caller's own area."},
+    )
     hukou_type = choice(HukouType, load_default=HukouType.LOCAL.value)
     hukou_address = fields.String(load_default="", validate=validate.Length(max=255))
     lives_alone = fields.Boolean(load_default=False)

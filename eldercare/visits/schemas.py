@@ -82,7 +82,10 @@ class EndSchema(InputSchema):
 
 
 class VisitSchema(InputSchema):
-    visited_at = _local_time(required=True)
+    visited_at = _local_time(
+        required=True,
+        metadata={"enforced": f"Not in the future, and at most {BACKDATE_DAYS} days ago."},
+    )
     method = choice(Method, required=True)
     living_conditions = choice(FINDING_CHOICES["living_conditions"], required=True)
     health = choice(FINDING_CHOICES["health"], required=True)

@@ -113,3 +113,42 @@ def test_money_is_a_string_of_yuan_in_the_document_and_on_the_wire(
     secret = create_token(world.user("operator"), "test", 1)[1]
     response = client.get(f"/api/v1/beds/{bed.id}", headers={"Authorization": f"Bearer {secret}"})
     assert response.get_json()["bed"]["monthly_price"] == "3200.00"
+
+
+#: Rules the server enforces that JSON Schema cannot express, and a field that has each.
+ENFORCED = {
+    ("Admit", "id_number"): "check digit",
+    ("Admit", "admitted_on"): "Not in the future",
+    ("Visit", "visited_at"): "at most 31 days ago",
+    ("Facility", "region_id"): "inside the caller's own area",
+    ("Person", "region_id"): "township or village",
+}
+
+
+def test_the_rules_json_schema_cannot_say_are_in_the_document(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for (schema, prop), words in ENFORCED.items():
+        definition = schemas[schema]["properties"][prop]
+        assert any(words in text for text in definition["x-enforced"]), (schema, prop)
+        assert words in definition["description"], (schema, prop)
+
+
+def test_required_text_is_documented_as_not_empty(client):
+    """Blank text is read as missing: a required text field of a request says it needs one
+    character."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    bodies = {
+        content["schema"]["$ref"].rsplit("/", 1)[-1]
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+        for content in operation.get("requestBody", {}).get("content", {}).values()
+        if "$ref" in content.get("schema", {})
+    }
+    assert {"Admit", "Facility", "Person", "Visit"} <= bodies
+    for name in bodies:
+        schema = spec["components"]["schemas"][name]
+        for prop in schema.get("required", []):
+            definition = schema["properties"][prop]
+            if definition.get("type") == "string" and not {"enum", "format"} & definition.keys():
+                assert definition.get("minLength", 0) >= 1 or "pattern" in definition, (name, prop)
